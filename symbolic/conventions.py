@@ -1,0 +1,111 @@
+"""Counting conventions: the choices peers disagree on, named, with documented defaults.
+
+Every derivation states the conventions it used. The defaults follow the worked Llama derivation of
+tensoreconomics.com ("LLM Inference Economics from First Principles", the seed note 004), except
+where that note is inexact (it counts the full S x S score matrix; our default counts exactly the
+causal pairs and ``attention_count="full"`` reproduces the note and torch's eager kernels).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import sympy
+
+from .errors import SymbolicError
+from .exact import plain, to_rational
+
+ATTENTION_COUNTS = ("causal", "full")
+LM_HEAD_POSITIONS = ("last", "all")
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """How FLOPs are counted. Numbers are exact (SymPy integers or rationals)."""
+
+    flops_per_mac: sympy.Rational = field(
+        default=sympy.Integer(2),
+        metadata={"doc": "FLOPs per multiply-add in a matrix product: 2 (one multiply, one add); "
+                         "1 counts MACs."})
+    attention_count: str = field(
+        default="causal",
+        metadata={"doc": "Query-key pairs counted in a prefill: 'causal' counts exactly the pairs a "
+                         "causal mask keeps, S(S+1)/2 per head; 'full' counts the whole S x S matrix, "
+                         "as eager kernels compute it (and as torch's FLOP counter reports)."})
+    lm_head_positions: str = field(
+        default="last",
+        metadata={"doc": "Positions whose logits a prefill computes: 'last' (generation needs only the "
+                         "next token) or 'all' (a training-style forward)."})
+    softmax_flops: sympy.Rational = field(
+        default=sympy.Integer(5),
+        metadata={"doc": "FLOPs per attention score for scaling, masking and softmax (max, subtract, "
+                         "exp, sum, divide)."})
+    rmsnorm_flops: sympy.Rational = field(
+        default=sympy.Integer(4),
+        metadata={"doc": "FLOPs per element of an RMSNorm: square, sum, multiply by the reciprocal "
+                         "root, scale."})
+    layernorm_flops: sympy.Rational = field(
+        default=sympy.Integer(7),
+        metadata={"doc": "FLOPs per element of a LayerNorm: RMSNorm's four plus the mean's sum, the "
+                         "subtraction and the shift."})
+    activation_flops: sympy.Rational = field(
+        default=sympy.Integer(5),
+        metadata={"doc": "FLOPs per element of the MLP activation (SiLU, GELU)."})
+    rope_flops: sympy.Rational = field(
+        default=sympy.Integer(3),
+        metadata={"doc": "FLOPs per rotated element of q and k for RoPE: two multiplies, one add."})
+    softcap_flops: sympy.Rational = field(
+        default=sympy.Integer(3),
+        metadata={"doc": "FLOPs per element of a tanh soft cap: divide, tanh, multiply (gemma-2)."})
+
+    def __post_init__(self):
+        if self.attention_count not in ATTENTION_COUNTS:
+            raise SymbolicError(
+                f"convention attention_count must be one of {', '.join(ATTENTION_COUNTS)}, "
+                f"got {self.attention_count!r}")
+        if self.lm_head_positions not in LM_HEAD_POSITIONS:
+            raise SymbolicError(
+                f"convention lm_head_positions must be one of {', '.join(LM_HEAD_POSITIONS)}, "
+                f"got {self.lm_head_positions!r}")
+        for f in dataclasses.fields(self):
+            if f.name in ("attention_count", "lm_head_positions"):
+                continue
+            value = to_rational(getattr(self, f.name))
+            if value is None or value < 0:
+                raise SymbolicError(
+                    f"convention {f.name} must be a non-negative number, got {getattr(self, f.name)!r}")
+            object.__setattr__(self, f.name, value)
+
+    def replace(self, **changes) -> Conventions:
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, object]:
+        """Name -> value, numbers as int where whole."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @staticmethod
+    def documentation() -> dict[str, str]:
+        """Name -> what the convention means."""
+        return {f.name: f.metadata["doc"] for f in dataclasses.fields(Conventions)}
+
+
+def _plain(value):
+    return plain(value) if isinstance(value, sympy.Basic) else value
+
+
+def parse_convention(text: str) -> tuple[str, object]:
+    """``'softmax_flops=1'`` -> ``('softmax_flops', 1)``; the value is read as an exact number."""
+    name, sep, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip()
+    known = {f.name for f in dataclasses.fields(Conventions)}
+    if not sep or not name:
+        raise SymbolicError(f"convention {text!r} must read NAME=VALUE")
+    if name not in known:
+        raise SymbolicError(f"unknown convention {name!r}; known: {', '.join(sorted(known))}")
+    if name in ("attention_count", "lm_head_positions"):
+        return name, raw
+    value = to_rational(raw)
+    if value is None:
+        raise SymbolicError(f"convention {name} needs a number, got {raw!r}")
+    return name, value

@@ -1,0 +1,74 @@
+"""Element sizes of the number formats weights, KV cache and activations are stored in.
+
+Bytes per element are exact rationals: int4 packs two elements into a byte (1/2). Group-wise
+quantisation scales are not included here (see the quantisation options of later versions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from .errors import SymbolicError
+from .exact import plain
+from .symbols import b_a, b_kv, b_w
+
+
+@dataclass(frozen=True)
+class DType:
+    name: str
+    bytes: sympy.Rational
+    description: str
+
+
+_DTYPES = (
+    DType("fp32", sympy.Integer(4), "IEEE 754 single precision"),
+    DType("fp16", sympy.Integer(2), "IEEE 754 half precision"),
+    DType("bf16", sympy.Integer(2), "bfloat16 (8-bit exponent, 7-bit mantissa)"),
+    DType("fp8", sympy.Integer(1), "8-bit float (E4M3 or E5M2)"),
+    DType("int8", sympy.Integer(1), "8-bit integer"),
+    DType("int4", sympy.Rational(1, 2), "4-bit integer, two per byte"),
+)
+
+_SPELLINGS = {
+    "float32": "fp32", "f32": "fp32", "float": "fp32",
+    "float16": "fp16", "half": "fp16", "f16": "fp16",
+    "bfloat16": "bf16",
+    "float8": "fp8", "fp8_e4m3": "fp8", "fp8_e5m2": "fp8", "e4m3": "fp8", "e5m2": "fp8",
+    "i8": "int8", "i4": "int4",
+}
+
+DTYPES: dict[str, DType] = {d.name: d for d in _DTYPES}
+
+
+def dtype(name: str) -> DType:
+    """The format called ``name`` (``bf16``, ``bfloat16``, ``int4``, ...)."""
+    key = name.strip().lower()
+    key = _SPELLINGS.get(key, key)
+    if key not in DTYPES:
+        raise SymbolicError(f"unknown dtype {name!r}; known: {', '.join(DTYPES)}")
+    return DTYPES[key]
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The formats of weights, KV cache and activations. The KV cache defaults to the weights' format
+    when that is a float format, and to bf16 when weights are quantised to integers or fp8."""
+
+    weight: DType
+    kv: DType
+    activation: DType
+
+    @classmethod
+    def of(cls, weight: str = "bf16", kv: str | None = None, activation: str = "bf16") -> Precision:
+        w = dtype(weight)
+        kv_default = w if w.name in ("fp32", "fp16", "bf16") else dtype("bf16")
+        return cls(w, dtype(kv) if kv else kv_default, dtype(activation))
+
+    def bindings(self) -> dict[sympy.Symbol, sympy.Rational]:
+        return {b_w: self.weight.bytes, b_kv: self.kv.bytes, b_a: self.activation.bytes}
+
+    def as_dict(self) -> dict[str, dict[str, object]]:
+        return {role: {"dtype": d.name, "bytes": plain(d.bytes)}
+                for role, d in (("weight", self.weight), ("kv", self.kv), ("activation", self.activation))}

@@ -1,0 +1,43 @@
+"""Exact numbers: turning user values into SymPy rationals without ever evaluating text."""
+
+from __future__ import annotations
+
+import fractions
+import numbers
+
+import sympy
+
+
+def to_rational(value: object) -> sympy.Rational | None:
+    """An exact SymPy rational for an int, a Fraction, a decimal string such as '1.5' or '3/8', or a
+    float (read through its shortest decimal form, so 0.1 becomes 1/10). None if it is not a number.
+
+    Strings go through :class:`fractions.Fraction`, never through ``sympify`` (which evaluates).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, sympy.Rational):
+        return value
+    if isinstance(value, numbers.Integral):
+        return sympy.Integer(int(value))
+    if isinstance(value, fractions.Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
+    if isinstance(value, float):
+        value = repr(value)
+    if isinstance(value, str):
+        try:
+            frac = fractions.Fraction(value.strip())
+        except (ValueError, ZeroDivisionError):
+            return None
+        return sympy.Rational(frac.numerator, frac.denominator)
+    return None
+
+
+def plain(value: sympy.Expr) -> int | str:
+    """A JSON-friendly exact value: an int when whole, else 'p/q'."""
+    value = sympy.sympify(value) if isinstance(value, int) else value
+    if not isinstance(value, sympy.Rational):
+        raise TypeError(f"expected an exact number, got {value!r}")
+    if value.is_Integer:
+        return int(value)
+    return str(value)

@@ -1,0 +1,268 @@
+"""Reading Hugging Face ``config.json`` files into :class:`~symbolic.architecture.Architecture`.
+
+Each supported ``model_type`` is a row of traits: which biases it has, its default ``head_dim`` and
+tying, how it places sliding-window layers. Defaults for absent optional fields are those of the
+transformers configuration classes (``LlamaConfig``, ``Qwen3Config``, ...), so a config means here
+what it means to transformers. Required sizes that are absent are an error naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy
+
+from .architecture import FULL, SLIDING, Architecture, AttentionSpec, LayerGroup, LayerSpec, MLPSpec
+from .errors import ConfigError
+from .exact import to_rational
+
+_MISSING = object()
+
+
+class ConfigReader:
+    """Typed access to a config dict; every failure is a one-line error naming the field."""
+
+    def __init__(self, config: dict, where: str):
+        self.config = config
+        self.where = where
+
+    def fail(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.where}: {message}")
+
+    def present(self, *names: str) -> str | None:
+        """The first of ``names`` present with a non-null value."""
+        return next((nm for nm in names if self.config.get(nm) is not None), None)
+
+    def integer(self, *names: str, default=_MISSING, minimum: int = 1) -> int:
+        """A whole number from the first of ``names`` present, or ``default`` when none is."""
+        name = self.present(*names)
+        if name is None:
+            if default is _MISSING:
+                raise self.fail(f"config field '{names[0]}' is missing")
+            return default
+        value = self.config[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"config field '{name}' must be an integer, got {value!r}")
+        if value < minimum:
+            kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+            raise self.fail(f"config field '{name}' must be {kind}, got {value}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.config.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(f"config field '{name}' must be true or false, got {value!r}")
+        return value
+
+    def text(self, *names: str, default: str) -> str:
+        name = self.present(*names)
+        if name is None:
+            return default
+        value = self.config[name]
+        if not isinstance(value, str):
+            raise self.fail(f"config field '{name}' must be a string, got {value!r}")
+        return value
+
+    def fraction(self, name: str, default: sympy.Rational) -> sympy.Rational:
+        value = self.config.get(name)
+        if value is None:
+            return default
+        exact = to_rational(value)
+        if exact is None or not 0 < exact <= 1:
+            raise self.fail(f"config field '{name}' must be a number in (0, 1], got {value!r}")
+        return exact
+
+    def layer_types(self, num_layers: int) -> list[str] | None:
+        value = self.config.get("layer_types")
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) != num_layers:
+            raise self.fail(f"config field 'layer_types' must list one type per layer ({num_layers})")
+        for entry in value:
+            if entry not in (FULL, SLIDING):
+                raise self.fail(f"config field 'layer_types' has unsupported entry {entry!r}; "
+                                f"supported: {FULL}, {SLIDING}")
+        return value
+
+
+# How each family decides which layers slide: (reader, num_layers) -> one bool per layer.
+SlidingPolicy = Callable[[ConfigReader, int], list[bool]]
+
+
+def _never(reader: ConfigReader, num_layers: int) -> list[bool]:
+    return [False] * num_layers
+
+
+def _every_layer_if_window(reader: ConfigReader, num_layers: int) -> list[bool]:
+    """Mistral, Phi-3: a non-null sliding_window makes every layer slide."""
+    return [reader.present("sliding_window") is not None] * num_layers
+
+
+def _qwen(reader: ConfigReader, num_layers: int) -> list[bool]:
+    """Qwen2/Qwen3: nothing slides unless use_sliding_window; then layer_types, or the layers from
+    max_window_layers on (transformers' Qwen2Config.__post_init__)."""
+    if not reader.flag("use_sliding_window", False) or reader.present("sliding_window") is None:
+        return [False] * num_layers
+    types = reader.layer_types(num_layers)
+    if types is not None:
+        return [t == SLIDING for t in types]
+    first = reader.integer("max_window_layers", default=28, minimum=0)
+    return [i >= first for i in range(num_layers)]
+
+
+def _alternating(reader: ConfigReader, num_layers: int) -> list[bool]:
+    """gemma-2: layer_types, or even-indexed layers slide (transformers' Gemma2Config)."""
+    types = reader.layer_types(num_layers)
+    if types is not None:
+        return [t == SLIDING for t in types]
+    return [(i + 1) % 2 == 1 for i in range(num_layers)]
+
+
+@dataclass(frozen=True)
+class Family:
+    """The traits of one ``model_type`` that decide its ops and its defaults."""
+
+    model_type: str
+    tie_default: bool
+    head_dim_default: int | None = None      # None: hidden_size // num_attention_heads
+    qkv_bias: bool | None = None              # None: read attention_bias
+    o_bias: bool | None = None                # None: read attention_bias
+    reads_mlp_bias: bool = False              # llama's mlp_bias field
+    qk_norm: bool = False
+    sliding: SlidingPolicy = _never
+    sliding_window_default: int | None = None
+    sandwich_norms: bool = False
+    embedding_scale: bool = False
+    softcaps: bool = False
+    rotary_fraction_field: str | None = None
+
+
+FAMILIES: dict[str, Family] = {f.model_type: f for f in (
+    Family("llama", tie_default=False, reads_mlp_bias=True),
+    Family("mistral", tie_default=False, qkv_bias=False, o_bias=False, sliding=_every_layer_if_window,
+           sliding_window_default=4096),
+    Family("qwen2", tie_default=False, qkv_bias=True, o_bias=False, sliding=_qwen,
+           sliding_window_default=4096),
+    Family("qwen3", tie_default=False, head_dim_default=128, qk_norm=True, sliding=_qwen,
+           sliding_window_default=4096),
+    Family("gemma", tie_default=True, head_dim_default=256, embedding_scale=True),
+    Family("gemma2", tie_default=True, head_dim_default=256, sliding=_alternating,
+           sliding_window_default=4096, sandwich_norms=True, embedding_scale=True, softcaps=True),
+    Family("phi3", tie_default=False, qkv_bias=False, o_bias=False, sliding=_every_layer_if_window,
+           rotary_fraction_field="partial_rotary_factor"),
+)}
+
+SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2"]))
+
+
+def architecture_from_config(config: object, name: str, source: str = "") -> Architecture:
+    """The architecture a Hugging Face config dict describes."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"{name}: a config must be a JSON object, got {type(config).__name__}")
+    reader = ConfigReader(config, name)
+    model_type = config.get("model_type")
+    if model_type is None:
+        raise reader.fail("config field 'model_type' is missing")
+    if model_type == "gpt2":
+        return _read_gpt2(reader, name, source)
+    if model_type not in FAMILIES:
+        raise reader.fail(f"unknown model_type {model_type!r}; supported: "
+                          f"{', '.join(SUPPORTED_MODEL_TYPES)}")
+    return _read_rotary_family(reader, FAMILIES[model_type], name, source)
+
+
+def _head_dim(reader: ConfigReader, hidden: int, heads: int, default: int | None) -> int:
+    if reader.present("head_dim") is not None:
+        return reader.integer("head_dim")
+    if default is not None:
+        return default
+    if hidden % heads:
+        raise reader.fail(f"config field 'head_dim' is missing and hidden_size ({hidden}) is not "
+                          f"divisible by num_attention_heads ({heads})")
+    return hidden // heads
+
+
+def _group_layers(specs: list[LayerSpec]) -> tuple[LayerGroup, ...]:
+    """Consecutive or not, layers of the same kind form one group, in order of first appearance."""
+    counts: dict[LayerSpec, int] = {}
+    for spec in specs:
+        counts[spec] = counts.get(spec, 0) + 1
+    return tuple(LayerGroup(spec, count) for spec, count in counts.items())
+
+
+def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source: str) -> Architecture:
+    vocab = reader.integer("vocab_size")
+    hidden = reader.integer("hidden_size")
+    ffn = reader.integer("intermediate_size")
+    layers = reader.integer("num_hidden_layers")
+    heads = reader.integer("num_attention_heads")
+    kv_heads = reader.integer("num_key_value_heads", default=heads)
+    if heads % kv_heads:
+        raise reader.fail(f"config field 'num_key_value_heads' ({kv_heads}) must divide "
+                          f"num_attention_heads ({heads})")
+    head_dim = _head_dim(reader, hidden, heads, family.head_dim_default)
+    attention_bias = reader.flag("attention_bias", False)
+    sliding = family.sliding(reader, layers)
+    window = None
+    if any(sliding):
+        window = reader.integer("sliding_window", default=family.sliding_window_default)
+        if window is None:
+            raise reader.fail("config field 'sliding_window' is missing")
+    rotary_fraction = sympy.Integer(1)
+    if family.rotary_fraction_field:
+        rope = reader.config.get("rope_scaling") or reader.config.get("rope_parameters") or {}
+        nested = rope.get(family.rotary_fraction_field) if isinstance(rope, dict) else None
+        rotary_fraction = (to_rational(nested) if nested is not None
+                           else reader.fraction(family.rotary_fraction_field, sympy.Integer(1)))
+    mlp = MLPSpec(gated=True,
+                  bias=reader.flag("mlp_bias", False) if family.reads_mlp_bias else False,
+                  activation=reader.text("hidden_activation", "hidden_act", default="silu"))
+
+    def layer(slides: bool) -> LayerSpec:
+        attention = AttentionSpec(
+            sliding=slides,
+            qkv_bias=attention_bias if family.qkv_bias is None else family.qkv_bias,
+            o_bias=attention_bias if family.o_bias is None else family.o_bias,
+            qk_norm=family.qk_norm,
+            rotary_fraction=rotary_fraction,
+            logit_softcap=family.softcaps and reader.present("attn_logit_softcapping") is not None,
+        )
+        return LayerSpec(SLIDING if slides else FULL, attention, mlp, norm="rms",
+                         sandwich_norms=family.sandwich_norms)
+
+    return Architecture(
+        name=name, model_type=family.model_type, vocab_size=vocab, hidden_size=hidden,
+        num_layers=layers, num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
+        intermediate_size=ffn, layer_groups=_group_layers([layer(s) for s in sliding]),
+        tie_word_embeddings=reader.flag("tie_word_embeddings", family.tie_default),
+        max_position_embeddings=reader.integer("max_position_embeddings", default=None),
+        sliding_window=window, norm="rms", embedding_scale=family.embedding_scale,
+        final_logit_softcap=family.softcaps and reader.present("final_logit_softcapping") is not None,
+        source=source, config=reader.config)
+
+
+def _read_gpt2(reader: ConfigReader, name: str, source: str) -> Architecture:
+    """GPT-2: LayerNorm, biases everywhere, learned positions, a plain GELU MLP, tied embeddings."""
+    vocab = reader.integer("vocab_size")
+    hidden = reader.integer("n_embd", "hidden_size")
+    layers = reader.integer("n_layer", "num_hidden_layers")
+    heads = reader.integer("n_head", "num_attention_heads")
+    positions = reader.integer("n_positions", "max_position_embeddings")
+    if hidden % heads:
+        raise reader.fail(f"config field 'n_embd' ({hidden}) must be divisible by n_head ({heads})")
+    ffn = reader.integer("n_inner", default=4 * hidden)
+    spec = LayerSpec(FULL,
+                     AttentionSpec(qkv_bias=True, o_bias=True, rotary=False),
+                     MLPSpec(gated=False, bias=True,
+                             activation=reader.text("activation_function", default="gelu_new")),
+                     norm="layer")
+    return Architecture(
+        name=name, model_type="gpt2", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
+        num_heads=heads, num_kv_heads=heads, head_dim=hidden // heads, intermediate_size=ffn,
+        layer_groups=(LayerGroup(spec, layers),),
+        tie_word_embeddings=reader.flag("tie_word_embeddings", True),
+        max_position_embeddings=positions, learned_positions=True, norm="layer",
+        source=source, config=reader.config)

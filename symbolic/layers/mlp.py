@@ -1,0 +1,27 @@
+"""The MLP: gated (SwiGLU / GeGLU: gate, up, activation, product, down) or plain (up, activation,
+down), as ops."""
+
+from __future__ import annotations
+
+from ..architecture import MLPSpec
+from ..conventions import Conventions
+from ..ops import Op, bias_add, elementwise, matmul
+from ..symbols import B, H, d_ff, n
+
+
+def mlp_ops(spec: MLPSpec, conv: Conventions) -> list[Op]:
+    tokens = B * n
+    inner = tokens * d_ff
+    up_names = ("gate_proj", "up_proj") if spec.gated else ("up_proj",)
+    ops: list[Op] = []
+    for name in up_names:
+        ops.append(matmul(name, "mlp", tokens, H, d_ff, conv))
+        if spec.bias:
+            ops.append(bias_add(name.replace("_proj", "_bias"), "mlp", tokens, d_ff))
+    ops.append(elementwise("activation", "mlp", inner, conv.activation_flops, note=spec.activation))
+    if spec.gated:
+        ops.append(elementwise("gate_product", "mlp", inner, 1, inputs=2))
+    ops.append(matmul("down_proj", "mlp", tokens, d_ff, H, conv))
+    if spec.bias:
+        ops.append(bias_add("down_bias", "mlp", tokens, H))
+    return ops

@@ -1,0 +1,147 @@
+"""Ops: the one description of a layer from which every cost is read.
+
+An op is one step of a forward pass with symbolic shapes. Its constructor derives, from the shape
+alone, everything the views need: FLOPs, the parameters it owns, the weight elements it reads,
+the activation elements it reads and writes, and the KV-cache elements it holds, reads and writes.
+Parameters, FLOPs and bytes are therefore never written as separate formulas and cannot drift apart.
+
+Shapes use the workload symbols ``B`` (sequences) and ``n`` (new tokens per sequence) and, for
+attention, ``c`` (tokens already cached); a prefill and a decode step are the same ops evaluated at
+``n = S, c = 0`` and at ``n = 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import sympy
+
+from .conventions import Conventions
+
+Expr = sympy.Expr
+ZERO = sympy.Integer(0)
+
+
+class OpKind(str, Enum):
+    """What kind of work an op does; FLOPs are broken down by these."""
+
+    MATMUL = "matmul"            # a product with a weight matrix (a linear layer)
+    ATTENTION = "attention"      # the score (Q K^T) and value (P V) products: activations only
+    ELEMENTWISE = "elementwise"  # norms, activations, softmax, RoPE, bias and residual adds
+    GATHER = "gather"            # table lookups: no FLOPs, bytes read
+    CACHE = "cache"              # the KV cache: no FLOPs, bytes held, read and written
+
+
+FLOP_CATEGORIES = (OpKind.MATMUL, OpKind.ATTENTION, OpKind.ELEMENTWISE)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One op. Every quantity is a SymPy expression (0 where it does not apply)."""
+
+    name: str
+    component: str
+    kind: OpKind
+    shape: tuple[tuple[str, Expr], ...]
+    flops: Expr = ZERO
+    params: Expr = ZERO
+    weights_read: Expr = ZERO
+    activations_read: Expr = ZERO
+    activations_written: Expr = ZERO
+    kv_per_token: Expr = ZERO
+    kv_held: Expr = ZERO
+    kv_read: Expr = ZERO
+    kv_written: Expr = ZERO
+    note: str = ""
+
+    def dims(self) -> dict[str, Expr]:
+        return dict(self.shape)
+
+
+def matmul(name: str, component: str, tokens: Expr, d_in: Expr, d_out: Expr, conv: Conventions,
+           *, owns_weights: bool = True, note: str = "") -> Op:
+    """``tokens x d_in`` activations times a ``d_in x d_out`` weight: ``flops_per_mac * tokens * d_in *
+    d_out`` FLOPs; ``d_in * d_out`` weights, owned unless shared (a tied LM head reads the embedding)."""
+    weights = d_in * d_out
+    return Op(name, component, OpKind.MATMUL,
+              shape=(("tokens", tokens), ("d_in", d_in), ("d_out", d_out)),
+              flops=conv.flops_per_mac * tokens * d_in * d_out,
+              params=weights if owns_weights else ZERO,
+              weights_read=weights,
+              activations_read=tokens * d_in,
+              activations_written=tokens * d_out,
+              note=note)
+
+
+def bias_add(name: str, component: str, tokens: Expr, width: Expr) -> Op:
+    """A bias vector of ``width`` added to every token: ``tokens * width`` FLOPs. It is assumed fused
+    into the preceding matmul, so it moves no activations of its own."""
+    return Op(name, component, OpKind.ELEMENTWISE, shape=(("tokens", tokens), ("width", width)),
+              flops=tokens * width, params=width, weights_read=width)
+
+
+def norm(name: str, component: str, tokens: Expr, width: Expr, kind: str, conv: Conventions) -> Op:
+    """RMSNorm (a scale vector) or LayerNorm (scale and shift) over ``width`` for every token."""
+    if kind == "rms":
+        per_element, params = conv.rmsnorm_flops, width
+    elif kind == "layer":
+        per_element, params = conv.layernorm_flops, 2 * width
+    else:
+        raise ValueError(f"unknown norm kind {kind!r}")
+    return Op(name, component, OpKind.ELEMENTWISE, shape=(("tokens", tokens), ("width", width)),
+              flops=per_element * tokens * width, params=params, weights_read=params,
+              activations_read=tokens * width, activations_written=tokens * width,
+              note=f"{kind}norm")
+
+
+def elementwise(name: str, component: str, elements: Expr, flops_per_element: Expr, *,
+                inputs: int = 1, note: str = "") -> Op:
+    """A pointwise op over ``elements`` outputs reading ``inputs`` operands of that size."""
+    return Op(name, component, OpKind.ELEMENTWISE, shape=(("elements", elements),),
+              flops=flops_per_element * elements,
+              activations_read=inputs * elements, activations_written=elements, note=note)
+
+
+def fused_elementwise(name: str, component: str, elements: Expr, flops_per_element: Expr,
+                      note: str = "") -> Op:
+    """A pointwise op fused into its neighbour (softmax and soft caps inside attention): FLOPs only."""
+    return Op(name, component, OpKind.ELEMENTWISE, shape=(("elements", elements),),
+              flops=flops_per_element * elements, note=note)
+
+
+def attention_product(name: str, component: str, batch: Expr, heads: Expr, pairs: Expr,
+                      head_dim: Expr, conv: Conventions, *, reads: Expr = ZERO, writes: Expr = ZERO,
+                      note: str = "") -> Op:
+    """One of attention's two products, Q K^T or P V: a ``head_dim``-long dot product (or axpy) for
+    every attended (query, key) pair of every head: ``flops_per_mac * batch * heads * pairs *
+    head_dim``. Attention is taken as fused (FlashAttention-style): the scores never reach memory,
+    so only Q (read) and the output (written) move, given as ``reads`` and ``writes``."""
+    return Op(name, component, OpKind.ATTENTION,
+              shape=(("batch", batch), ("heads", heads), ("pairs", pairs), ("head_dim", head_dim)),
+              flops=conv.flops_per_mac * batch * heads * pairs * head_dim,
+              activations_read=reads, activations_written=writes, note=note)
+
+
+def gather(name: str, component: str, table_rows: Expr, width: Expr, rows_read: Expr, *,
+           owns_weights: bool = True) -> Op:
+    """A lookup in a ``table_rows x width`` table: no FLOPs; only the looked-up rows are read."""
+    return Op(name, component, OpKind.GATHER,
+              shape=(("table_rows", table_rows), ("width", width), ("rows_read", rows_read)),
+              params=table_rows * width if owns_weights else ZERO,
+              weights_read=rows_read * width, activations_written=rows_read * width)
+
+
+def kv_cache(name: str, component: str, batch: Expr, kv_heads: Expr, head_dim: Expr,
+             held: Expr, new_tokens: Expr) -> Op:
+    """The layer's KV cache: ``2 * kv_heads * head_dim`` elements (a key and a value per KV head) per
+    token. Before a step it holds ``held`` tokens of each sequence; the step appends its
+    ``new_tokens`` and reads every key and value it attends to, ``held + new_tokens`` tokens' worth."""
+    per_token = 2 * kv_heads * head_dim
+    return Op(name, component, OpKind.CACHE,
+              shape=(("batch", batch), ("kv_heads", kv_heads), ("head_dim", head_dim),
+                     ("held", held), ("new_tokens", new_tokens)),
+              kv_per_token=per_token,
+              kv_held=batch * held * per_token,
+              kv_read=batch * (held + new_tokens) * per_token,
+              kv_written=batch * new_tokens * per_token)

@@ -1,0 +1,53 @@
+"""Deterministic text for expressions: SymPy's string form, or a 'decimal' form that writes exact
+rationals with a terminating decimal expansion as decimals (51/4 -> 12.75), as textbooks do."""
+
+from __future__ import annotations
+
+import sympy
+from sympy.printing.str import StrPrinter
+
+
+def _terminates(q: sympy.Rational) -> bool:
+    d = int(q.q)
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def decimal_text(q: sympy.Rational) -> str:
+    """An exact decimal for a rational whose expansion terminates (12.75), else 'p/q'."""
+    if q.is_Integer or not _terminates(q):
+        return str(q)
+    digits = 0
+    scaled = q
+    while not scaled.is_Integer:
+        scaled *= 10
+        digits += 1
+    sign = "-" if scaled < 0 else ""
+    text = str(abs(int(scaled))).rjust(digits + 1, "0")
+    return f"{sign}{text[:-digits]}.{text[-digits:]}"
+
+
+class _DecimalPrinter(StrPrinter):
+    def _print_Rational(self, expr):
+        return decimal_text(expr)
+
+    def _print_Mul(self, expr):
+        coeff, rest = expr.as_coeff_Mul()
+        if coeff.is_Rational and not coeff.is_Integer and _terminates(coeff) and rest != 1:
+            text = self._print(rest)
+            if rest.is_Add:
+                text = f"({text})"
+            return f"{decimal_text(coeff)}*{text}"
+        return super()._print_Mul(expr)
+
+
+def text(expr: sympy.Expr) -> str:
+    """SymPy's own string form (stable for a given expression)."""
+    return sympy.sstr(expr, order="lex")
+
+
+def decimal(expr: sympy.Expr) -> str:
+    """Text with terminating rationals written as decimals: '12.75*H**2 + 2*H'."""
+    return _DecimalPrinter({"order": "lex"}).doprint(expr)

@@ -1,0 +1,122 @@
+"""Views over a model's op list: parameters, FLOPs, weight bytes, KV cache and memory traffic.
+
+Each view is a sum of one op field over the sections, each section's sum multiplied by how often it
+repeats. Nothing here knows a formula of its own: a FLOP count is the sum of the ops' FLOPs, a
+weight-byte count is the sum of the ops' parameters times the bytes per weight, and so on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sympy
+
+from .model import Model, Section
+from .ops import FLOP_CATEGORIES, Op, OpKind
+from .symbols import B, b_a, b_kv, b_w
+from .workload import Phase
+
+
+def section_sum(section: Section, field: str, *, kinds: Iterable[OpKind] | None = None,
+                components: Iterable[str] | None = None) -> sympy.Expr:
+    """One repetition of a section: the sum of ``field`` over its ops that match the filters."""
+    return sympy.Add(*(getattr(op, field) for op in _matching(section.ops, kinds, components)))
+
+
+def model_sum(model: Model, field: str, phase: Phase | None = None, *,
+              kinds: Iterable[OpKind] | None = None, components: Iterable[str] | None = None,
+              sections: Iterable[Section] | None = None) -> sympy.Expr:
+    """The whole model: sum over sections of repeats x section sum, at ``phase`` if given."""
+    kinds = tuple(kinds) if kinds is not None else None
+    components = tuple(components) if components is not None else None
+    chosen = model.sections if sections is None else tuple(sections)
+    total = sympy.Add(*(s.repeats * section_sum(s, field, kinds=kinds, components=components)
+                        for s in chosen))
+    return at(total, phase)
+
+
+def at(expr: sympy.Expr, phase: Phase | None) -> sympy.Expr:
+    """``expr`` evaluated for a phase (n and c substituted); unchanged when phase is None."""
+    return expr if phase is None else expr.xreplace(phase.substitutions())
+
+
+def _matching(ops: Iterable[Op], kinds, components) -> list[Op]:
+    return [op for op in ops
+            if (kinds is None or op.kind in kinds) and (components is None or op.component in components)]
+
+
+# --- Parameters -------------------------------------------------------------------------------
+
+def parameters(model: Model) -> dict[str, sympy.Expr]:
+    """Parameter counts: the total, the parts outside the layers, and all layers together.
+
+    ``embedding`` is the token table; ``lm_head`` counts only what the head owns (0 when tied to
+    the embedding, which is then counted once, as transformers does)."""
+    parts = {
+        "total": model_sum(model, "params"),
+        "embedding": model_sum(model, "params", components=["embedding"]),
+        "position_embedding": model_sum(model, "params", components=["position_embedding"]),
+        "final_norm": model_sum(model, "params", components=["final_norm"]),
+        "lm_head": model_sum(model, "params", components=["lm_head"]),
+        "layers": model_sum(model, "params", sections=model.layer_sections),
+    }
+    if not model.arch.learned_positions:
+        del parts["position_embedding"]
+    return parts
+
+
+LAYER_COMPONENTS = ("attention", "mlp", "norm")
+
+
+def layer_parameters(section: Section) -> dict[str, sympy.Expr]:
+    """One layer of a kind: its parameters in total and by component."""
+    rows = {"total": section_sum(section, "params")}
+    for component in LAYER_COMPONENTS:
+        rows[component] = section_sum(section, "params", components=[component])
+    return rows
+
+
+# --- FLOPs ------------------------------------------------------------------------------------
+
+def flops(model: Model, phase: Phase) -> dict[str, sympy.Expr]:
+    """FLOPs of one step: the total and its split into weight matmuls, attention products and
+    elementwise work (norms, activations, softmax, RoPE, bias and residual adds)."""
+    rows = {"total": model_sum(model, "flops", phase)}
+    for kind in FLOP_CATEGORIES:
+        rows[kind.value] = model_sum(model, "flops", phase, kinds=[kind])
+    return rows
+
+
+# --- Bytes ------------------------------------------------------------------------------------
+
+def weight_bytes(model: Model) -> sympy.Expr:
+    """Bytes to store every parameter once: params x b_w."""
+    return model_sum(model, "params") * b_w
+
+
+def kv_cache(model: Model) -> dict[str, sympy.Expr]:
+    """The KV cache: elements and bytes per token (while every layer still keeps every token), and
+    bytes held for one sequence and for the batch once ``c`` tokens are cached."""
+    per_token = model_sum(model, "kv_per_token")
+    held = model_sum(model, "kv_held")
+    return {
+        "elements_per_token": per_token,
+        "bytes_per_token": per_token * b_kv,
+        "bytes_per_sequence": held.xreplace({B: 1}) * b_kv,
+        "bytes_per_batch": held * b_kv,
+    }
+
+
+def traffic(model: Model, phase: Phase) -> dict[str, sympy.Expr]:
+    """Bytes a step moves to and from memory: weights read once per step (embedding rows only as
+    gathered), KV cache read and written, activations read and written (attention fused)."""
+    rows = {
+        "weights": model_sum(model, "weights_read", phase) * b_w,
+        "kv_read": model_sum(model, "kv_read", phase) * b_kv,
+        "kv_written": model_sum(model, "kv_written", phase) * b_kv,
+        "activations": (model_sum(model, "activations_read", phase)
+                        + model_sum(model, "activations_written", phase)) * b_a,
+    }
+    rows["total"] = sympy.Add(*rows.values())
+    return rows
+

@@ -1,0 +1,201 @@
+"""Hypothesis strategies for property tests of inference costs (yours and ours).
+
+    from hypothesis import given
+    from symbolic.strategies import architectures, workloads
+
+    @given(architectures(), workloads())
+    def test_decode_reads_every_weight(arch, workload): ...
+
+:func:`hf_configs` draws Hugging Face ``config.json`` dicts that transformers accepts for every
+supported family (so the same draw can build a real model); :func:`architectures` reads them.
+Sizes are small by default so that a drawn model can run a forward pass; raise the bounds for
+purely symbolic tests. Requires ``hypothesis`` (``pip install symbolic[strategies]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+
+from .architecture import FULL, SLIDING, Architecture
+from .conventions import Conventions
+from .dtypes import DTYPES, Precision
+from .families import SUPPORTED_MODEL_TYPES, architecture_from_config
+from .model import Model
+from .workload import Workload
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Size limits of drawn configs."""
+
+    max_kv_heads: int = 4
+    max_group: int = 4          # query heads per KV head
+    max_head_dim: int = 16      # drawn head_dims are even (RoPE rotates pairs)
+    max_width_factor: int = 4   # hidden_size = num_attention_heads x (1..this)
+    max_intermediate: int = 96
+    max_layers: int = 4
+    max_vocab: int = 300
+    max_window: int = 12
+
+
+SMALL = Bounds()
+
+
+@st.composite
+def _heads(draw, b: Bounds):
+    kv = draw(st.integers(1, b.max_kv_heads))
+    q = kv * draw(st.integers(1, b.max_group))
+    head_dim = 2 * draw(st.integers(1, b.max_head_dim // 2))
+    return q, kv, head_dim
+
+
+@st.composite
+def _common(draw, b: Bounds, model_type: str, heads_fix_width: bool):
+    q, kv, head_dim = draw(_heads(b))
+    hidden = q * head_dim if heads_fix_width else q * draw(st.integers(1, b.max_width_factor))
+    config = {
+        "model_type": model_type,
+        "vocab_size": draw(st.integers(2, b.max_vocab)),
+        "hidden_size": hidden,
+        "intermediate_size": draw(st.integers(1, b.max_intermediate)),
+        "num_hidden_layers": draw(st.integers(1, b.max_layers)),
+        "num_attention_heads": q,
+        "num_key_value_heads": kv,
+        "max_position_embeddings": 4096,
+    }
+    if not heads_fix_width:
+        config["head_dim"] = head_dim
+    if draw(st.booleans()):
+        config["tie_word_embeddings"] = draw(st.booleans())
+    return config
+
+
+def _window(draw, b: Bounds) -> int:
+    return draw(st.integers(2, b.max_window))
+
+
+@st.composite
+def _llama(draw, b: Bounds):
+    config = draw(_common(b, "llama", heads_fix_width=False))
+    config["attention_bias"] = draw(st.booleans())
+    config["mlp_bias"] = draw(st.booleans())
+    return config
+
+
+@st.composite
+def _mistral(draw, b: Bounds):
+    config = draw(_common(b, "mistral", heads_fix_width=False))
+    config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
+    return config
+
+
+@st.composite
+def _qwen(draw, b: Bounds, model_type: str):
+    config = draw(_common(b, model_type, heads_fix_width=False))
+    if model_type == "qwen3":
+        config["attention_bias"] = draw(st.booleans())
+    if draw(st.booleans()):
+        config["use_sliding_window"] = True
+        config["sliding_window"] = _window(draw, b)
+        config["max_window_layers"] = draw(st.integers(0, config["num_hidden_layers"]))
+    return config
+
+
+@st.composite
+def _gemma(draw, b: Bounds, model_type: str):
+    config = draw(_common(b, model_type, heads_fix_width=False))
+    config["attention_bias"] = draw(st.booleans())
+    config["hidden_activation"] = "gelu_pytorch_tanh"
+    if model_type == "gemma2":
+        config["sliding_window"] = _window(draw, b)
+        config["query_pre_attn_scalar"] = config["head_dim"]
+        config["attn_logit_softcapping"] = draw(st.sampled_from([None, 50.0]))
+        config["final_logit_softcapping"] = draw(st.sampled_from([None, 30.0]))
+        if draw(st.booleans()):
+            config["layer_types"] = draw(st.lists(st.sampled_from([FULL, SLIDING]),
+                                                  min_size=config["num_hidden_layers"],
+                                                  max_size=config["num_hidden_layers"]))
+    return config
+
+
+@st.composite
+def _phi3(draw, b: Bounds):
+    config = draw(_common(b, "phi3", heads_fix_width=True))
+    config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
+    config["pad_token_id"] = 0
+    config["bos_token_id"] = 0
+    config["eos_token_id"] = 0
+    return config
+
+
+@st.composite
+def _gpt2(draw, b: Bounds):
+    heads = draw(st.integers(1, b.max_kv_heads * b.max_group))
+    head_dim = draw(st.integers(1, b.max_head_dim))
+    config = {
+        "model_type": "gpt2",
+        "vocab_size": draw(st.integers(2, b.max_vocab)),
+        "n_embd": heads * head_dim,
+        "n_layer": draw(st.integers(1, b.max_layers)),
+        "n_head": heads,
+        "n_positions": draw(st.integers(64, 1024)),
+        "n_inner": draw(st.one_of(st.none(), st.integers(1, b.max_intermediate))),
+    }
+    if draw(st.booleans()):
+        config["tie_word_embeddings"] = draw(st.booleans())
+    return config
+
+
+_FAMILY_STRATEGIES = {
+    "llama": _llama,
+    "mistral": _mistral,
+    "qwen2": lambda b: _qwen(b, "qwen2"),
+    "qwen3": lambda b: _qwen(b, "qwen3"),
+    "gemma": lambda b: _gemma(b, "gemma"),
+    "gemma2": lambda b: _gemma(b, "gemma2"),
+    "phi3": _phi3,
+    "gpt2": _gpt2,
+}
+assert set(_FAMILY_STRATEGIES) == set(SUPPORTED_MODEL_TYPES)
+
+MODEL_TYPES = tuple(sorted(_FAMILY_STRATEGIES))
+
+
+def hf_configs(model_type: str | None = None, bounds: Bounds = SMALL) -> st.SearchStrategy[dict]:
+    """Hugging Face config dicts of one family (or any supported family)."""
+    if model_type is None:
+        return st.sampled_from(MODEL_TYPES).flatmap(lambda t: hf_configs(t, bounds))
+    return _FAMILY_STRATEGIES[model_type](bounds)
+
+
+def architectures(model_type: str | None = None, bounds: Bounds = SMALL) -> st.SearchStrategy[Architecture]:
+    """Valid architectures, read from drawn configs."""
+    return hf_configs(model_type, bounds).map(lambda cfg: architecture_from_config(cfg, "drawn"))
+
+
+def conventions() -> st.SearchStrategy[Conventions]:
+    """Counting conventions, defaults and alternatives."""
+    small = st.integers(0, 10)
+    return st.builds(Conventions, flops_per_mac=st.sampled_from([1, 2]),
+                     attention_count=st.sampled_from(["causal", "full"]),
+                     lm_head_positions=st.sampled_from(["last", "all"]),
+                     softmax_flops=small, rmsnorm_flops=small, layernorm_flops=small,
+                     activation_flops=small, rope_flops=small, softcap_flops=small)
+
+
+def models(model_type: str | None = None, bounds: Bounds = SMALL) -> st.SearchStrategy[Model]:
+    return st.builds(Model, architectures(model_type, bounds), conventions())
+
+
+def workloads(max_batch: int = 64, max_prompt: int = 8192, max_context: int = 131072
+              ) -> st.SearchStrategy[Workload]:
+    """Batches, prompt lengths and decode contexts."""
+    return st.builds(Workload, batch=st.integers(1, max_batch), prompt=st.integers(1, max_prompt),
+                     context=st.integers(0, max_context))
+
+
+def precisions() -> st.SearchStrategy[Precision]:
+    names = sorted(DTYPES)
+    return st.builds(Precision.of, st.sampled_from(names), st.sampled_from(names), st.sampled_from(names))

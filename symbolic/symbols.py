@@ -1,0 +1,149 @@
+"""The vocabulary: every symbol that appears in an expression, with its meaning.
+
+Each term's Python name is also its SymPy name, so the code and the documents say the same thing
+(``d_ff`` prints as ``d_{ff}`` in LaTeX and as ``d_ff`` in text). A term records:
+
+* ``latex``: how documents typeset it;
+* ``meaning`` and ``unit``: what it stands for;
+* ``hf_fields``: the Hugging Face ``config.json`` fields it is read from, in order of preference;
+* ``aliases``: the names people write for it in notes, blogs and papers (resolved by the checker).
+
+All symbols are positive integers except the byte sizes, which are positive rationals
+(int4 stores half a byte per element).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import sympy
+
+
+@dataclass(frozen=True)
+class Term:
+    """One entry of the vocabulary."""
+
+    name: str
+    latex: str
+    meaning: str
+    unit: str
+    hf_fields: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    integer: bool = True
+
+    @property
+    def symbol(self) -> sympy.Symbol:
+        return _symbol(self.name, self.integer)
+
+
+def _symbol(name: str, integer: bool) -> sympy.Symbol:
+    if integer:
+        return sympy.Symbol(name, positive=True, integer=True)
+    return sympy.Symbol(name, positive=True, rational=True)
+
+
+TERMS: tuple[Term, ...] = (
+    # Architecture
+    Term("V", "V", "vocabulary size", "tokens", ("vocab_size",),
+         ("vocab", "vocab_size", "n_vocab", "nvocab", "vocabulary_size")),
+    Term("H", "H", "hidden size (model width)", "elements", ("hidden_size", "n_embd", "d_model"),
+         ("h", "hidden", "hidden_size", "hidden_dim", "dmodel", "d_model", "n_embd", "model_dim",
+          "emb_dim", "embed_dim")),
+    Term("L", "L", "number of decoder layers", "layers", ("num_hidden_layers", "n_layer"),
+         ("l", "nlayers", "n_layers", "num_layers", "layers", "n_layer", "num_hidden_layers", "depth")),
+    Term("n_q", "n_{q}", "number of query (attention) heads", "heads", ("num_attention_heads", "n_head"),
+         ("nheads", "n_heads", "num_heads", "heads", "n_head", "num_attention_heads", "n_q_heads",
+          "num_q_heads", "a")),
+    Term("n_kv", "n_{kv}", "number of key/value heads (GQA groups; 1 for MQA, n_q for MHA)", "heads",
+         ("num_key_value_heads",),
+         ("n_kv_heads", "num_kv_heads", "kv_heads", "nkv", "num_key_value_heads", "n_kv_head",
+          "num_kv", "g")),
+    Term("d_h", "d_{h}", "dimension of one attention head", "elements", ("head_dim",),
+         ("dhead", "d_head", "head_dim", "head_size", "dim_head", "headdim", "d_k", "hd")),
+    Term("d_ff", "d_{ff}", "inner width of the MLP (intermediate size)", "elements",
+         ("intermediate_size", "n_inner"),
+         ("dff", "d_ffn", "ffn_dim", "ffn_hidden_size", "intermediate_size", "d_mlp", "ffn_size",
+          "n_inner", "inter_size")),
+    Term("n_pos", "n_{pos}", "rows of the learned position-embedding table", "positions",
+         ("n_positions", "max_position_embeddings"), ("n_positions", "max_positions", "n_ctx")),
+    Term("W", "W", "sliding-window length (keys a query may attend to, itself included)", "tokens",
+         ("sliding_window",), ("window", "sliding_window", "window_size", "w")),
+    Term("L_full", "L_{full}", "layers with full (global) attention", "layers", (),
+         ("n_full_layers", "num_full_layers", "global_layers")),
+    Term("L_sliding", "L_{sliding}", "layers with sliding-window (local) attention", "layers", (),
+         ("n_sliding_layers", "num_sliding_layers", "local_layers")),
+    # Workload
+    Term("B", "B", "batch size (sequences processed together)", "sequences", (),
+         ("b", "bs", "batch", "batch_size", "n_seqs", "num_seqs")),
+    Term("S", "S", "prompt length (tokens processed in the prefill)", "tokens", (),
+         ("s", "seq_len", "seqlen", "sequence_length", "seq_length", "prompt", "prompt_len",
+          "prompt_length", "input_len", "n_tokens", "ntokens")),
+    Term("c", "c", "context: tokens already in the KV cache before the step", "tokens", (),
+         ("context", "ctx", "context_len", "context_length", "kv_len", "past_len", "cache_len")),
+    Term("n", "n", "new tokens per sequence in one forward pass (S in a prefill, 1 in a decode step)",
+         "tokens", (), ("new_tokens", "n_new", "q_len")),
+    # Bytes per element
+    Term("b_w", "b_{w}", "bytes per weight element", "bytes", (),
+         ("bytes_per_param", "bytes_per_weight", "weight_bytes", "param_bytes"), integer=False),
+    Term("b_kv", "b_{kv}", "bytes per KV-cache element", "bytes", (),
+         ("bytes_per_kv", "kv_bytes", "kv_bytes_per_element", "precision_in_bytes", "bytes_per_element"),
+         integer=False),
+    Term("b_a", "b_{a}", "bytes per activation element", "bytes", (),
+         ("bytes_per_activation", "act_bytes", "activation_bytes"), integer=False),
+)
+
+VOCABULARY: dict[str, Term] = {term.name: term for term in TERMS}
+
+# Module-level SymPy symbols, so code reads like the formulas: ``2 * H * V``.
+V = VOCABULARY["V"].symbol
+H = VOCABULARY["H"].symbol
+L = VOCABULARY["L"].symbol
+n_q = VOCABULARY["n_q"].symbol
+n_kv = VOCABULARY["n_kv"].symbol
+d_h = VOCABULARY["d_h"].symbol
+d_ff = VOCABULARY["d_ff"].symbol
+n_pos = VOCABULARY["n_pos"].symbol
+W = VOCABULARY["W"].symbol
+L_full = VOCABULARY["L_full"].symbol
+L_sliding = VOCABULARY["L_sliding"].symbol
+B = VOCABULARY["B"].symbol
+S = VOCABULARY["S"].symbol
+c = VOCABULARY["c"].symbol
+n = VOCABULARY["n"].symbol
+b_w = VOCABULARY["b_w"].symbol
+b_kv = VOCABULARY["b_kv"].symbol
+b_a = VOCABULARY["b_a"].symbol
+
+LAYER_COUNT_SYMBOLS = {"full_attention": L_full, "sliding_attention": L_sliding}
+"""The symbol counting the layers of each kind, when a model mixes kinds (gemma-2)."""
+
+
+def _build_alias_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for term in TERMS:
+        for spelling in (term.name, *term.aliases):
+            key = spelling.lower()
+            if key in index and index[key] != term.name:
+                raise AssertionError(f"alias {spelling!r} names both {index[key]} and {term.name}")
+            index[key] = term.name
+    return index
+
+
+ALIASES: dict[str, str] = _build_alias_index()
+
+
+def lookup(name: str) -> Term | None:
+    """The term a name or alias stands for (case-insensitive), or None."""
+    canonical = ALIASES.get(name.lower())
+    return VOCABULARY[canonical] if canonical else None
+
+
+def closest_names(name: str, limit: int = 3) -> list[str]:
+    """Known names and aliases that look most like ``name``, for 'did you mean' messages."""
+    return difflib.get_close_matches(name.lower(), list(ALIASES), n=limit, cutoff=0.5)
+
+
+def term_of(symbol: sympy.Symbol) -> Term:
+    """The vocabulary entry of a SymPy symbol built from it."""
+    return VOCABULARY[symbol.name]

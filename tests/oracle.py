@@ -1,0 +1,166 @@
+"""The real implementation, measured: transformers models built from config dicts (never the hub).
+
+* parameters: the model built on the meta device, counted by module;
+* KV cache: the shapes in ``past_key_values`` after a real forward of a scaled-down copy;
+* FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over a prefill and one decode step of the
+  scaled-down copy with eager attention. The counter sees matmuls only: ``mm``/``addmm`` are the
+  weight matmuls, ``bmm`` the attention products (eager attention computes the full S x S score
+  matrix, so the comparison uses ``attention_count="full"``; ``logits_to_keep=1`` makes the prefill
+  compute the last position's logits only, our default ``lm_head_positions="last"``).
+
+See ../shared/ORACLE-NOTES.md for what these tools do and do not count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from transformers import AutoConfig, AutoModelForCausalLM
+
+from symbolic.architecture import Architecture
+
+HUB_ONLY_FIELDS = ("architectures", "auto_map", "quantization_config", "torch_dtype", "dtype",
+                   "transformers_version", "_name_or_path")
+MATMUL_OPS = {"aten.mm", "aten.addmm"}
+ATTENTION_OPS = {"aten.bmm"}
+
+
+def hf_config(config: dict):
+    """A transformers config object for a config.json dict."""
+    fields = {k: v for k, v in config.items() if k not in HUB_ONLY_FIELDS}
+    model_type = fields.pop("model_type")
+    return AutoConfig.for_model(model_type, **fields)
+
+
+def build(config: dict, *, meta: bool):
+    cfg = hf_config(config)
+    if meta:
+        with torch.device("meta"):
+            return AutoModelForCausalLM.from_config(cfg)
+    torch.manual_seed(0)
+    return AutoModelForCausalLM.from_config(cfg, attn_implementation="eager").eval()
+
+
+def _count(module) -> int:
+    return sum(p.numel() for p in module.parameters()) if module is not None else 0
+
+
+def _base(model):
+    return model.base_model
+
+
+def _layers(model):
+    base = _base(model)
+    return base.layers if hasattr(base, "layers") else base.h
+
+
+@dataclass
+class ParameterCounts:
+    total: int
+    embedding: int
+    position_embedding: int
+    lm_head: int
+    final_norm: int
+    per_layer: list[int]
+
+
+def parameter_counts(model) -> ParameterCounts:
+    """Counts of a built model; a tied LM head owns nothing (its matrix is the embedding's)."""
+    base = _base(model)
+    embedding = model.get_input_embeddings().weight
+    head = model.get_output_embeddings()
+    head_own = sum(p.numel() for p in head.parameters() if p is not embedding)
+    final_norm = base.norm if hasattr(base, "norm") else base.ln_f
+    return ParameterCounts(
+        total=sum(p.numel() for p in model.parameters()),
+        embedding=embedding.numel(),
+        position_embedding=_count(getattr(base, "wpe", None)),
+        lm_head=head_own,
+        final_norm=_count(final_norm),
+        per_layer=[_count(layer) for layer in _layers(model)],
+    )
+
+
+def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int = 128,
+                intermediate: int = 64, window: int = 4) -> dict:
+    """A small copy that keeps the attention geometry (heads, KV heads, head_dim) and the layer
+    kinds, with few layers, a small vocabulary and MLP, and (if the model slides) a short window.
+
+    Families that read ``head_dim`` get a narrow hidden size; GPT-2 and Phi-3 derive head_dim from
+    the hidden size, which they therefore keep."""
+    small = {k: v for k, v in config.items() if k not in HUB_ONLY_FIELDS}
+    model_type = small["model_type"]
+    for key in ("pad_token_id", "bos_token_id", "eos_token_id"):
+        if key in small:
+            small[key] = 0
+    small["vocab_size"] = vocab
+    if model_type == "gpt2":
+        small["n_layer"] = min(layers, arch.num_layers)
+        small["n_inner"] = intermediate
+        return small
+    small["num_hidden_layers"] = min(layers, arch.num_layers)
+    small["intermediate_size"] = intermediate
+    if model_type != "phi3":
+        small["head_dim"] = arch.head_dim
+        small["hidden_size"] = arch.num_heads * 4
+    if "layer_types" in small:
+        small["layer_types"] = small["layer_types"][: small["num_hidden_layers"]]
+    if model_type in ("qwen2", "qwen3") and small.get("use_sliding_window"):
+        small["max_window_layers"] = 1
+    if arch.sliding_window and small.get("sliding_window"):
+        small["sliding_window"] = window
+    return small
+
+
+@dataclass
+class StepMeasurement:
+    matmul: int
+    attention: int
+    kv_elements_per_layer: list[int]   # per sequence, after the step
+
+
+@dataclass
+class ForwardMeasurement:
+    prefill: StepMeasurement
+    decode_step: StepMeasurement
+    kv_dtype_bytes: int
+
+
+def _split_flops(counter: FlopCounterMode) -> tuple[int, int]:
+    counts = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+    unknown = set(counts) - MATMUL_OPS - ATTENTION_OPS
+    if unknown:
+        raise AssertionError(f"FLOP counter reports ops this oracle does not classify: {unknown}")
+    return (sum(counts.get(op, 0) for op in MATMUL_OPS), sum(counts.get(op, 0) for op in ATTENTION_OPS))
+
+
+def _kv_elements(cache, batch: int) -> list[int]:
+    per_layer = []
+    for layer in cache.layers:
+        total = layer.keys.numel() + layer.values.numel()
+        assert total % batch == 0
+        per_layer.append(total // batch)
+    return per_layer
+
+
+def measure_forward(config: dict, batch: int, prompt: int) -> ForwardMeasurement:
+    """A prefill of ``prompt`` random tokens for ``batch`` sequences, then one decode step."""
+    model = build(config, meta=False)
+    vocab = model.config.vocab_size
+    generator = torch.Generator().manual_seed(1)
+    prompt_ids = torch.randint(0, vocab, (batch, prompt), generator=generator)
+    next_ids = torch.randint(0, vocab, (batch, 1), generator=generator)
+    steps = []
+    cache = None
+    with torch.no_grad():
+        for ids in (prompt_ids, next_ids):
+            counter = FlopCounterMode(display=False)
+            with counter:
+                out = model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            cache = out.past_key_values
+            matmul, attention = _split_flops(counter)
+            steps.append(StepMeasurement(matmul, attention, _kv_elements(cache, batch)))
+    kv_bytes = cache.layers[0].keys.element_size()
+    return ForwardMeasurement(steps[0], steps[1], kv_bytes)

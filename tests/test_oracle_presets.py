@@ -1,0 +1,20 @@
+"""Every preset against transformers: parameters on the meta device (full size), KV cache and
+matmul FLOPs on a scaled-down copy (see oracle.py and agreement.py)."""
+
+import pytest
+
+from symbolic.presets import get_preset, preset_names
+
+from .agreement import assert_forward_agrees, assert_parameters_agree
+
+pytestmark = pytest.mark.oracle
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_parameters_match_transformers(name):
+    assert_parameters_agree(get_preset(name).config)
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_kv_cache_and_flops_match_a_real_forward(name):
+    assert_forward_agrees(get_preset(name).config)

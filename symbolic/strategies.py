@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from .architecture import FULL, SLIDING, Architecture
 from .conventions import Conventions
 from .dtypes import DTYPES, Precision
-from .families import SUPPORTED_MODEL_TYPES, architecture_from_config
+from .families import FAMILIES, SUPPORTED_MODEL_TYPES, architecture_from_config
 from .model import Model
 from .workload import Workload
 
@@ -53,8 +53,14 @@ def _heads(draw, b: Bounds):
 
 @st.composite
 def _common(draw, b: Bounds, model_type: str, heads_fix_width: bool):
+    """Fields every rotary family shares. Where the family reads head_dim, it is either given
+    (with a free hidden size) or left out, to exercise the family's default."""
     q, kv, head_dim = draw(_heads(b))
-    hidden = q * head_dim if heads_fix_width else q * draw(st.integers(1, b.max_width_factor))
+    omit_head_dim = heads_fix_width or draw(st.booleans())
+    if omit_head_dim and FAMILIES[model_type].head_dim_default is None:
+        hidden = q * head_dim
+    else:
+        hidden = q * draw(st.integers(1, b.max_width_factor))
     config = {
         "model_type": model_type,
         "vocab_size": draw(st.integers(2, b.max_vocab)),
@@ -65,7 +71,7 @@ def _common(draw, b: Bounds, model_type: str, heads_fix_width: bool):
         "num_key_value_heads": kv,
         "max_position_embeddings": 4096,
     }
-    if not heads_fix_width:
+    if not omit_head_dim:
         config["head_dim"] = head_dim
     if draw(st.booleans()):
         config["tie_word_embeddings"] = draw(st.booleans())
@@ -110,7 +116,7 @@ def _gemma(draw, b: Bounds, model_type: str):
     config["hidden_activation"] = "gelu_pytorch_tanh"
     if model_type == "gemma2":
         config["sliding_window"] = _window(draw, b)
-        config["query_pre_attn_scalar"] = config["head_dim"]
+        config["query_pre_attn_scalar"] = 16
         config["attn_logit_softcapping"] = draw(st.sampled_from([None, 50.0]))
         config["final_logit_softcapping"] = draw(st.sampled_from([None, 30.0]))
         if draw(st.booleans()):

@@ -37,21 +37,27 @@ def _held_per_layer(model: symbolic.Model, tokens: int) -> list[int]:
     return sorted(held)
 
 
-def assert_forward_agrees(config: dict, *, batch: int = 2) -> None:
-    """KV cache and matmul FLOPs of a prefill and a decode step, on a scaled-down copy, for a prompt
-    shorter than the window and one longer than it."""
-    arch = symbolic.load_architecture(config)
-    small = oracle.scaled_down(config, arch, window=WINDOW)
-    model = symbolic.load(small, attention_count="full", lm_head_positions="last")
+def assert_forward_agrees(config: dict, *, batch: int, prompt: int) -> None:
+    """KV cache and matmul FLOPs of a prefill of ``prompt`` tokens and one decode step, for a
+    config small enough to run."""
+    model = symbolic.load(config, attention_count="full", lm_head_positions="last")
+    real = oracle.measure_forward(config, batch=batch, prompt=prompt)
+    dtype = {4: "fp32", 2: "bf16"}[real.kv_dtype_bytes]
+    d = symbolic.derive(model, batch=batch, prompt=prompt, context=prompt, kv_dtype=dtype)
+    for phase, step in (("prefill", real.prefill), ("decode_step", real.decode_step)):
+        assert d.value(f"flops.{phase}.matmul") == step.matmul, phase
+        assert d.value(f"flops.{phase}.attention") == step.attention, phase
+    assert _held_per_layer(model, prompt) == sorted(real.prefill.kv_elements_per_layer)
+    assert _held_per_layer(model, prompt + 1) == sorted(real.decode_step.kv_elements_per_layer)
+    window = model.arch.sliding_window
+    if window is None or prompt < window:
+        measured_per_token = sympy.Rational(sum(real.prefill.kv_elements_per_layer), prompt)
+        assert d.value("kv_cache.bytes_per_token") == measured_per_token * real.kv_dtype_bytes
+
+
+def assert_scaled_copy_agrees(config: dict, *, batch: int = 2) -> None:
+    """:func:`assert_forward_agrees` on a scaled-down copy of a full-size config, for a prompt
+    shorter than the copy's sliding window and one longer than it."""
+    small = oracle.scaled_down(config, symbolic.load_architecture(config), window=WINDOW)
     for prompt in (WINDOW - 1, WINDOW + 2):
-        real = oracle.measure_forward(small, batch=batch, prompt=prompt)
-        dtype = {4: "fp32", 2: "bf16"}[real.kv_dtype_bytes]
-        d = symbolic.derive(model, batch=batch, prompt=prompt, context=prompt, kv_dtype=dtype)
-        for phase, step in (("prefill", real.prefill), ("decode_step", real.decode_step)):
-            assert d.value(f"flops.{phase}.matmul") == step.matmul, phase
-            assert d.value(f"flops.{phase}.attention") == step.attention, phase
-        assert _held_per_layer(model, prompt) == sorted(real.prefill.kv_elements_per_layer)
-        assert _held_per_layer(model, prompt + 1) == sorted(real.decode_step.kv_elements_per_layer)
-        if prompt < WINDOW:
-            measured_per_token = sympy.Rational(sum(real.prefill.kv_elements_per_layer), prompt)
-            assert d.value("kv_cache.bytes_per_token") == measured_per_token * real.kv_dtype_bytes
+        assert_forward_agrees(small, batch=batch, prompt=prompt)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from ..errors import UnknownModelError
@@ -25,7 +25,7 @@ class Preset:
     notes: str = ""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _all() -> dict[str, Preset]:
     presets = {}
     for entry in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):

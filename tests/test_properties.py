@@ -1,0 +1,165 @@
+"""Invariants that must hold for every architecture, drawn with the exported strategies."""
+
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import symbolic
+from symbolic import quantities as q
+from symbolic.closed_forms import relative_to_hidden
+from symbolic.ops import OpKind
+from symbolic.strategies import Bounds, architectures, hf_configs, models, workloads
+from symbolic.symbols import B, c, n, n_kv, n_q
+from symbolic.workload import DECODE_STEP, PHASES, PREFILL
+
+WIDE = Bounds(max_kv_heads=16, max_group=8, max_head_dim=256, max_width_factor=512,
+              max_intermediate=65536, max_layers=128, max_vocab=300_000, max_window=8192)
+ROTARY = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3")
+
+
+@settings(max_examples=60, deadline=None)
+@given(config=st.sampled_from(ROTARY).flatmap(lambda t: hf_configs(t, WIDE)), workload=workloads())
+def test_gqa_with_as_many_kv_heads_as_query_heads_is_mha(config, workload):
+    """The GQA expressions at n_kv = n_q give exactly the numbers of the same model built as MHA,
+    and its KV cache is the classic 2 * layers * (heads * head_dim) * bytes per token."""
+    mha_config = {**config, "num_key_value_heads": config["num_attention_heads"]}
+    gqa = symbolic.derive(config, batch=workload.batch, prompt=workload.prompt, context=workload.context)
+    mha = symbolic.derive(mha_config, batch=workload.batch, prompt=workload.prompt,
+                          context=workload.context)
+    as_mha = {**gqa.bindings, n_kv: gqa.bindings[n_q]}
+    for key, quantity in gqa.quantities.items():
+        assert quantity.expr.xreplace(as_mha) == mha.value(key), key
+    arch = mha.model.arch
+    assert mha.value("kv_cache.bytes_per_token") == \
+        2 * arch.num_layers * arch.num_heads * arch.head_dim * mha.precision.kv.bytes
+
+
+@settings(max_examples=60, deadline=None)
+@given(model=models(bounds=WIDE))
+def test_every_linear_layer_costs_two_flops_per_weight_per_token(model):
+    for section in model.sections:
+        for op in section.ops:
+            if op.kind is OpKind.MATMUL:
+                assert sympy.expand(op.flops - model.conventions.flops_per_mac
+                                    * op.dims()["tokens"] * op.weights_read) == 0, op.name
+
+
+@settings(max_examples=60, deadline=None)
+@given(arch=architectures(bounds=WIDE))
+def test_one_decode_token_costs_two_flops_per_matmul_weight(arch):
+    """A decode step of one sequence multiplies every matmul weight once: 2 FLOPs per weight,
+    counting the tied LM head (which reads the embedding) and nothing else of the embedding."""
+    d = symbolic.derive(arch, batch=1, prompt=1)
+    model = d.model
+    non_matmul = q.model_sum(model, "params", kinds=[k for k in OpKind if k is not OpKind.MATMUL])
+    tied = arch.vocab_size * arch.hidden_size if arch.tie_word_embeddings else 0
+    matmul_weights = d.value("params.total") - d.evaluate(non_matmul) + tied
+    assert d.value("flops.decode_step.matmul") == 2 * matmul_weights
+
+
+@settings(max_examples=40, deadline=None)
+@given(arch=architectures(bounds=WIDE), workload=workloads())
+def test_closed_forms_equal_the_per_op_sums(arch, workload):
+    d = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context)
+    for key, quantity in d.quantities.items():
+        assert d.evaluate(quantity.closed_form) == quantity.value, key
+        if not quantity.expr.has(sympy.Piecewise, sympy.Min):
+            assert sympy.expand(quantity.closed_form - quantity.expr) == 0, key
+        if quantity.textbook is not None:
+            assert d.evaluate(quantity.textbook) == quantity.value, key
+            assert d.evaluate(relative_to_hidden(quantity.expr, arch)) == quantity.value
+
+
+@settings(max_examples=40, deadline=None)
+@given(model=models(bounds=WIDE), workload=workloads(), factor=st.integers(2, 16))
+def test_flops_traffic_and_kv_bytes_are_linear_in_batch(model, workload, factor):
+    small = symbolic.derive(model, batch=workload.batch, prompt=workload.prompt, context=workload.context)
+    big = symbolic.derive(model, batch=workload.batch * factor, prompt=workload.prompt,
+                          context=workload.context)
+    for key in [k for k in small.quantities if k.startswith("flops.")] + ["kv_cache.bytes_per_batch"]:
+        assert big.value(key) == factor * small.value(key), key
+        assert sympy.diff(small[key].expr, B, 2) == 0
+    for phase in PHASES:
+        # weights are read once per step whatever the batch: traffic is affine, not linear
+        weights = small.value(f"memory.{phase.name}.weights")
+        assert big.value(f"memory.{phase.name}.weights") >= weights
+
+
+@settings(max_examples=40, deadline=None)
+@given(arch=architectures(bounds=WIDE), workload=workloads())
+def test_parts_add_up(arch, workload):
+    d = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context)
+    out = d.to_dict()
+    params = out["params"]
+    assert params["total"] == (params["embedding"] + params.get("position_embedding", 0)
+                               + params["layers"] + params["final_norm"] + params["lm_head"])
+    assert params["layers"] == sum(k["total"] * k["count"] for k in params["per_layer"].values())
+    for kind in params["per_layer"].values():
+        assert kind["total"] == kind["attention"] + kind["mlp"] + kind["norm"]
+    for phase in ("prefill", "decode_step"):
+        f = out["flops"][phase]
+        assert f["total"] == f["matmul"] + f["attention"] + f["elementwise"]
+    assert out["memory"]["weights_bytes"] == params["total"] * d.precision.weight.bytes
+
+
+@settings(max_examples=40, deadline=None)
+@given(arch=architectures(bounds=WIDE), workload=workloads(max_context=4096))
+def test_decode_costs_grow_with_context(arch, workload):
+    shorter = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context)
+    longer = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt,
+                             context=workload.context + 1)
+    for key in ("flops.decode_step.total", "memory.decode_step.kv_read", "kv_cache.bytes_per_batch"):
+        assert longer.value(key) >= shorter.value(key), key
+
+
+@settings(max_examples=40, deadline=None)
+@given(arch=architectures(bounds=WIDE), workload=workloads())
+def test_causal_counting_never_exceeds_full_counting(arch, workload):
+    """Both conventions agree on a decode step; in a prefill the full count exceeds the causal one by
+    the masked pairs, S(S-1)/2 per head where no window applies."""
+    causal = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context)
+    full = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context,
+                           attention_count="full")
+    assert causal.value("flops.decode_step.total") == full.value("flops.decode_step.total")
+    assert causal.value("flops.prefill.attention") <= full.value("flops.prefill.attention")
+    if arch.sliding_window is None:
+        S = workload.prompt
+        masked_pairs = workload.batch * arch.num_layers * arch.num_heads * S * (S - 1) // 2
+        per_pair = 2 * 2 * arch.head_dim  # two products, 2 FLOPs per multiply-add, head_dim long
+        assert full.value("flops.prefill.attention") - causal.value("flops.prefill.attention") == \
+            masked_pairs * per_pair
+
+
+@settings(max_examples=40, deadline=None)
+@given(arch=architectures("gemma2", WIDE), workload=workloads(max_prompt=256, max_context=256))
+def test_a_window_longer_than_the_context_is_full_attention(arch, workload):
+    """Sliding layers whose window covers every token cost exactly what full layers cost."""
+    window = max(workload.prompt, workload.context) + 2
+    config = {**arch.config, "sliding_window": window}
+    everything_full = {**arch.config, "layer_types": ["full_attention"] * arch.num_layers}
+    sliding = symbolic.derive(config, batch=workload.batch, prompt=workload.prompt,
+                              context=workload.context)
+    full = symbolic.derive(everything_full, batch=workload.batch, prompt=workload.prompt,
+                           context=workload.context)
+    for key in ("flops.prefill.total", "flops.decode_step.total", "kv_cache.bytes_per_batch",
+                "memory.decode_step.total"):
+        assert sliding.value(key) == full.value(key), key
+
+
+def test_symbolic_expressions_only_use_the_vocabulary():
+    """Every free symbol of every quantity is a vocabulary term (its name is its printed name)."""
+    from symbolic.symbols import VOCABULARY
+
+    for name in symbolic.preset_names():
+        d = symbolic.derive(name)
+        for quantity in d.quantities.values():
+            for s in quantity.expr.free_symbols:
+                assert VOCABULARY[s.name].symbol == s
+
+
+def test_phases_are_one_op_list_at_two_points():
+    """A decode step is the prefill's expression with one new token after c cached ones."""
+    model = symbolic.load("llama-3.1-8b")
+    generic = q.model_sum(model, "flops")
+    assert q.model_sum(model, "flops", PREFILL) == generic.xreplace({n: PREFILL.new_tokens, c: 0})
+    assert q.model_sum(model, "flops", DECODE_STEP) == generic.xreplace({n: 1})

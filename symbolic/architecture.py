@@ -135,7 +135,8 @@ class Architecture:
         return {k: sympy.Integer(v) for k, v in values.items()}
 
     def describe(self) -> dict[str, object]:
-        """Symbol name -> value, the HF field it came from, and the symbol's meaning."""
+        """Symbol name -> value, its meaning, and the HF field it was read from (None where the
+        config leaves it out and the family's default applies, or where symbolic counts it)."""
         rows = {}
         for symbol, value in self.bindings().items():
             term = sym.term_of(symbol)

@@ -20,44 +20,39 @@ ATTENTION_COUNTS = ("causal", "full")
 LM_HEAD_POSITIONS = ("last", "all")
 
 
+def _option(default, doc: str):
+    """A convention field: its default and what it means (shown in every document)."""
+    if isinstance(default, int):
+        default = sympy.Integer(default)
+    return field(default=default, metadata={"doc": doc})
+
+
 @dataclass(frozen=True)
 class Conventions:
     """How FLOPs are counted. Numbers are exact (SymPy integers or rationals)."""
 
-    flops_per_mac: sympy.Rational = field(
-        default=sympy.Integer(2),
-        metadata={"doc": "FLOPs per multiply-add in a matrix product: 2 (one multiply, one add); "
-                         "1 counts MACs."})
-    attention_count: str = field(
-        default="causal",
-        metadata={"doc": "Query-key pairs counted in a prefill: 'causal' counts exactly the pairs a "
-                         "causal mask keeps, S(S+1)/2 per head; 'full' counts the whole S x S matrix, "
-                         "as eager kernels compute it (and as torch's FLOP counter reports)."})
-    lm_head_positions: str = field(
-        default="last",
-        metadata={"doc": "Positions whose logits a prefill computes: 'last' (generation needs only the "
-                         "next token) or 'all' (a training-style forward)."})
-    softmax_flops: sympy.Rational = field(
-        default=sympy.Integer(5),
-        metadata={"doc": "FLOPs per attention score for scaling, masking and softmax (max, subtract, "
-                         "exp, sum, divide)."})
-    rmsnorm_flops: sympy.Rational = field(
-        default=sympy.Integer(4),
-        metadata={"doc": "FLOPs per element of an RMSNorm: square, sum, multiply by the reciprocal "
-                         "root, scale."})
-    layernorm_flops: sympy.Rational = field(
-        default=sympy.Integer(7),
-        metadata={"doc": "FLOPs per element of a LayerNorm: RMSNorm's four plus the mean's sum, the "
-                         "subtraction and the shift."})
-    activation_flops: sympy.Rational = field(
-        default=sympy.Integer(5),
-        metadata={"doc": "FLOPs per element of the MLP activation (SiLU, GELU)."})
-    rope_flops: sympy.Rational = field(
-        default=sympy.Integer(3),
-        metadata={"doc": "FLOPs per rotated element of q and k for RoPE: two multiplies, one add."})
-    softcap_flops: sympy.Rational = field(
-        default=sympy.Integer(3),
-        metadata={"doc": "FLOPs per element of a tanh soft cap: divide, tanh, multiply (gemma-2)."})
+    flops_per_mac: sympy.Rational = _option(
+        2, "FLOPs per multiply-add in a matrix product: 2 (one multiply, one add); 1 counts MACs.")
+    attention_count: str = _option(
+        "causal", "Query-key pairs counted in a prefill: 'causal' counts exactly the pairs a causal "
+                  "mask keeps, S(S+1)/2 per head; 'full' counts the whole S x S matrix, as eager "
+                  "kernels compute it (and as torch's FLOP counter reports).")
+    lm_head_positions: str = _option(
+        "last", "Positions whose logits a prefill computes: 'last' (generation needs only the next "
+                "token) or 'all' (a training-style forward).")
+    softmax_flops: sympy.Rational = _option(
+        5, "FLOPs per attention score for scaling, masking and softmax (max, subtract, exp, sum, "
+           "divide).")
+    rmsnorm_flops: sympy.Rational = _option(
+        4, "FLOPs per element of an RMSNorm: square, sum, multiply by the reciprocal root, scale.")
+    layernorm_flops: sympy.Rational = _option(
+        7, "FLOPs per element of a LayerNorm: RMSNorm's four plus the mean's sum, the subtraction "
+           "and the shift.")
+    activation_flops: sympy.Rational = _option(5, "FLOPs per element of the MLP activation (SiLU, GELU).")
+    rope_flops: sympy.Rational = _option(
+        3, "FLOPs per rotated element of q and k for RoPE: two multiplies, one add.")
+    softcap_flops: sympy.Rational = _option(
+        3, "FLOPs per element of a tanh soft cap: divide, tanh, multiply (gemma-2).")
 
     def __post_init__(self):
         if self.attention_count not in ATTENTION_COUNTS:

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("symbolic.strategies needs hypothesis: pip install 'symbolic[strategies]'") from exc
 
 from .architecture import FULL, SLIDING, Architecture
 from .conventions import Conventions

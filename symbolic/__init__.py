@@ -24,7 +24,7 @@ from .presets import preset_names
 from .workload import DECODE_STEP, PREFILL, Workload
 
 
-def derive(model, *, batch: int = 1, prompt: int = 2048, context: int | None = None,
+def derive(model, *, batch: int = 1, prompt: int | None = None, context: int | None = None,
            weight_dtype: str = "bf16", kv_dtype: str | None = None, activation_dtype: str = "bf16",
            **conventions) -> Derivation:
     """Every quantity of ``model`` (a :class:`Model`, preset name, config path or dict) for a workload.

@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--format", choices=["json"], default="json")
     derive.add_argument("-o", "--output", help="write to this file instead of standard output")
     derive.add_argument("--batch", type=_positive_int("--batch"), default=1, help="sequences B (1)")
-    derive.add_argument("--prompt", type=_positive_int("--prompt"), default=2048,
-                        help="prompt tokens S of the prefill (2048)")
+    derive.add_argument("--prompt", type=_positive_int("--prompt"), default=None,
+                        help="prompt tokens S of the prefill (2048, or half a shorter position table)")
     derive.add_argument("--context", type=_positive_int("--context", 0), default=None,
                         help="tokens c already cached at the decode step (default: the prompt length)")
     dtypes = sorted(DTYPES)

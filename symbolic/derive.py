@@ -50,7 +50,7 @@ class Derivation:
     def __init__(self, model: Model, workload: Workload | None = None,
                  precision: Precision | None = None):
         self.model = model
-        self.workload = workload or Workload()
+        self.workload, self.warnings = (workload or Workload()).fitted(model.arch)
         self.precision = precision or Precision.of()
         self.bindings = {**model.bindings(), **self.workload.bindings(), **self.precision.bindings()}
         self.quantities: dict[str, Quantity] = {}
@@ -111,6 +111,7 @@ class Derivation:
                          "context": self.workload.context},
             "precision": self.precision.as_dict(),
             "conventions": self.model.conventions.as_dict(),
+            "warnings": self.warnings,
             **values,
             "closed_forms": {k: text(v.closed_form) for k, v in self.quantities.items()},
             "textbook_forms": {k: decimal(v.textbook) for k, v in self.quantities.items()

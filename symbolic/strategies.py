@@ -200,9 +200,26 @@ def models(model_type: str | None = None, bounds: Bounds = SMALL) -> st.SearchSt
 
 def workloads(max_batch: int = 64, max_prompt: int = 8192, max_context: int = 131072
               ) -> st.SearchStrategy[Workload]:
-    """Batches, prompt lengths and decode contexts."""
+    """Batches, prompt lengths and decode contexts (for models without a learned position table;
+    see :func:`scenarios`)."""
     return st.builds(Workload, batch=st.integers(1, max_batch), prompt=st.integers(1, max_prompt),
                      context=st.integers(0, max_context))
+
+
+def fitting_workloads(arch: Architecture, max_batch: int = 64, max_prompt: int = 8192,
+                      max_context: int = 131072) -> st.SearchStrategy[Workload]:
+    """Workloads ``arch`` can run: within its learned position table, if it has one."""
+    if arch.learned_positions:
+        limit = arch.max_position_embeddings
+        max_prompt, max_context = min(max_prompt, limit), min(max_context, limit - 1)
+    return workloads(max_batch, max_prompt, max_context)
+
+
+def scenarios(model_type: str | None = None, bounds: Bounds = SMALL, **workload_limits
+              ) -> st.SearchStrategy[tuple[Architecture, Workload]]:
+    """(architecture, workload) pairs that fit together."""
+    return architectures(model_type, bounds).flatmap(
+        lambda arch: st.tuples(st.just(arch), fitting_workloads(arch, **workload_limits)))
 
 
 def precisions() -> st.SearchStrategy[Precision]:

@@ -75,6 +75,14 @@ def test_output_is_deterministic_and_o_writes_the_same_bytes(tmp_path):
     assert target.read_text() == first
 
 
+def test_default_workload_fits_the_model_and_long_contexts_are_flagged():
+    gpt2 = json.loads(symbolic_cli("derive", "gpt2").stdout)
+    assert gpt2["workload"] == {"batch": 1, "prompt": 512, "context": 512}
+    assert gpt2["warnings"] == []
+    long = json.loads(symbolic_cli("derive", "llama-2-7b", "--context", 8192).stdout)
+    assert "beyond max_position_embeddings (4096)" in long["warnings"][0]
+
+
 def test_a_config_path_or_its_folder_works(tmp_path):
     folder = tmp_path / "my-model"
     folder.mkdir()
@@ -131,6 +139,8 @@ BAD_ARGUMENTS = {
     "unknown convention": (["derive", "gpt2", "--convention", "foo=1"], "unknown convention 'foo'"),
     "missing folder": (["derive", "gpt2", "-o", "/nonexistent/folder/out.json"], "does not exist"),
     "no command": ([], "required"),
+    "beyond learned positions": (["derive", "gpt2", "--prompt", "2000"], "1024 learned positions"),
+    "negative context": (["derive", "gpt2", "--context", "-1"], "--context must be >= 0"),
 }
 
 

@@ -8,7 +8,15 @@ import symbolic
 from symbolic import quantities as q
 from symbolic.closed_forms import relative_to_hidden
 from symbolic.ops import OpKind
-from symbolic.strategies import Bounds, architectures, hf_configs, models, workloads
+from symbolic.strategies import (
+    Bounds,
+    architectures,
+    fitting_workloads,
+    hf_configs,
+    models,
+    scenarios,
+    workloads,
+)
 from symbolic.symbols import B, c, n, n_kv, n_q
 from symbolic.workload import DECODE_STEP, PHASES, PREFILL
 
@@ -58,8 +66,9 @@ def test_one_decode_token_costs_two_flops_per_matmul_weight(arch):
 
 
 @settings(max_examples=40, deadline=None)
-@given(arch=architectures(bounds=WIDE), workload=workloads())
-def test_closed_forms_equal_the_per_op_sums(arch, workload):
+@given(scenario=scenarios(bounds=WIDE))
+def test_closed_forms_equal_the_per_op_sums(scenario):
+    arch, workload = scenario
     d = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context)
     for key, quantity in d.quantities.items():
         assert d.evaluate(quantity.closed_form) == quantity.value, key
@@ -71,8 +80,9 @@ def test_closed_forms_equal_the_per_op_sums(arch, workload):
 
 
 @settings(max_examples=40, deadline=None)
-@given(model=models(bounds=WIDE), workload=workloads(), factor=st.integers(2, 16))
-def test_flops_traffic_and_kv_bytes_are_linear_in_batch(model, workload, factor):
+@given(model=models(bounds=WIDE), data=st.data(), factor=st.integers(2, 16))
+def test_flops_traffic_and_kv_bytes_are_linear_in_batch(model, data, factor):
+    workload = data.draw(fitting_workloads(model.arch))
     small = symbolic.derive(model, batch=workload.batch, prompt=workload.prompt, context=workload.context)
     big = symbolic.derive(model, batch=workload.batch * factor, prompt=workload.prompt,
                           context=workload.context)
@@ -86,8 +96,9 @@ def test_flops_traffic_and_kv_bytes_are_linear_in_batch(model, workload, factor)
 
 
 @settings(max_examples=40, deadline=None)
-@given(arch=architectures(bounds=WIDE), workload=workloads())
-def test_parts_add_up(arch, workload):
+@given(scenario=scenarios(bounds=WIDE))
+def test_parts_add_up(scenario):
+    arch, workload = scenario
     d = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context)
     out = d.to_dict()
     params = out["params"]
@@ -103,8 +114,9 @@ def test_parts_add_up(arch, workload):
 
 
 @settings(max_examples=40, deadline=None)
-@given(arch=architectures(bounds=WIDE), workload=workloads(max_context=4096))
-def test_decode_costs_grow_with_context(arch, workload):
+@given(scenario=scenarios(bounds=WIDE, max_context=1000))
+def test_decode_costs_grow_with_context(scenario):
+    arch, workload = scenario
     shorter = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context)
     longer = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt,
                              context=workload.context + 1)
@@ -113,8 +125,9 @@ def test_decode_costs_grow_with_context(arch, workload):
 
 
 @settings(max_examples=40, deadline=None)
-@given(arch=architectures(bounds=WIDE), workload=workloads())
-def test_causal_counting_never_exceeds_full_counting(arch, workload):
+@given(scenario=scenarios(bounds=WIDE))
+def test_causal_counting_never_exceeds_full_counting(scenario):
+    arch, workload = scenario
     """Both conventions agree on a decode step; in a prefill the full count exceeds the causal one by
     the masked pairs, S(S-1)/2 per head where no window applies."""
     causal = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context)

@@ -1,0 +1,41 @@
+"""The vocabulary: every symbol documented, the aliases people write resolve to it."""
+
+import pytest
+
+from symbolic import symbols
+from symbolic.families import ConfigReader
+
+ALIASES = {
+    "nlayers": "L", "n_layers": "L", "num_hidden_layers": "L", "dmodel": "H", "d_model": "H",
+    "hidden_size": "H", "n_embd": "H", "nheads": "n_q", "n_heads": "n_q", "head_dim": "d_h",
+    "dhead": "d_h", "d_head": "d_h", "seq_len": "S", "bs": "B", "batch_size": "B",
+    "num_key_value_heads": "n_kv", "n_kv_heads": "n_kv", "d_ffn": "d_ff", "intermediate_size": "d_ff",
+    "vocab_size": "V", "sliding_window": "W", "precision_in_bytes": "b_kv", "bytes_per_param": "b_w",
+}
+
+
+@pytest.mark.parametrize("alias", sorted(ALIASES))
+def test_aliases_resolve(alias):
+    assert symbols.lookup(alias).name == ALIASES[alias]
+    assert symbols.lookup(alias.upper()).name == ALIASES[alias]
+
+
+def test_every_term_is_documented_and_prints_as_it_is_named():
+    import sympy
+
+    for term in symbols.TERMS:
+        assert term.meaning and term.unit and term.latex
+        assert str(term.symbol) == term.name
+        assert sympy.latex(term.symbol) == term.latex
+
+
+def test_hf_fields_of_the_vocabulary_are_the_ones_the_readers_use():
+    """A term's hf_fields name the config keys symbolic reads it from."""
+    assert symbols.VOCABULARY["H"].hf_fields[:2] == ("hidden_size", "n_embd")
+    reader = ConfigReader({"n_embd": 768}, "gpt2")
+    assert reader.integer(*symbols.VOCABULARY["H"].hf_fields) == 768
+
+
+def test_unknown_names_get_close_suggestions():
+    assert symbols.lookup("nlayer") is None
+    assert "nlayers" in symbols.closest_names("nlayer")

@@ -4,6 +4,7 @@ rationals with a terminating decimal expansion as decimals (51/4 -> 12.75), as t
 from __future__ import annotations
 
 import sympy
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 
@@ -51,3 +52,54 @@ def text(expr: sympy.Expr) -> str:
 def decimal(expr: sympy.Expr) -> str:
     """Text with terminating rationals written as decimals: '12.75*H**2 + 2*H'."""
     return _DecimalPrinter({"order": "lex"}).doprint(expr)
+
+
+class _LatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with two options: ``decimals`` writes terminating rationals as
+    decimals (12.75 H^{2}); ``values`` prints the given symbols as their numbers (the "with
+    numbers" step of a derivation), keeping the expression's structure and order."""
+
+    def _print_Symbol(self, expr, style="plain"):
+        values = self._settings.get("values") or {}
+        if expr in values:
+            return latex_number(values[expr])
+        return super()._print_Symbol(expr, style)
+
+    def _print_Rational(self, expr):
+        if self._settings.get("decimals") and not expr.is_Integer and _terminates(expr):
+            return decimal_text(expr)
+        return super()._print_Rational(expr)
+
+    def _print_Mul(self, expr):
+        if self._settings.get("decimals"):
+            coeff, rest = expr.as_coeff_Mul()
+            if coeff.is_Rational and not coeff.is_Integer and _terminates(coeff) and rest != 1:
+                body = self._print(rest)
+                if rest.is_Add:
+                    body = rf"\left({body}\right)"
+                return f"{decimal_text(coeff)} {body}"
+        return super()._print_Mul(expr)
+
+
+_LatexPrinter._global_settings = dict(LatexPrinter._global_settings)
+_LatexPrinter._default_settings = {**LatexPrinter._default_settings, "values": None, "decimals": False}
+
+
+def latex_number(value: sympy.Rational) -> str:
+    """An exact number for LaTeX: integers grouped by thousands (70{,}553{,}706{,}496)."""
+    value = sympy.Rational(value)
+    if value.is_Integer:
+        return f"{int(value):,}".replace(",", "{,}")
+    if _terminates(value):
+        return decimal_text(value)
+    return rf"\frac{{{value.p}}}{{{value.q}}}"
+
+
+def latex(expr: sympy.Expr, *, decimals: bool = False) -> str:
+    """LaTeX for an expression (terminating rationals as decimals if asked)."""
+    return _LatexPrinter({"decimals": decimals}).doprint(expr)
+
+
+def latex_with_values(expr: sympy.Expr, values) -> str:
+    """LaTeX for ``expr`` with each bound symbol written as its number, products marked by cdots."""
+    return _LatexPrinter({"values": dict(values), "mul_symbol": "dot"}).doprint(expr)

@@ -5,7 +5,7 @@ tokens of each sequence with ``c`` tokens already cached; the i-th new token (i 
 ``c + i`` tokens up to itself, or the last ``W`` of them in a sliding-window layer.
 
 * causal pairs, full attention: sum_i (c + i) = n c + n (n + 1) / 2 (S (S + 1) / 2 in a prefill);
-* causal pairs, sliding window: sum_i min(c + i, W), written as a closed-form Piecewise;
+* causal pairs, sliding window: sum_i min(c + i, W), in closed form with min and max;
 * 'full' counting: every new query against every key present, n (c + n) (S^2 in a prefill), as
   eager kernels compute it; a sliding layer then holds min(c, W - 1) cached keys.
 
@@ -29,16 +29,16 @@ def cached_tokens(spec: AttentionSpec, context: sympy.Expr = c) -> sympy.Expr:
 
 
 def attended_pairs(spec: AttentionSpec, conv: Conventions) -> sympy.Expr:
-    """(query, key) pairs per head and sequence in a step of ``n`` new tokens after ``c`` cached."""
+    """(query, key) pairs per head and sequence in a step of ``n`` new tokens after ``c`` cached.
+
+    With a window, the first ``k = min(n, max(W - c, 0))`` new tokens see all ``c + i`` keys and the
+    rest see ``W``: sum_i min(c + i, W) = k c + k (k + 1) / 2 + (n - k) W."""
     if conv.attention_count == "full":
         return n * (cached_tokens(spec) + n)
     if not spec.sliding:
         return n * c + n * (n + 1) / 2
-    return sympy.Piecewise(
-        (n * c + n * (n + 1) / 2, c + n <= W),
-        (n * W, c + 1 >= W),
-        (W * (W + 1) / 2 - c * (c + 1) / 2 + (c + n - W) * W, True),
-    )
+    k = sympy.Min(n, sympy.Max(W - c, 0))
+    return k * c + k * (k + 1) / 2 + (n - k) * W
 
 
 def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:

@@ -1,0 +1,279 @@
+"""A safe parser for formulas as people write them in notes, blogs and papers.
+
+    2*2*nlayers*nheads*dhead      24 * n_layers * d_model^2      4·L·H      2 × b × s × h
+    12.75 H² + 2H                 min(c, W - 1) * 2 n_kv d_h
+
+The text is normalised (Unicode multiplication signs, ``^``, superscripts, LaTeX ``\\cdot`` and
+``d_{head}``), split into tokens by a regular expression, and read by a small recursive-descent
+parser that builds SymPy expressions directly. Python's ``eval``/``exec`` and SymPy's
+``parse_expr``/``sympify`` never see the text. Length, token count, nesting depth, exponents and the
+size of numbers are bounded, so no input can run code, recurse without bound or exhaust memory.
+
+Names resolve through the vocabulary's aliases (``nlayers`` -> ``L``), after the caller's own
+definitions (``lets``). Implicit multiplication is read where it is unambiguous: ``2H``, ``2 H``,
+``(a)(b)``, ``b s h``; two numbers in a row are an error.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sympy
+
+from ..errors import SymbolicError
+from ..exact import to_rational
+from ..symbols import closest_names, lookup
+
+MAX_LENGTH = 10_000
+MAX_TOKENS = 2_000
+MAX_DEPTH = 64
+MAX_EXPONENT = 256
+MAX_DIGITS = 400
+
+
+class FormulaError(SymbolicError):
+    """A formula that cannot be read: names the token and where it is."""
+
+
+def _log2(x):
+    return sympy.log(x, 2)
+
+
+FUNCTIONS = {
+    "min": sympy.Min, "max": sympy.Max, "sqrt": sympy.sqrt, "ceil": sympy.ceiling,
+    "floor": sympy.floor, "log2": _log2, "log": sympy.log, "exp": sympy.exp, "abs": sympy.Abs,
+}
+
+_REPLACEMENTS = (
+    ("\\times", "*"), ("\\cdot", "*"), ("\\left", ""), ("\\right", ""), ("\\,", " "), ("\\ ", " "),
+    ("×", "*"), ("·", "*"), ("⋅", "*"), ("∙", "*"), ("•", "*"), ("∗", "*"), ("✕", "*"),
+    ("÷", "/"), ("∕", "/"), ("−", "-"), ("–", "-"), ("—", "-"), ("（", "("), ("）", ")"),
+    ("，", ","), ("^", "**"),
+)
+_SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7",
+                 "⁸": "8", "⁹": "9"}
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>\*\*|[-+*/(),])
+""", re.VERBOSE)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str      # number, name, op
+    text: str
+    position: int
+
+
+def normalise(text: str) -> str:
+    """Unicode and LaTeX spellings of operators rewritten as ASCII operators."""
+    for old, new in _REPLACEMENTS:
+        text = text.replace(old, new)
+    text = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+", lambda m: "**" + "".join(_SUPERSCRIPTS[ch] for ch in m.group()), text)
+    text = re.sub(r"_\{([A-Za-z0-9_]+)\}", r"_\1", text)          # d_{head} -> d_head
+    text = text.replace("{", "(").replace("}", ")")
+    return text
+
+
+def tokenize(text: str) -> list[Token]:
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(f"formula too long ({len(text)} characters; the limit is {MAX_LENGTH})")
+    text = normalise(text)
+    tokens: list[Token] = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            raise FormulaError(f"unexpected character {text[position]!r} at position {position + 1}")
+        if match.lastgroup != "space":
+            tokens.append(Token(match.lastgroup, match.group(), position + 1))
+            if len(tokens) > MAX_TOKENS:
+                raise FormulaError(f"formula too long (more than {MAX_TOKENS} tokens)")
+        position = match.end()
+    return _with_implicit_products(tokens)
+
+
+def _ends_operand(token: Token) -> bool:
+    return token.kind in ("number", "name") or token.text == ")"
+
+
+def _starts_operand(token: Token) -> bool:
+    return token.kind in ("number", "name") or token.text == "("
+
+
+def _with_implicit_products(tokens: list[Token]) -> list[Token]:
+    out: list[Token] = []
+    for token in tokens:
+        if out and _ends_operand(out[-1]) and _starts_operand(token):
+            previous = out[-1]
+            if previous.kind == "number" and token.kind == "number":
+                raise FormulaError(f"two numbers in a row at position {token.position}: "
+                                   f"'{previous.text} {token.text}'")
+            is_call = previous.kind == "name" and previous.text.lower() in FUNCTIONS and token.text == "("
+            if not is_call:
+                out.append(Token("op", "*", token.position))
+        out.append(token)
+    return out
+
+
+class _Reader:
+    """Recursive descent over the tokens: expr := term (+|- term)*, term := unary (*|/ unary)*,
+    unary := (+|-) unary | power, power := atom (** unary)?, atom := number | name | call | (expr)."""
+
+    def __init__(self, tokens: list[Token], lets: Mapping[str, sympy.Expr]):
+        self.tokens = tokens
+        self.index = 0
+        self.depth = 0
+        self.lets = {k.lower(): v for k, v in lets.items()}
+
+    def peek(self) -> Token | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def take(self) -> Token:
+        token = self.peek()
+        if token is None:
+            raise FormulaError("formula ends too early")
+        self.index += 1
+        return token
+
+    def expect(self, text: str) -> None:
+        token = self.peek()
+        if token is None or token.text != text:
+            where = f"at position {token.position}, found '{token.text}'" if token else "at the end"
+            raise FormulaError(f"expected '{text}' {where}")
+        self.index += 1
+
+    def descend(self):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise FormulaError(f"formula nested too deeply (more than {MAX_DEPTH} levels)")
+
+    def expression(self) -> sympy.Expr:
+        self.descend()
+        value = self.term()
+        while (token := self.peek()) is not None and token.text in ("+", "-"):
+            self.index += 1
+            right = self.term()
+            value = value + right if token.text == "+" else value - right
+        self.depth -= 1
+        return value
+
+    def term(self) -> sympy.Expr:
+        value = self.unary()
+        while (token := self.peek()) is not None and token.text in ("*", "/"):
+            self.index += 1
+            right = self.unary()
+            if token.text == "*":
+                value = value * right
+            else:
+                if right == 0:
+                    raise FormulaError(f"division by zero at position {token.position}")
+                value = value / right
+        _check_size(value)
+        return value
+
+    def unary(self) -> sympy.Expr:
+        token = self.peek()
+        if token is not None and token.text in ("+", "-"):
+            self.index += 1
+            self.descend()
+            value = self.unary()
+            self.depth -= 1
+            return -value if token.text == "-" else value
+        return self.power()
+
+    def power(self) -> sympy.Expr:
+        base = self.atom()
+        token = self.peek()
+        if token is None or token.text != "**":
+            return base
+        self.index += 1
+        self.descend()
+        exponent = self.unary()
+        self.depth -= 1
+        return _power(base, exponent, token.position)
+
+    def atom(self) -> sympy.Expr:
+        token = self.take()
+        if token.kind == "number":
+            value = to_rational(token.text)
+            if value is None:  # pragma: no cover - the token pattern only admits numbers
+                raise FormulaError(f"cannot read number '{token.text}'")
+            _check_size(value)
+            return value
+        if token.kind == "name":
+            following = self.peek()
+            if token.text.lower() in FUNCTIONS and following is not None and following.text == "(":
+                return self.call(token)
+            return self.resolve(token)
+        if token.text == "(":
+            value = self.expression()
+            self.expect(")")
+            return value
+        raise FormulaError(f"unexpected '{token.text}' at position {token.position}")
+
+    def call(self, name: Token) -> sympy.Expr:
+        self.expect("(")
+        args = [self.expression()]
+        while (token := self.peek()) is not None and token.text == ",":
+            self.index += 1
+            args.append(self.expression())
+        self.expect(")")
+        function = FUNCTIONS[name.text.lower()]
+        try:
+            return function(*args)
+        except TypeError:
+            raise FormulaError(f"wrong number of arguments to {name.text}() at position "
+                               f"{name.position}") from None
+
+    def resolve(self, token: Token) -> sympy.Expr:
+        key = token.text.lower()
+        if key in self.lets:
+            return self.lets[key]
+        term = lookup(token.text)
+        if term is not None:
+            return term.symbol
+        close = closest_names(token.text)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise FormulaError(f"unknown symbol '{token.text}' at position {token.position}{hint}")
+
+
+def _check_size(value: sympy.Expr) -> None:
+    if value.is_Rational and max(abs(value.p), value.q) > 10**MAX_DIGITS:
+        raise FormulaError(f"number too large (more than {MAX_DIGITS} digits)")
+
+
+def _power(base: sympy.Expr, exponent: sympy.Expr, position: int) -> sympy.Expr:
+    if exponent.is_Number:
+        if abs(exponent) > MAX_EXPONENT:
+            raise FormulaError(f"exponent {exponent} at position {position} is too large "
+                               f"(the limit is {MAX_EXPONENT})")
+        if base.is_Number and base != 0 and abs(base) != 1:
+            digits = abs(float(exponent)) * abs(math.log10(abs(float(base))))
+            if digits > MAX_DIGITS:
+                raise FormulaError(f"power at position {position} is too large")
+    elif not exponent.free_symbols:
+        raise FormulaError(f"exponent at position {position} must be a number or a symbol")
+    if base == 0 and exponent.is_Number and exponent <= 0:
+        raise FormulaError(f"0 to a non-positive power at position {position}")
+    return base**exponent
+
+
+def parse_formula(text: str, lets: Mapping[str, sympy.Expr] | None = None) -> sympy.Expr:
+    """The SymPy expression a formula stands for; a :class:`FormulaError` if it cannot be read."""
+    if not isinstance(text, str):
+        raise FormulaError("a formula must be text")
+    tokens = tokenize(text)
+    if not tokens:
+        raise FormulaError("empty formula")
+    reader = _Reader(tokens, lets or {})
+    value = reader.expression()
+    extra = reader.peek()
+    if extra is not None:
+        raise FormulaError(f"unexpected '{extra.text}' at position {extra.position}")
+    return value

@@ -135,13 +135,19 @@ class Architecture:
         return {k: sympy.Integer(v) for k, v in values.items()}
 
     def describe(self) -> dict[str, object]:
-        """Symbol name -> value, its meaning, and the HF field it was read from (None where the
-        config leaves it out and the family's default applies, or where symbolic counts it)."""
+        """Symbol name -> value, meaning, the HF field it was read from, and its origin: 'config'
+        (read from that field), 'default' (absent, the family's default applies) or 'counted'
+        (layers of each kind, counted from layer_types or the family's rule)."""
         rows = {}
         for symbol, value in self.bindings().items():
             term = sym.term_of(symbol)
-            rows[symbol.name] = {"value": int(value), "meaning": term.meaning,
-                                 "hf_field": _field_used(term, self.config)}
+            field_name = _field_used(term, self.config)
+            if symbol in sym.LAYER_COUNT_SYMBOLS.values():
+                origin = "counted"
+            else:
+                origin = "config" if field_name else "default"
+            rows[symbol.name] = {"value": int(value), "meaning": term.meaning, "hf_field": field_name,
+                                 "origin": origin}
         return rows
 
 

@@ -1,6 +1,6 @@
 """The ``symbolic`` command.
 
-    symbolic derive MODEL [--format json] [--batch B] [--prompt S] [--context C] ...
+    symbolic derive MODEL [--format json|md|tex] [--lang en|zh] [--batch B] [--prompt S] ...
     symbolic presets
 
 Bad input gets one line on stderr, ``symbolic: error: ...``, and exit status 2; nothing is written
@@ -23,6 +23,7 @@ from .dtypes import DTYPES, Precision
 from .errors import SymbolicError
 from .load import load
 from .presets import get_preset, preset_names
+from .render import FORMATS, LANGUAGES, render
 from .workload import Workload
 
 EXIT_USAGE = 2
@@ -55,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     derive = commands.add_parser("derive", help="derive every cost of a model")
     derive.add_argument("model", help="a preset name (see `symbolic presets`) or a path to a config.json")
-    derive.add_argument("--format", choices=["json"], default="json")
+    derive.add_argument("--format", choices=["json", *FORMATS], default="json",
+                        help="json (numbers and closed forms), md or tex (a derivation document)")
+    derive.add_argument("--lang", choices=LANGUAGES, default="en", help="language of md and tex (en)")
     derive.add_argument("-o", "--output", help="write to this file instead of standard output")
     derive.add_argument("--batch", type=_positive_int("--batch"), default=1, help="sequences B (1)")
     derive.add_argument("--prompt", type=_positive_int("--prompt"), default=None,
@@ -90,7 +93,9 @@ def _derive(args) -> str:
     workload = Workload(batch=args.batch, prompt=args.prompt, context=args.context)
     precision = Precision.of(args.weight_dtype, args.kv_dtype, args.activation_dtype)
     derivation = Derivation(model, workload, precision)
-    return json.dumps(derivation.to_dict(), indent=2) + "\n"
+    if args.format == "json":
+        return json.dumps(derivation.to_dict(), indent=2) + "\n"
+    return render(derivation, args.format, args.lang)
 
 
 def _presets(args) -> str:

@@ -36,6 +36,12 @@ class Quantity:
     def closed_form(self) -> sympy.Expr:
         return closed_form(self.expr)
 
+    def _repr_latex_(self) -> str:
+        """Jupyter: the quantity as rendered math, closed form = exact value."""
+        from .printing import latex, latex_number
+
+        return f"$\\displaystyle {latex(self.closed_form)} = {latex_number(self.value)}$"
+
     def display(self) -> str:
         if self.unit == "B":
             return bytes_both(self.value)
@@ -94,6 +100,22 @@ class Derivation:
         for phase in PHASES:
             for name, expr in q.traffic(model, phase).items():
                 self._add(f"memory.{phase.name}.{name}", expr, "B")
+
+    def to_markdown(self, lang: str = "en") -> str:
+        """The derivation document in Markdown (see :mod:`symbolic.render`)."""
+        from .render import render
+
+        return render(self, "md", lang)
+
+    def to_latex(self, lang: str = "en") -> str:
+        """The derivation document as a complete LaTeX file."""
+        from .render import render
+
+        return render(self, "tex", lang)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: a derivation displays as its rendered document."""
+        return self.to_markdown()
 
     def to_dict(self) -> dict:
         """The JSON document: exact integers at the dotted keys, closed forms beside them."""

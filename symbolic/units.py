@@ -40,3 +40,27 @@ def count(value: sympy.Rational) -> str:
     """A whole number with thousands separators: 70,553,706,496."""
     v = sympy.Rational(value)
     return f"{int(v):,}" if v.is_Integer else str(v)
+
+
+# --- Reading quantities people write ------------------------------------------------------------
+
+DECIMAL_BYTES = {"B": 1, "KB": 10**3, "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15}
+BINARY_BYTES = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
+FLOP_UNITS = {"FLOP": 1, "kFLOP": 10**3, "KFLOP": 10**3, "MFLOP": 10**6, "GFLOP": 10**9,
+              "TFLOP": 10**12, "PFLOP": 10**15}
+COUNT_UNITS = {"": 1, "K": 10**3, "M": 10**6, "billion": 10**9, "trillion": 10**12}
+
+# A decimal byte unit and the binary unit people often mean by it.
+BINARY_READING = {"KB": "KiB", "kB": "KiB", "MB": "MiB", "GB": "GiB", "TB": "TiB", "PB": "PiB"}
+DECIMAL_READING = {v: k for k, v in BINARY_READING.items() if k != "kB"}
+
+
+def unit_factor(unit: str) -> tuple[str, int] | None:
+    """(dimension, factor) of a unit: ('bytes', 10**9) for GB, ('flop', 10**12) for TFLOPs."""
+    for table, dimension in ((DECIMAL_BYTES, "bytes"), (BINARY_BYTES, "bytes"), (COUNT_UNITS, "count")):
+        if unit in table:
+            return dimension, table[unit]
+    stem = unit[:-1] if unit.endswith(("s", "S")) and unit[:-1] in FLOP_UNITS else unit
+    if stem in FLOP_UNITS:
+        return "flop", FLOP_UNITS[stem]
+    return None

@@ -1,0 +1,85 @@
+"""Verdicts on numeric claims: a number someone wrote, held against the exact value.
+
+A claim states a value in a unit (``671 MB``) to some precision. Its verdict compares the exact
+value with what the text says, within half a unit of the last digit written (``141 GB`` means
+140.5 to 141.5 GB). When a decimal byte unit is off but its binary twin fits (``2 GB`` written for
+2 GiB), the verdict names the mix-up. If the claim comes with the source's own formula, that formula
+is parsed safely and evaluated too, so a document can say whether the source's formula or its
+arithmetic is where it went wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sympy
+
+from ..errors import SymbolicError
+from ..exact import to_rational
+from ..units import BINARY_READING, DECIMAL_READING, unit_factor
+
+_STATED = re.compile(
+    r"^\s*(?P<number>[0-9][0-9,]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*(?P<unit>[A-Za-z]*)\s*$")
+
+
+@dataclass(frozen=True)
+class Stated:
+    """A number as written: its exact value in base units, the unit, and its resolution."""
+
+    text: str
+    value: sympy.Rational      # in base units (bytes, FLOP, count)
+    unit: str
+    dimension: str
+    tolerance: sympy.Rational  # half a unit of the last digit written, in base units
+
+
+def read_stated(text: str) -> Stated:
+    """``'141 GB'`` -> 141e9 bytes within 0.5e9; ``'70,553,706,496'`` -> that count, exactly."""
+    match = _STATED.match(text)
+    if match is None:
+        raise SymbolicError(f"cannot read the claimed value {text!r}: write a number and a unit")
+    number, unit = match.group("number").replace(",", ""), match.group("unit")
+    found = unit_factor(unit)
+    if found is None:
+        raise SymbolicError(f"unknown unit {unit!r} in {text!r}")
+    dimension, factor = found
+    mantissa = number.lower().split("e")[0]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    exponent = int(number.lower().split("e")[1]) if "e" in number.lower() else 0
+    value = to_rational(number) * factor
+    tolerance = sympy.Rational(1, 2) * sympy.Rational(10) ** (exponent - decimals) * factor
+    return Stated(text, value, unit, dimension, tolerance)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str                 # exact | agrees | unit_mixup | differs
+    exact: sympy.Rational
+    stated: Stated
+    relative_error: sympy.Rational   # stated / exact - 1
+    reading: str = ""           # for a unit mix-up: the unit the number fits, e.g. 'GiB'
+
+    @property
+    def holds(self) -> bool:
+        return self.status in ("exact", "agrees")
+
+
+def judge(stated: Stated, exact: sympy.Rational) -> Verdict:
+    """How ``stated`` compares with ``exact`` (both in base units). In order: the same number; the
+    right number under the twin unit (2 GB written for 2 GiB: a unit mix-up, named); agreement to
+    the precision written; agreement only under the twin unit; a difference."""
+    error = stated.value / exact - 1 if exact else sympy.Integer(0)
+    if stated.value == exact:
+        return Verdict("exact", exact, stated, error)
+    twin = BINARY_READING.get(stated.unit) or DECIMAL_READING.get(stated.unit)
+    scale = None
+    if twin:
+        scale = sympy.Rational(unit_factor(twin)[1], unit_factor(stated.unit)[1])
+        if stated.value * scale == exact:
+            return Verdict("unit_mixup", exact, stated, error, reading=twin)
+    if abs(stated.value - exact) <= stated.tolerance:
+        return Verdict("agrees", exact, stated, error)
+    if scale is not None and abs(stated.value * scale - exact) <= stated.tolerance * scale:
+        return Verdict("unit_mixup", exact, stated, error, reading=twin)
+    return Verdict("differs", exact, stated, error)

@@ -1,0 +1,280 @@
+"""The content of a derivation document, independent of format and language.
+
+:func:`build` turns a :class:`~symbolic.derive.Derivation` into plain data the templates lay out:
+tables of ops with their formulas, and for each quantity a :class:`Line` that reads
+``name = general form = textbook form = with numbers = exact value``. Formulas are LaTeX (shared by
+Markdown and LaTeX output); prose lives in the templates, one set per language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy
+
+from . import __version__
+from .derive import Derivation, Quantity
+from .exact import plain
+from .model import Section
+from .ops import OpKind
+from .printing import latex, latex_number, latex_with_values
+from .published import ClaimCheck, check_claim, claims_for
+from .quantities import at
+from .symbols import VOCABULARY, c
+from .units import binary_bytes, si
+from .workload import DECODE_STEP, PREFILL, Phase
+
+LHS = {
+    "params.total": "P",
+    "params.embedding": r"P_{\mathrm{emb}}",
+    "params.position_embedding": r"P_{\mathrm{pos}}",
+    "params.final_norm": r"P_{\mathrm{norm}}",
+    "params.lm_head": r"P_{\mathrm{head}}",
+    "params.layers": r"P_{\mathrm{layers}}",
+    "memory.weights_bytes": r"M_{w}",
+    "kv_cache.elements_per_token": r"e_{KV}",
+    "kv_cache.bytes_per_token": r"m_{KV}",
+    "kv_cache.bytes_per_sequence": r"M_{KV,\mathrm{seq}}",
+    "kv_cache.bytes_per_batch": r"M_{KV}",
+}
+PHASE_LHS = {"prefill": r"\mathrm{prefill}", "decode_step": r"\mathrm{decode}"}
+CATEGORY_LHS = {"total": "", "matmul": r"\mathrm{matmul}", "attention": r"\mathrm{attn}",
+                "elementwise": r"\mathrm{elem}", "weights": r"\mathrm{w}", "kv_read": r"\mathrm{KV\,read}",
+                "kv_written": r"\mathrm{KV\,write}", "activations": r"\mathrm{act}"}
+
+
+def lhs(key: str) -> str:
+    """The LaTeX name of a quantity key."""
+    if key in LHS:
+        return LHS[key]
+    parts = key.split(".")
+    if parts[0] == "params" and parts[1] == "per_layer":
+        return rf"P_{{\mathrm{{{parts[2].replace('_attention', '')}}}}}"
+    name = "F" if parts[0] == "flops" else "T"
+    sup = CATEGORY_LHS[parts[2]]
+    return f"{name}_{{{PHASE_LHS[parts[1]]}}}" + (f"^{{{sup}}}" if sup else "")
+
+
+def human_latex(value: sympy.Rational, unit: str) -> str:
+    """A rounded reading of an exact value, as LaTeX: 70.55 \\times 10^{9}, 141.11 GB (131.42 GiB)."""
+    if unit == "B":
+        return rf"\text{{{si(value, 'B')} ({binary_bytes(value)})}}"
+    if unit == "FLOP":
+        return rf"\text{{{si(value, 'FLOP')}}}"
+    value = sympy.Rational(value)
+    if abs(value) < 10**4:
+        return latex_number(value)
+    exponent = len(str(abs(int(value)))) - 1
+    exponent -= exponent % 3
+    return rf"{float(value / sympy.Integer(10) ** exponent):.2f} \times 10^{{{exponent}}}"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One quantity, derived: its name, general and textbook forms, numbers, and exact value."""
+
+    key: str
+    lhs: str
+    general: str
+    textbook: str | None
+    numbers: str
+    value: sympy.Rational
+    unit: str
+
+    @property
+    def value_latex(self) -> str:
+        return latex_number(self.value)
+
+    @property
+    def human(self) -> str:
+        return human_latex(self.value, self.unit)
+
+    @property
+    def plain_value(self):
+        return plain(self.value)
+
+
+@dataclass(frozen=True)
+class OpRow:
+    name: str
+    component: str
+    kind: str
+    formula: str
+    value: sympy.Rational
+
+    @property
+    def value_latex(self) -> str:
+        return latex_number(self.value)
+
+
+@dataclass(frozen=True)
+class KindTable:
+    """One kind of layer: how many, and a table of its ops."""
+
+    kind: str
+    count: int
+    rows: tuple[OpRow, ...]
+    total: Line | None = None
+
+
+@dataclass(frozen=True)
+class PhaseDoc:
+    name: str
+    embedding_rows: tuple[OpRow, ...]
+    kinds: tuple[KindTable, ...]
+    head_rows: tuple[OpRow, ...]
+    lines: dict[str, Line]
+    traffic: dict[str, Line]
+    intensity: sympy.Rational
+    tokens: int
+    rule_of_thumb: sympy.Rational     # 2 x params x tokens
+    attention_share: sympy.Rational
+
+    @property
+    def intensity_text(self) -> str:
+        return f"{float(self.intensity):.1f}"
+
+
+@dataclass(frozen=True)
+class Document:
+    derivation: Derivation
+    version: str
+    architecture: tuple[dict, ...]
+    layer_kinds: tuple[tuple[str, int], ...]
+    param_kinds: tuple[KindTable, ...]
+    param_parts: tuple[Line, ...]
+    params_total: Line
+    weights: Line
+    kv_per_layer: tuple[tuple[str, int, str, sympy.Rational], ...]
+    kv_lines: dict[str, Line]
+    kv_crossover: int | None
+    prefill: PhaseDoc
+    decode: PhaseDoc
+    claims: tuple[ClaimCheck, ...]
+    shares: dict[str, sympy.Rational] = field(default_factory=dict)
+
+    @property
+    def model(self):
+        return self.derivation.model
+
+    @property
+    def arch(self):
+        return self.derivation.model.arch
+
+    @property
+    def workload(self):
+        return self.derivation.workload
+
+    @property
+    def precision(self):
+        return self.derivation.precision
+
+    @property
+    def conventions(self):
+        return self.derivation.model.conventions.as_dict()
+
+    @property
+    def mixed_kinds(self) -> bool:
+        return len(self.layer_kinds) > 1
+
+
+def line(d: Derivation, key: str) -> Line:
+    q: Quantity = d[key]
+    textbook = latex(q.textbook, decimals=True) if q.textbook is not None else None
+    return Line(key, lhs(key), latex(q.closed_form), textbook,
+                latex_with_values(q.closed_form, d.bindings), q.value, q.unit)
+
+
+def _rows(d: Derivation, ops, field_name: str, phase: Phase | None) -> tuple[OpRow, ...]:
+    rows = []
+    for op in ops:
+        expr = at(getattr(op, field_name), phase)
+        if expr == 0:
+            continue
+        rows.append(OpRow(op.name, op.component, op.kind.value, latex(expr), d.evaluate(expr)))
+    return tuple(rows)
+
+
+def _kind_tables(d: Derivation, sections: tuple[Section, ...], field_name: str,
+                 phase: Phase | None, with_totals: bool) -> tuple[KindTable, ...]:
+    return tuple(
+        KindTable(s.name, s.group.count, _rows(d, s.ops, field_name, phase),
+                  line(d, f"params.per_layer.{s.name}.total") if with_totals else None)
+        for s in sections)
+
+
+def _phase(d: Derivation, phase: Phase) -> PhaseDoc:
+    model = d.model
+    sections = model.sections
+    lines = {k: line(d, f"flops.{phase.name}.{k}") for k in ("total", "matmul", "attention", "elementwise")}
+    traffic = {k: line(d, f"memory.{phase.name}.{k}")
+               for k in ("weights", "kv_read", "kv_written", "activations", "total")}
+    tokens = d.workload.batch * (d.workload.prompt if phase is PREFILL else 1)
+    total = lines["total"].value
+    return PhaseDoc(
+        name=phase.name,
+        embedding_rows=_rows(d, sections[0].ops, "flops", phase),
+        kinds=_kind_tables(d, model.layer_sections, "flops", phase, with_totals=False),
+        head_rows=_rows(d, sections[-1].ops, "flops", phase),
+        lines=lines, traffic=traffic,
+        intensity=total / traffic["total"].value,
+        tokens=tokens,
+        rule_of_thumb=2 * d.value("params.total") * tokens,
+        attention_share=lines["attention"].value / total,
+    )
+
+
+def kv_crossover_context(d: Derivation) -> int | None:
+    """The smallest context c at which the batch's KV cache holds at least as many bytes as the
+    weights; None if sliding windows cap the cache below them (searched up to 2^40 tokens)."""
+    held = d["kv_cache.bytes_per_batch"].expr
+    weights = d.value("memory.weights_bytes")
+    def kv_at(context: int) -> sympy.Rational:
+        return d.evaluate(held.xreplace({c: context}))
+
+    high = 1
+    while kv_at(high) < weights:
+        high *= 2
+        if high > 2**40:
+            return None
+    low = high // 2
+    while low + 1 < high:
+        mid = (low + high) // 2
+        if kv_at(mid) >= weights:
+            high = mid
+        else:
+            low = mid
+    return high if kv_at(low) < weights else low
+
+
+def build(d: Derivation) -> Document:
+    arch = d.model.arch
+    rows = []
+    for name, info in arch.describe().items():
+        rows.append({"symbol": name, "latex": VOCABULARY[name].latex, "value": info["value"],
+                     "hf_field": info["hf_field"], "origin": info["origin"], "meaning": info["meaning"]})
+    kv_per_layer = []
+    for s in d.model.layer_sections:
+        per_token = sympy.Add(*(op.kv_per_token for op in s.ops if op.kind is OpKind.CACHE))
+        kv_per_layer.append((s.name, s.group.count, latex(per_token), d.evaluate(per_token)))
+    parts = tuple(line(d, k) for k in ("params.embedding", "params.position_embedding",
+                                        "params.final_norm", "params.lm_head") if k in d.quantities)
+    total = d.value("params.total")
+    shares = {
+        "embedding_and_head": (d.value("params.embedding") + d.value("params.lm_head")) / total,
+        "kv_to_weights": d.value("kv_cache.bytes_per_batch") / d.value("memory.weights_bytes"),
+    }
+    claims = tuple(check_claim(c, d.model) for c in claims_for(arch.name))
+    return Document(
+        derivation=d, version=__version__, architecture=tuple(rows),
+        layer_kinds=tuple((g.spec.kind, g.count) for g in arch.layer_groups),
+        param_kinds=_kind_tables(d, d.model.layer_sections, "params", None, with_totals=True),
+        param_parts=parts, params_total=line(d, "params.total"),
+        weights=line(d, "memory.weights_bytes"),
+        kv_per_layer=tuple(kv_per_layer),
+        kv_lines={k: line(d, f"kv_cache.{k}") for k in ("bytes_per_token", "bytes_per_sequence",
+                                                        "bytes_per_batch")},
+        kv_crossover=kv_crossover_context(d),
+        prefill=_phase(d, PREFILL), decode=_phase(d, DECODE_STEP),
+        claims=claims, shares=shares)
+

@@ -1,0 +1,164 @@
+"""Rendering documents: the Jinja2 environment, the templates' location, and format helpers.
+
+Templates live in the top-level ``templates/`` folder and are installed as ``symbolic.templates``.
+Each format has one structural template (``markdown/derivation.md.j2``, ``latex/derivation.tex.j2``)
+and each language one prose file (``prose/en.j2``, ``prose/zh.j2``) whose macros the structure
+calls, so formulas are shared and prose is written once per language.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from .conventions import Conventions
+from .derive import Derivation
+from .document import build
+from .errors import SymbolicError
+from .printing import latex, latex_number
+from .symbols import VOCABULARY
+from .units import bytes_both, count, si
+
+FORMATS = {"md": "markdown/derivation.md.j2", "tex": "latex/derivation.tex.j2"}
+LANGUAGES = ("en", "zh")
+
+
+def template_folder() -> Path:
+    """The installed templates, or the repository's when running from a checkout."""
+    try:
+        folder = Path(str(resources.files("symbolic.templates")))
+        if folder.is_dir():
+            return folder
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>|$~])")
+
+
+def percent(value) -> str:
+    """A signed-where-negative percentage with enough digits to be non-zero: 12.3, -0.016."""
+    pct = float(value) * 100
+    if pct == 0 or abs(pct) >= 1:
+        return f"{pct:.1f}"
+    return f"{pct:.2g}" if abs(pct) >= 0.01 else f"{pct:.1e}"
+
+
+class MarkdownFormat:
+    name = "md"
+
+    @staticmethod
+    def text(value: object) -> str:
+        """Plain text from data (a model name, a quote): Markdown's specials escaped."""
+        return _MARKDOWN_SPECIALS.sub(r"\\\1", str(value))
+
+    @staticmethod
+    def code(value: object) -> str:
+        return f"`{value}`"
+
+    @staticmethod
+    def bold(value: str) -> str:
+        return f"**{value}**"
+
+    @staticmethod
+    def pct(value) -> str:
+        return f"{percent(value)}%"
+
+    @staticmethod
+    def link(url: str, label: str) -> str:
+        return f"[{label}]({url})"
+
+    begin_list = end_list = ""
+    item = "- "
+
+
+class LatexFormat:
+    name = "tex"
+
+    @staticmethod
+    def text(value: object) -> str:
+        return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(value))
+
+    @classmethod
+    def code(cls, value: object) -> str:
+        return rf"\texttt{{{cls.text(value)}}}"
+
+    @staticmethod
+    def bold(value: str) -> str:
+        return rf"\textbf{{{value}}}"
+
+    @staticmethod
+    def pct(value) -> str:
+        return f"{percent(value)}\\%"
+
+    @staticmethod
+    def link(url: str, label: str) -> str:
+        target = re.sub(r"[\\{}]", "", url).replace("%", r"\%").replace("#", r"\#")
+        return rf"\href{{{target}}}{{{label}}}"
+
+    begin_list = r"\begin{itemize}"
+    end_list = r"\end{itemize}"
+    item = r"\item "
+
+
+def breakable(latex: str) -> str:
+    """LaTeX math without \\left/\\right, so a long inline formula can wrap at its operators."""
+    return re.sub(r"\\(left|right)(?=[()\[\]|.]|\\[{}])", "", latex)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_folder())),
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True)
+    env.filters["breakable"] = breakable
+    env.globals.update(vocabulary=VOCABULARY, convention_docs=Conventions.documentation(),
+                       units=Numbers, latex=latex, latex_number=latex_number)
+    return env
+
+
+class Numbers:
+    """Number formatting for prose (language-neutral)."""
+
+    count = staticmethod(count)
+
+    @staticmethod
+    def flop(value) -> str:
+        return si(value, "FLOP")
+
+    @staticmethod
+    def bytes(value) -> str:
+        return bytes_both(value)
+
+    @staticmethod
+    def bytes_si(value) -> str:
+        return si(value, "B")
+
+    @staticmethod
+    def human(value, unit: str) -> str:
+        if unit == "B":
+            return bytes_both(value)
+        if unit == "FLOP":
+            return si(value, "FLOP")
+        return count(value)
+
+
+def render(derivation: Derivation, fmt: str = "md", lang: str = "en") -> str:
+    """The derivation document of ``derivation`` in a format (md, tex) and a language (en, zh)."""
+    if fmt not in FORMATS:
+        raise SymbolicError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    if lang not in LANGUAGES:
+        raise SymbolicError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
+    formatter = MarkdownFormat if fmt == "md" else LatexFormat
+    template = environment().get_template(FORMATS[fmt])
+    return template.render(doc=build(derivation), fmt=formatter, lang=lang)

@@ -9,6 +9,8 @@ calls, so formulas are shared and prose is written once per language.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -53,61 +55,52 @@ def percent(value) -> str:
     return f"{pct:.2g}" if abs(pct) >= 0.01 else f"{pct:.1e}"
 
 
-class MarkdownFormat:
-    name = "md"
-
-    @staticmethod
-    def text(value: object) -> str:
-        """Plain text from data (a model name, a quote): Markdown's specials escaped."""
-        return _MARKDOWN_SPECIALS.sub(r"\\\1", str(value))
-
-    @staticmethod
-    def code(value: object) -> str:
-        return f"`{value}`"
-
-    @staticmethod
-    def bold(value: str) -> str:
-        return f"**{value}**"
-
-    @staticmethod
-    def pct(value) -> str:
-        return f"{percent(value)}%"
-
-    @staticmethod
-    def link(url: str, label: str) -> str:
-        return f"[{label}]({url})"
-
-    begin_list = end_list = ""
-    item = "- "
+def _markdown_text(value: object) -> str:
+    """Plain text from data (a model name, a quote) with Markdown's specials escaped."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(value))
 
 
-class LatexFormat:
-    name = "tex"
+def _latex_text(value: object) -> str:
+    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(value))
 
-    @staticmethod
-    def text(value: object) -> str:
-        return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(value))
 
-    @classmethod
-    def code(cls, value: object) -> str:
-        return rf"\texttt{{{cls.text(value)}}}"
+def _latex_url(url: str) -> str:
+    return re.sub(r"[\\{}]", "", url).replace("%", r"\%").replace("#", r"\#")
 
-    @staticmethod
-    def bold(value: str) -> str:
-        return rf"\textbf{{{value}}}"
 
-    @staticmethod
-    def pct(value) -> str:
-        return f"{percent(value)}\\%"
+@dataclass(frozen=True)
+class Format:
+    """How prose marks things up in one output format; the prose templates call these."""
 
-    @staticmethod
-    def link(url: str, label: str) -> str:
-        target = re.sub(r"[\\{}]", "", url).replace("%", r"\%").replace("#", r"\#")
-        return rf"\href{{{target}}}{{{label}}}"
+    name: str
+    text: Callable[[object], str]            # escape plain text
+    code_pattern: str                         # inline code, around the (escaped) text
+    code_escaped: bool
+    bold_pattern: str
+    percent_sign: str
+    link_pattern: str                         # {url} and {label}
+    url: Callable[[str], str]
+    begin_list: str
+    end_list: str
+    item: str
 
-    begin_list = r"\begin{itemize}"
-    end_list = r"\end{itemize}"
-    item = r"\item "
+    def code(self, value: object) -> str:
+        return self.code_pattern.format(self.text(value) if self.code_escaped else value)
+
+    def bold(self, value: str) -> str:
+        return self.bold_pattern.format(value)
+
+    def pct(self, value) -> str:
+        return f"{percent(value)}{self.percent_sign}"
+
+    def link(self, url: str, label: str) -> str:
+        return self.link_pattern.format(url=self.url(url), label=label)
+
+
+MARKDOWN = Format("md", _markdown_text, "`{}`", False, "**{}**", "%", "[{label}]({url})", str,
+                  "", "", "- ")
+LATEX = Format("tex", _latex_text, r"\texttt{{{}}}", True, r"\textbf{{{}}}", r"\%",
+               r"\href{{{url}}}{{{label}}}", _latex_url, r"\begin{itemize}", r"\end{itemize}", r"\item ")
 
 
 def breakable(latex: str) -> str:
@@ -159,6 +152,6 @@ def render(derivation: Derivation, fmt: str = "md", lang: str = "en") -> str:
         raise SymbolicError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     if lang not in LANGUAGES:
         raise SymbolicError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
-    formatter = MarkdownFormat if fmt == "md" else LatexFormat
+    formatter = MARKDOWN if fmt == "md" else LATEX
     template = environment().get_template(FORMATS[fmt])
     return template.render(doc=build(derivation), fmt=formatter, lang=lang)

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 import symbolic
+from symbolic.printing import latex_number
 from symbolic.render import LANGUAGES, render
 
 from .renderers import ROOT, compile_latex, katex_errors, math_spans
@@ -77,17 +78,31 @@ def test_llama_70b_document_reproduces_the_seed(lang):
     """Seed 004's Llama-3.3-70B numbers (the Llama-3.1-70B architecture), and where the seed's
     arithmetic differs from the exact value, the document says so."""
     markdown = render(symbolic.derive("llama-3.1-70b"), "md", lang)
-    assert "70{,}553{,}706{,}496" in markdown                  # parameters
-    assert "&= 12.75 H^{2} + 2 H" in markdown                   # per block
-    assert "671{,}088{,}640" in markdown                        # 2,048-token KV cache in bf16
-    assert "291{,}526{,}261{,}342{,}208" in markdown            # exact, under the seed's conventions
-    assert "291{,}493{,}478{,}662{,}144" in markdown            # the seed's own formula
-    assert "291.49" in markdown and "291.48" in markdown        # its rounding slip, named
-    assert "32,782,680,064" in markdown                         # the difference, explained
+    assert "70{,}553{,}706{,}496" in markdown                  # seed: parameters
+    assert "&= 12.75 H^{2} + 2 H" in markdown                   # seed: per block
+    assert "671{,}088{,}640" in markdown                        # seed: 2 x 2 x 80 x 128 x 8 x 2048
+    seed_setting = symbolic.derive("llama-3.1-70b", prompt=2048, attention_count="full")
+    exact = seed_setting.value("flops.prefill.total")
+    assert latex_number(exact) in markdown                      # the exact count, in the seed's setting
+    assert "291.49" in markdown and "291.48" in markdown        # the seed's rounding slip, named
     verdict = {"en": "`flops.prefill.total`: does not hold", "zh": "`flops.prefill.total`：不成立"}[lang]
     assert verdict in markdown
     mixup = {"en": "is right only in GiB", "zh": "只有按 GiB"}[lang]
     assert mixup in markdown                                    # "40GB" at 128k tokens is 40 GiB
+
+
+def test_the_seed_prefill_formula_misses_exactly_what_the_document_says():
+    """Seed 004's prefill formula, evaluated, against the exact count in its own setting: the gap is
+    the terms the document lists, derived here by hand from the Llama block (one more RMSNorm of
+    4SH and two residual adds of SH per layer, the MLP's SiLU and gate product of 6 S d_ff per
+    layer, RoPE on K over-counted by 3 S (n_q - n_kv) d_h per layer, the final norm of 4SH)."""
+    S, H, L, V, n_q, n_kv, d_h, d_ff = 2048, 8192, 80, 128256, 64, 8, 128, 28672
+    seed_formula = L * (10 * S * H + 51 * S * H**2 // 2 + 4 * S**2 * H + 5 * S**2 * n_q) + 2 * H * V
+    missing = L * (4 * S * H + 2 * S * H + 6 * S * d_ff - 3 * S * (n_q - n_kv) * d_h) + 4 * S * H
+    exact = symbolic.derive("llama-3.3-70b", prompt=S, attention_count="full").value("flops.prefill.total")
+    assert exact == seed_formula + missing
+    assert missing == 32_782_680_064                            # the figure quoted in the document
+    assert round(seed_formula / 1e12, 2) == 291.49
 
 
 def test_the_seed_prefill_figure_is_about_291_49_tflops_under_its_conventions():

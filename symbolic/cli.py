@@ -1,7 +1,9 @@
 """The ``symbolic`` command.
 
     symbolic derive MODEL [--format json|md|tex] [--lang en|zh] [--batch B] [--prompt S] ...
+    symbolic derive MODEL --hardware h100-sxm --tp 4 --batch 1,8,64 --output 256 --price 2.5
     symbolic presets
+    symbolic hardware
 
 Bad input gets one line on stderr, ``symbolic: error: ...``, and exit status 2; nothing is written
 to an output file unless the whole document was produced.
@@ -21,9 +23,13 @@ from .conventions import ATTENTION_COUNTS, LM_HEAD_POSITIONS, Conventions, parse
 from .derive import Derivation
 from .dtypes import DTYPES, Precision
 from .errors import SymbolicError
+from .exact import to_rational
+from .hardware import accelerators, get_accelerator
 from .load import load
+from .performance import Deployment, Performance, performance_dict
 from .presets import get_preset, preset_names
 from .render import FORMATS, LANGUAGES, render
+from .units import binary_bytes, si
 from .workload import Workload
 
 EXIT_USAGE = 2
@@ -59,8 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--format", choices=["json", *FORMATS], default="json",
                         help="json (numbers and closed forms), md or tex (a derivation document)")
     derive.add_argument("--lang", choices=LANGUAGES, default="en", help="language of md and tex (en)")
-    derive.add_argument("-o", "--output", help="write to this file instead of standard output")
-    derive.add_argument("--batch", type=_positive_int("--batch"), default=1, help="sequences B (1)")
+    derive.add_argument("-o", "--out-file", dest="out_file",
+                        help="write to this file instead of standard output")
+    derive.add_argument("--batch", type=_batches, default=[1],
+                        help="sequences B, or a list such as 1,8,64 for the performance section (1)")
     derive.add_argument("--prompt", type=_positive_int("--prompt"), default=None,
                         help="prompt tokens S of the prefill (2048, or half a shorter position table)")
     derive.add_argument("--context", type=_positive_int("--context", 0), default=None,
@@ -76,9 +84,49 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
                         help="set a counting convention, e.g. softmax_flops=1 (repeatable)")
 
+    perf = derive.add_argument_group("performance (with --hardware)")
+    perf.add_argument("--hardware", help="an accelerator (see `symbolic hardware`)")
+    perf.add_argument("--hardware-file",
+                      help="a JSON file of your own accelerators (the format of data/hardware.json)")
+    perf.add_argument("--tp", type=_positive_int("--tp"), default=1, help="tensor-parallel degree (1)")
+    perf.add_argument("--pp", type=_positive_int("--pp"), default=1, help="pipeline-parallel degree (1)")
+    perf.add_argument("--output", type=_positive_int("--output"), default=256, dest="generated",
+                      help="tokens generated per request, g (256)")
+    perf.add_argument("--price", type=_number("--price"), default=None, help="$ per device-hour")
+    perf.add_argument("--compute-dtype", default=None,
+                      help="dtype of the peak FLOP/s used (default: the activation dtype)")
+    perf.add_argument("--mfu", type=_number("--mfu"), default=1, help="share of peak FLOP/s achieved (1)")
+    perf.add_argument("--mbu", type=_number("--mbu"), default=1, help="share of peak bandwidth achieved (1)")
+    perf.add_argument("--overhead", type=_number("--overhead"), default=0, help="fixed seconds per step (0)")
+    perf.add_argument("--link-latency", type=_number("--link-latency"), default=None,
+                      help="seconds per collective (5e-6)")
+    perf.add_argument("--memory-fraction", type=_number("--memory-fraction"), default=1,
+                      help="usable share of device memory (1)")
+
     presets = commands.add_parser("presets", help="list the preset models")
     presets.add_argument("--format", choices=["text", "json"], default="text")
+
+    hardware = commands.add_parser("hardware", help="list the accelerators")
+    hardware.add_argument("--format", choices=["text", "json"], default="text")
+    hardware.add_argument("--hardware-file", help="add your own accelerators from a JSON file")
     return parser
+
+
+def _batches(text: str) -> list[int]:
+    parse = _positive_int("--batch")
+    values = [parse(part) for part in text.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError("--batch needs at least one number")
+    return values
+
+
+def _number(flag: str):
+    def parse(text: str):
+        value = to_rational(text)
+        if value is None or value < 0:
+            raise argparse.ArgumentTypeError(f"{flag} needs a non-negative number, got {text!r}")
+        return value
+    return parse
 
 
 def _conventions(args) -> Conventions:
@@ -88,14 +136,52 @@ def _conventions(args) -> Conventions:
     return Conventions().replace(**changes)
 
 
+def _deployment(args, precision: Precision) -> Deployment | None:
+    if not args.hardware:
+        return None
+    options = {"link_latency_s": args.link_latency} if args.link_latency is not None else {}
+    return Deployment(get_accelerator(args.hardware, args.hardware_file), tp=args.tp, pp=args.pp,
+                      compute_dtype=args.compute_dtype or precision.activation.name, mfu=args.mfu,
+                      mbu=args.mbu, overhead_s=args.overhead, memory_fraction=args.memory_fraction,
+                      price_per_hour=args.price, **options)
+
+
 def _derive(args) -> str:
     model = load(args.model, _conventions(args))
-    workload = Workload(batch=args.batch, prompt=args.prompt, context=args.context)
+    workload = Workload(batch=args.batch[0], prompt=args.prompt, context=args.context)
     precision = Precision.of(args.weight_dtype, args.kv_dtype, args.activation_dtype)
     derivation = Derivation(model, workload, precision)
+    deployment = _deployment(args, precision)
+    performance = Performance(derivation, deployment, args.generated) if deployment else None
     if args.format == "json":
-        return json.dumps(derivation.to_dict(), indent=2) + "\n"
-    return render(derivation, args.format, args.lang)
+        document = derivation.to_dict()
+        if performance is not None:
+            document["performance"] = performance_dict(performance, args.batch)
+        return json.dumps(document, indent=2) + "\n"
+    return render(derivation, args.format, args.lang, performance=performance, batches=args.batch)
+
+
+def _hardware(args) -> str:
+    known = accelerators(args.hardware_file)
+    if args.format == "json":
+        return json.dumps([{"name": a.name, "label": a.label,
+                            "peak_flops": {k: float(v) for k, v in a.peak_flops.items()},
+                            "memory_bytes": int(a.memory_bytes),
+                            "memory_bandwidth": float(a.memory_bandwidth),
+                            "link_bandwidth_per_direction": _optional_float(a.link_bandwidth)}
+                           for a in known.values()], indent=2) + "\n"
+    rows = [("name", "accelerator", "bf16/fp16 dense", "memory", "bandwidth")]
+    for a in known.values():
+        peak = a.peak_flops.get("bf16") or a.peak_flops.get("fp16")
+        rows.append((a.name, a.label, si(peak, "FLOP/s") if peak else "-", binary_bytes(a.memory_bytes),
+                     si(a.memory_bandwidth, "B/s")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n"
+                   for row in rows)
+
+
+def _optional_float(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def _presets(args) -> str:
@@ -122,11 +208,11 @@ def write_atomically(path: Path, text: str) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    text = {"derive": _derive, "presets": _presets}[args.command](args)
-    if getattr(args, "output", None):
-        target = Path(args.output)
+    text = {"derive": _derive, "presets": _presets, "hardware": _hardware}[args.command](args)
+    if getattr(args, "out_file", None):
+        target = Path(args.out_file)
         if not target.parent.is_dir():
-            raise SymbolicError(f"--output: folder {str(target.parent)!r} does not exist")
+            raise SymbolicError(f"-o: folder {str(target.parent)!r} does not exist")
         write_atomically(target, text)
     else:
         sys.stdout.write(text)

@@ -36,6 +36,17 @@ class OpKind(str, Enum):
 FLOP_CATEGORIES = (OpKind.MATMUL, OpKind.ATTENTION, OpKind.ELEMENTWISE)
 
 
+class Shard(str, Enum):
+    """How tensor parallelism splits an op over N_tp ranks (Megatron-LM's scheme)."""
+
+    REPLICATED = "replicated"  # every rank does all of it (norms, residual adds)
+    COLUMN = "column"          # output features split: each rank holds d_out / N_tp of them
+    ROW = "row"                # input features split; the partial outputs are summed (all-reduce)
+    HEADS = "heads"            # attention heads split across ranks
+    KV = "kv"                  # KV heads split, and replicated once ranks outnumber them
+    VOCAB = "vocab"            # vocabulary split (embedding table, LM head)
+
+
 @dataclass(frozen=True)
 class Op:
     """One op. Every quantity is a SymPy expression (0 where it does not apply)."""
@@ -53,6 +64,7 @@ class Op:
     kv_held: Expr = ZERO
     kv_read: Expr = ZERO
     kv_written: Expr = ZERO
+    shard: Shard = Shard.REPLICATED
     note: str = ""
 
     def dims(self) -> dict[str, Expr]:
@@ -60,7 +72,7 @@ class Op:
 
 
 def matmul(name: str, component: str, tokens: Expr, d_in: Expr, d_out: Expr, conv: Conventions,
-           *, owns_weights: bool = True, note: str = "") -> Op:
+           *, shard: Shard, owns_weights: bool = True, note: str = "") -> Op:
     """``tokens x d_in`` activations times a ``d_in x d_out`` weight: ``flops_per_mac * tokens * d_in *
     d_out`` FLOPs; ``d_in * d_out`` weights, owned unless shared (a tied LM head reads the embedding)."""
     weights = d_in * d_out
@@ -71,17 +83,18 @@ def matmul(name: str, component: str, tokens: Expr, d_in: Expr, d_out: Expr, con
               weights_read=weights,
               activations_read=tokens * d_in,
               activations_written=tokens * d_out,
-              note=note)
+              shard=shard, note=note)
 
 
-def bias_add(name: str, component: str, tokens: Expr, width: Expr) -> Op:
+def bias_add(name: str, component: str, tokens: Expr, width: Expr, shard: Shard) -> Op:
     """A bias vector of ``width`` added to every token: ``tokens * width`` FLOPs. It is assumed fused
     into the preceding matmul, so it moves no activations of its own."""
     return Op(name, component, OpKind.ELEMENTWISE, shape=(("tokens", tokens), ("width", width)),
-              flops=tokens * width, params=width, weights_read=width)
+              flops=tokens * width, params=width, weights_read=width, shard=shard)
 
 
-def norm(name: str, component: str, tokens: Expr, width: Expr, kind: str, conv: Conventions) -> Op:
+def norm(name: str, component: str, tokens: Expr, width: Expr, kind: str, conv: Conventions,
+         shard: Shard = Shard.REPLICATED) -> Op:
     """RMSNorm (a scale vector) or LayerNorm (scale and shift) over ``width`` for every token."""
     if kind == "rms":
         per_element, params = conv.rmsnorm_flops, width
@@ -92,22 +105,23 @@ def norm(name: str, component: str, tokens: Expr, width: Expr, kind: str, conv: 
     return Op(name, component, OpKind.ELEMENTWISE, shape=(("tokens", tokens), ("width", width)),
               flops=per_element * tokens * width, params=params, weights_read=params,
               activations_read=tokens * width, activations_written=tokens * width,
-              note=f"{kind}norm")
+              shard=shard, note=f"{kind}norm")
 
 
 def elementwise(name: str, component: str, elements: Expr, flops_per_element: Expr, *,
-                inputs: int = 1, note: str = "") -> Op:
+                inputs: int = 1, shard: Shard = Shard.REPLICATED, note: str = "") -> Op:
     """A pointwise op over ``elements`` outputs reading ``inputs`` operands of that size."""
     return Op(name, component, OpKind.ELEMENTWISE, shape=(("elements", elements),),
               flops=flops_per_element * elements,
-              activations_read=inputs * elements, activations_written=elements, note=note)
+              activations_read=inputs * elements, activations_written=elements, shard=shard,
+              note=note)
 
 
-def fused_elementwise(name: str, component: str, elements: Expr, flops_per_element: Expr,
-                      note: str = "") -> Op:
+def fused_elementwise(name: str, component: str, elements: Expr, flops_per_element: Expr, *,
+                      shard: Shard = Shard.REPLICATED, note: str = "") -> Op:
     """A pointwise op fused into its neighbour (softmax and soft caps inside attention): FLOPs only."""
     return Op(name, component, OpKind.ELEMENTWISE, shape=(("elements", elements),),
-              flops=flops_per_element * elements, note=note)
+              flops=flops_per_element * elements, shard=shard, note=note)
 
 
 def attention_product(name: str, component: str, batch: Expr, heads: Expr, pairs: Expr,
@@ -120,16 +134,16 @@ def attention_product(name: str, component: str, batch: Expr, heads: Expr, pairs
     return Op(name, component, OpKind.ATTENTION,
               shape=(("batch", batch), ("heads", heads), ("pairs", pairs), ("head_dim", head_dim)),
               flops=conv.flops_per_mac * batch * heads * pairs * head_dim,
-              activations_read=reads, activations_written=writes, note=note)
+              activations_read=reads, activations_written=writes, shard=Shard.HEADS, note=note)
 
 
 def gather(name: str, component: str, table_rows: Expr, width: Expr, rows_read: Expr, *,
-           owns_weights: bool = True) -> Op:
+           shard: Shard = Shard.REPLICATED, owns_weights: bool = True) -> Op:
     """A lookup in a ``table_rows x width`` table: no FLOPs; only the looked-up rows are read."""
     return Op(name, component, OpKind.GATHER,
               shape=(("table_rows", table_rows), ("width", width), ("rows_read", rows_read)),
               params=table_rows * width if owns_weights else ZERO,
-              weights_read=rows_read * width, activations_written=rows_read * width)
+              weights_read=rows_read * width, activations_written=rows_read * width, shard=shard)
 
 
 def kv_cache(name: str, component: str, batch: Expr, kv_heads: Expr, head_dim: Expr,
@@ -144,4 +158,5 @@ def kv_cache(name: str, component: str, batch: Expr, kv_heads: Expr, head_dim: E
               kv_per_token=per_token,
               kv_held=batch * held * per_token,
               kv_read=batch * (held + new_tokens) * per_token,
-              kv_written=batch * new_tokens * per_token)
+              kv_written=batch * new_tokens * per_token,
+              shard=Shard.KV)

@@ -146,7 +146,8 @@ class Numbers:
         return count(value)
 
 
-def render(derivation: Derivation, fmt: str = "md", lang: str = "en") -> str:
+def render(derivation: Derivation, fmt: str = "md", lang: str = "en", *, performance=None,
+           batches: list[int] | None = None) -> str:
     """The derivation document of ``derivation`` in a format (md, tex) and a language (en, zh)."""
     if fmt not in FORMATS:
         raise SymbolicError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")

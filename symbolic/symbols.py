@@ -58,7 +58,7 @@ TERMS: tuple[Term, ...] = (
     Term("n_kv", "n_{kv}", "number of key/value heads (GQA groups; 1 for MQA, n_q for MHA)", "heads",
          ("num_key_value_heads",),
          ("n_kv_heads", "num_kv_heads", "kv_heads", "nkv", "num_key_value_heads", "n_kv_head",
-          "num_kv", "g")),
+          "num_kv")),
     Term("d_h", "d_{h}", "dimension of one attention head", "elements", ("head_dim",),
          ("dhead", "d_head", "head_dim", "head_size", "dim_head", "headdim", "d_k", "hd")),
     Term("d_ff", "d_{ff}", "inner width of the MLP (intermediate size)", "elements",
@@ -91,6 +91,33 @@ TERMS: tuple[Term, ...] = (
          integer=False),
     Term("b_a", "b_{a}", "bytes per activation element", "bytes", (),
          ("bytes_per_activation", "act_bytes", "activation_bytes"), integer=False),
+    # Hardware and deployment
+    Term("F_peak", r"F_{peak}", "peak dense compute of one device in the compute dtype", "FLOP/s", (),
+         ("peak_flops", "flops_per_second", "a_f", "peak_compute"), integer=False),
+    Term("BW_mem", r"BW_{mem}", "memory bandwidth of one device", "B/s", (),
+         ("memory_bandwidth", "mem_bw", "hbm_bandwidth", "a_bm"), integer=False),
+    Term("M_dev", r"M_{dev}", "memory capacity of one device", "B", (),
+         ("device_memory", "gpu_memory", "vram", "hbm_capacity"), integer=False),
+    Term("BW_link", r"BW_{link}", "interconnect bandwidth between devices, one direction", "B/s", (),
+         ("link_bandwidth", "interconnect_bandwidth", "nvlink_bandwidth", "a_c"), integer=False),
+    Term("alpha", r"\alpha", "latency of one collective operation or transfer", "s", (),
+         ("latency", "link_latency"), integer=False),
+    Term("eta_f", r"\eta_{f}", "compute efficiency (MFU): achieved share of peak FLOP/s", "1", (),
+         ("mfu",), integer=False),
+    Term("eta_m", r"\eta_{m}", "memory efficiency (MBU): achieved share of peak bandwidth", "1", (),
+         ("mbu",), integer=False),
+    Term("t_o", r"t_{o}", "fixed overhead per step (launches, synchronisation)", "s", (),
+         ("overhead", "step_overhead"), integer=False),
+    Term("f_mem", r"f_{mem}", "usable share of device memory (headroom)", "1", (),
+         ("headroom", "memory_fraction", "gpu_memory_utilization"), integer=False),
+    Term("N_tp", r"N_{tp}", "tensor-parallel degree (devices sharing each layer)", "devices", (),
+         ("tp", "tensor_parallel", "tp_degree")),
+    Term("N_pp", r"N_{pp}", "pipeline-parallel degree (stages of consecutive layers)", "devices", (),
+         ("pp", "pipeline_parallel", "pp_degree")),
+    Term("g", "g", "tokens generated per request", "tokens", (),
+         ("output_tokens", "output_len", "gen_len", "generated")),
+    Term("p_h", r"p_{h}", "price of one device for one hour", "$/h", (),
+         ("price", "gpu_price", "price_per_hour", "dollars_per_hour"), integer=False),
 )
 
 VOCABULARY: dict[str, Term] = {term.name: term for term in TERMS}
@@ -114,6 +141,19 @@ n = VOCABULARY["n"].symbol
 b_w = VOCABULARY["b_w"].symbol
 b_kv = VOCABULARY["b_kv"].symbol
 b_a = VOCABULARY["b_a"].symbol
+F_peak = VOCABULARY["F_peak"].symbol
+BW_mem = VOCABULARY["BW_mem"].symbol
+M_dev = VOCABULARY["M_dev"].symbol
+BW_link = VOCABULARY["BW_link"].symbol
+alpha = VOCABULARY["alpha"].symbol
+eta_f = VOCABULARY["eta_f"].symbol
+eta_m = VOCABULARY["eta_m"].symbol
+t_o = VOCABULARY["t_o"].symbol
+f_mem = VOCABULARY["f_mem"].symbol
+N_tp = VOCABULARY["N_tp"].symbol
+N_pp = VOCABULARY["N_pp"].symbol
+g = VOCABULARY["g"].symbol
+p_h = VOCABULARY["p_h"].symbol
 
 LAYER_COUNT_SYMBOLS = {"full_attention": L_full, "sliding_attention": L_sliding}
 """The symbol counting the layers of each kind, when a model mixes kinds (gemma-2)."""

@@ -19,7 +19,17 @@ import sympy
 
 from ..architecture import AttentionSpec
 from ..conventions import Conventions
-from ..ops import Op, attention_product, bias_add, elementwise, fused_elementwise, kv_cache, matmul, norm
+from ..ops import (
+    Op,
+    Shard,
+    attention_product,
+    bias_add,
+    elementwise,
+    fused_elementwise,
+    kv_cache,
+    matmul,
+    norm,
+)
 from ..symbols import B, H, W, c, d_h, n, n_kv, n_q
 
 
@@ -48,33 +58,35 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
     pairs = attended_pairs(spec, conv)
     query_elements = tokens * n_q * d_h
     ops = [
-        matmul("q_proj", "attention", tokens, H, n_q * d_h, conv),
-        matmul("k_proj", "attention", tokens, H, n_kv * d_h, conv),
-        matmul("v_proj", "attention", tokens, H, n_kv * d_h, conv),
+        matmul("q_proj", "attention", tokens, H, n_q * d_h, conv, shard=Shard.COLUMN),
+        matmul("k_proj", "attention", tokens, H, n_kv * d_h, conv, shard=Shard.COLUMN),
+        matmul("v_proj", "attention", tokens, H, n_kv * d_h, conv, shard=Shard.COLUMN),
     ]
     if spec.qkv_bias:
-        ops += [bias_add("q_bias", "attention", tokens, n_q * d_h),
-                bias_add("k_bias", "attention", tokens, n_kv * d_h),
-                bias_add("v_bias", "attention", tokens, n_kv * d_h)]
+        ops += [bias_add("q_bias", "attention", tokens, n_q * d_h, Shard.COLUMN),
+                bias_add("k_bias", "attention", tokens, n_kv * d_h, Shard.COLUMN),
+                bias_add("v_bias", "attention", tokens, n_kv * d_h, Shard.COLUMN)]
     if spec.qk_norm:
-        ops += [norm("q_norm", "attention", tokens * n_q, d_h, "rms", conv),
-                norm("k_norm", "attention", tokens * n_kv, d_h, "rms", conv)]
+        ops += [norm("q_norm", "attention", tokens * n_q, d_h, "rms", conv, Shard.HEADS),
+                norm("k_norm", "attention", tokens * n_kv, d_h, "rms", conv, Shard.HEADS)]
     if spec.rotary:
         rotated = tokens * (n_q + n_kv) * d_h * spec.rotary_fraction
-        ops.append(elementwise("rope", "attention", rotated, conv.rope_flops, note="q and k"))
+        ops.append(elementwise("rope", "attention", rotated, conv.rope_flops, shard=Shard.HEADS,
+                               note="q and k"))
     ops += [
         kv_cache("kv_cache", "attention", B, n_kv, d_h, cached_tokens(spec), n),
         attention_product("scores", "attention", B, n_q, pairs, d_h, conv, reads=query_elements,
                           note="Q K^T"),
     ]
     if spec.logit_softcap:
-        ops.append(fused_elementwise("score_softcap", "attention", B * n_q * pairs, conv.softcap_flops))
+        ops.append(fused_elementwise("score_softcap", "attention", B * n_q * pairs, conv.softcap_flops,
+                                     shard=Shard.HEADS))
     ops += [
-        fused_elementwise("softmax", "attention", B * n_q * pairs, conv.softmax_flops),
+        fused_elementwise("softmax", "attention", B * n_q * pairs, conv.softmax_flops, shard=Shard.HEADS),
         attention_product("values", "attention", B, n_q, pairs, d_h, conv, writes=query_elements,
                           note="P V"),
-        matmul("o_proj", "attention", tokens, n_q * d_h, H, conv),
+        matmul("o_proj", "attention", tokens, n_q * d_h, H, conv, shard=Shard.ROW),
     ]
     if spec.o_bias:
-        ops.append(bias_add("o_bias", "attention", tokens, H))
+        ops.append(bias_add("o_bias", "attention", tokens, H, Shard.REPLICATED))
     return ops

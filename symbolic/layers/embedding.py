@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from ..architecture import Architecture
 from ..conventions import Conventions
-from ..ops import Op, elementwise, gather
+from ..ops import Op, Shard, elementwise, gather
 from ..symbols import B, H, V, n, n_pos
 
 
 def embedding_ops(arch: Architecture, conv: Conventions) -> list[Op]:
     tokens = B * n
-    ops = [gather("embed_tokens", "embedding", V, H, rows_read=tokens)]
+    ops = [gather("embed_tokens", "embedding", V, H, rows_read=tokens, shard=Shard.VOCAB)]
     if arch.learned_positions:
         ops += [gather("embed_positions", "position_embedding", n_pos, H, rows_read=n),
                 elementwise("add_positions", "position_embedding", tokens * H, 1, inputs=2)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..architecture import MLPSpec
 from ..conventions import Conventions
-from ..ops import Op, bias_add, elementwise, matmul
+from ..ops import Op, Shard, bias_add, elementwise, matmul
 from ..symbols import B, H, d_ff, n
 
 
@@ -15,13 +15,14 @@ def mlp_ops(spec: MLPSpec, conv: Conventions) -> list[Op]:
     up_names = ("gate_proj", "up_proj") if spec.gated else ("up_proj",)
     ops: list[Op] = []
     for name in up_names:
-        ops.append(matmul(name, "mlp", tokens, H, d_ff, conv))
+        ops.append(matmul(name, "mlp", tokens, H, d_ff, conv, shard=Shard.COLUMN))
         if spec.bias:
-            ops.append(bias_add(name.replace("_proj", "_bias"), "mlp", tokens, d_ff))
-    ops.append(elementwise("activation", "mlp", inner, conv.activation_flops, note=spec.activation))
+            ops.append(bias_add(name.replace("_proj", "_bias"), "mlp", tokens, d_ff, Shard.COLUMN))
+    ops.append(elementwise("activation", "mlp", inner, conv.activation_flops, shard=Shard.COLUMN,
+                           note=spec.activation))
     if spec.gated:
-        ops.append(elementwise("gate_product", "mlp", inner, 1, inputs=2))
-    ops.append(matmul("down_proj", "mlp", tokens, d_ff, H, conv))
+        ops.append(elementwise("gate_product", "mlp", inner, 1, inputs=2, shard=Shard.COLUMN))
+    ops.append(matmul("down_proj", "mlp", tokens, d_ff, H, conv, shard=Shard.ROW))
     if spec.bias:
-        ops.append(bias_add("down_bias", "mlp", tokens, H))
+        ops.append(bias_add("down_bias", "mlp", tokens, H, Shard.REPLICATED))
     return ops

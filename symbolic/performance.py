@@ -1,0 +1,404 @@
+"""Time, throughput, capacity and cost on given hardware, from the same op list.
+
+Per device: tensor parallelism (``N_tp`` ranks) divides each op's work by its shard
+(:class:`~symbolic.ops.Shard`): column- and row-split matmuls, heads and vocabulary by ``N_tp``, the
+KV cache by ``min(N_tp, n_kv)`` (KV heads are replicated once ranks outnumber them), norms and
+residual adds not at all. Pipeline parallelism (``N_pp`` stages) gives each device a run of
+``ceil(L / N_pp)`` layers.
+
+Roofline: an op takes ``max(FLOPs / (F_peak eta_f), bytes / (BW_mem eta_m))``; a step is the sum
+over its ops ("op by op") or ``max`` of the step's totals ("whole step", the seeds' form), plus
+communication and a fixed overhead ``t_o``. Communication: after every row-split matmul an
+all-reduce of its output over a ring, ``2 (N_tp - 1) / N_tp * bytes / BW_link + alpha``; between
+pipeline stages a transfer of the hidden states, ``B n H b_a / BW_link + alpha``.
+
+A request: time to first token (the prefill), then ``g`` decode steps at contexts S, ..., S + g - 1,
+summed exactly in closed form (each step's time is piecewise linear in the context).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy
+
+from .derive import Derivation
+from .errors import SymbolicError, WorkloadError
+from .exact import to_rational
+from .hardware import Accelerator
+from .model import Model
+from .ops import Op, Shard
+from .quantities import at
+from .symbols import (
+    B,
+    BW_link,
+    BW_mem,
+    F_peak,
+    H,
+    L,
+    M_dev,
+    N_pp,
+    N_tp,
+    S,
+    alpha,
+    b_a,
+    b_kv,
+    b_w,
+    c,
+    eta_f,
+    eta_m,
+    f_mem,
+    g,
+    n,
+    n_kv,
+    p_h,
+    t_o,
+)
+from .workload import DECODE_STEP, PREFILL, Phase
+
+DEFAULT_LINK_LATENCY = sympy.Rational(5, 10**6)
+"""5 microseconds per collective: seed note 004 gives 3 to 5 us of message latency, 'depending on
+the hardware'; the upper end is the default."""
+
+_SPLIT = {  # shard -> fields divided by N_tp (KV fields by min(N_tp, n_kv))
+    Shard.COLUMN: {"flops", "params", "weights_read", "activations_written"},
+    Shard.ROW: {"flops", "params", "weights_read", "activations_read"},
+    Shard.VOCAB: {"flops", "params", "weights_read", "activations_written"},
+    Shard.HEADS: {"flops", "activations_read", "activations_written"},
+    Shard.KV: {"kv_per_token", "kv_held", "kv_read", "kv_written"},
+    Shard.REPLICATED: set(),
+}
+
+
+def per_device(op: Op, field_name: str) -> sympy.Expr:
+    """An op's ``field_name`` on one tensor-parallel rank."""
+    value = getattr(op, field_name)
+    if field_name not in _SPLIT[op.shard]:
+        return value
+    return value / (sympy.Min(N_tp, n_kv) if op.shard is Shard.KV else N_tp)
+
+
+def op_bytes(op: Op) -> sympy.Expr:
+    """Bytes an op moves on one rank: weights, activations and KV cache."""
+    return (per_device(op, "weights_read") * b_w
+            + (per_device(op, "activations_read") + per_device(op, "activations_written")) * b_a
+            + (per_device(op, "kv_read") + per_device(op, "kv_written")) * b_kv)
+
+
+def op_time(op: Op) -> sympy.Expr:
+    """Roofline time of one op on one rank."""
+    return sympy.Max(per_device(op, "flops") / (F_peak * eta_f), op_bytes(op) / (BW_mem * eta_m))
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where and how the model runs: one accelerator type, parallel degrees, efficiencies, price."""
+
+    accelerator: Accelerator
+    tp: int = 1
+    pp: int = 1
+    compute_dtype: str = "bf16"
+    mfu: sympy.Rational = sympy.Integer(1)
+    mbu: sympy.Rational = sympy.Integer(1)
+    overhead_s: sympy.Rational = sympy.Integer(0)
+    link_latency_s: sympy.Rational = DEFAULT_LINK_LATENCY
+    memory_fraction: sympy.Rational = sympy.Integer(1)
+    price_per_hour: sympy.Rational | None = None
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self):
+        for name in ("tp", "pp"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SymbolicError(f"--{name} must be a positive integer, got {value!r}")
+        for name, low, high in (("mfu", 0, 1), ("mbu", 0, 1), ("memory_fraction", 0, 1)):
+            value = to_rational(getattr(self, name))
+            if value is None or not low < value <= high:
+                flag = name.replace("_", "-")
+                raise SymbolicError(f"--{flag} must be in (0, 1], got {getattr(self, name)!r}")
+            object.__setattr__(self, name, value)
+        for name in ("overhead_s", "link_latency_s", "price_per_hour"):
+            raw = getattr(self, name)
+            if raw is None:
+                continue
+            value = to_rational(raw)
+            if value is None or value < 0:
+                raise SymbolicError(f"{name} must be a non-negative number, got {raw!r}")
+            object.__setattr__(self, name, value)
+        if (self.tp > 1 or self.pp > 1) and self.accelerator.link_bandwidth is None:
+            raise SymbolicError(f"{self.accelerator.name} has no interconnect figure; "
+                                f"tensor or pipeline parallelism needs one")
+
+    @property
+    def devices(self) -> int:
+        return self.tp * self.pp
+
+    def check(self, model: Model) -> None:
+        arch = model.arch
+        if arch.num_heads % self.tp:
+            raise SymbolicError(f"--tp {self.tp} must divide num_attention_heads ({arch.num_heads})")
+        if self.pp > arch.num_layers:
+            raise SymbolicError(f"--pp {self.pp} exceeds the {arch.num_layers} layers")
+
+    def bindings(self) -> dict[sympy.Symbol, sympy.Rational]:
+        a = self.accelerator
+        values = {
+            F_peak: a.peak(self.compute_dtype), BW_mem: a.memory_bandwidth, M_dev: a.memory_bytes,
+            eta_f: self.mfu, eta_m: self.mbu, t_o: self.overhead_s, alpha: self.link_latency_s,
+            f_mem: self.memory_fraction, N_tp: sympy.Integer(self.tp), N_pp: sympy.Integer(self.pp),
+        }
+        if a.link_bandwidth is not None:
+            values[BW_link] = a.link_bandwidth
+        if self.price_per_hour is not None:
+            values[p_h] = self.price_per_hour
+        return values
+
+
+class Performance:
+    """Performance expressions of a model on a deployment; values for a derivation's setting."""
+
+    def __init__(self, derivation: Derivation, deployment: Deployment, generated: int):
+        if isinstance(generated, bool) or not isinstance(generated, int) or generated < 1:
+            raise WorkloadError(f"--output must be a positive number of tokens, got {generated!r}")
+        deployment.check(derivation.model)
+        self.derivation = derivation
+        self.model = derivation.model
+        self.deployment = deployment
+        self.generated = generated
+        self.bindings = {**derivation.bindings, **deployment.bindings(), g: sympy.Integer(generated)}
+
+    # --- expressions -------------------------------------------------------------------------
+
+    def _sum(self, per_op, phase: Phase | None) -> sympy.Expr:
+        """Sum over the whole model (all stages) of a per-op expression, at ``phase``."""
+        return at(sympy.Add(*(s.repeats * sympy.Add(*(per_op(op) for op in s.ops))
+                              for s in self.model.sections)), phase)
+
+    def flops(self, phase: Phase) -> sympy.Expr:
+        return self._sum(lambda op: per_device(op, "flops"), phase)
+
+    def bytes(self, phase: Phase) -> sympy.Expr:
+        return self._sum(op_bytes, phase)
+
+    def compute_time(self, phase: Phase) -> sympy.Expr:
+        return self.flops(phase) / (F_peak * eta_f)
+
+    def memory_time(self, phase: Phase) -> sympy.Expr:
+        return self.bytes(phase) / (BW_mem * eta_m)
+
+    def communication_time(self, phase: Phase) -> sympy.Expr:
+        """All-reduces after row-split matmuls (ring), and transfers between pipeline stages."""
+        time = sympy.Integer(0)
+        if self.deployment.tp > 1:
+            ring = 2 * (N_tp - 1) / N_tp
+            time += self._sum(lambda op: (ring * op.activations_written * b_a / BW_link + alpha)
+                              if op.shard is Shard.ROW else 0, phase)
+        if self.deployment.pp > 1:
+            time += at((N_pp - 1) * (B * n * H * b_a / BW_link + alpha), phase)
+        return time
+
+    def step_time(self, phase: Phase, *, by_op: bool = True) -> sympy.Expr:
+        """Time of one step: the roofline op by op (or whole step), plus communication and t_o."""
+        compute = self._sum(op_time, phase) if by_op else sympy.Max(self.compute_time(phase),
+                                                                     self.memory_time(phase))
+        return compute + self.communication_time(phase) + t_o
+
+    @cached_property
+    def weight_bytes_per_device(self) -> sympy.Expr:
+        """Weights held by one device: its share of every split matrix, all replicated ones, and
+        the layers of the heaviest pipeline stage (the first holds the embedding, the last the head)."""
+        stage_layers = sympy.ceiling(L / N_pp) if self.deployment.pp > 1 else L
+        embedding, *layers, head = self.model.sections
+        per_layer = sum((s.repeats / L) * sympy.Add(*(per_device(op, "params") for op in s.ops))
+                        for s in layers)
+        ends = [sympy.Add(*(per_device(op, "params") for op in part.ops)) for part in (embedding, head)]
+        if self.deployment.pp > 1:
+            return (stage_layers * per_layer + sympy.Max(*ends)) * b_w
+        return (stage_layers * per_layer + ends[0] + ends[1]) * b_w
+
+    def kv_bytes_per_sequence(self, context: sympy.Expr) -> sympy.Expr:
+        """KV cache one sequence needs on one device once ``context`` tokens are cached."""
+        layers = sympy.Add(*(s.repeats * sympy.Add(*(per_device(op, "kv_held") for op in s.ops))
+                             for s in self.model.layer_sections))
+        share = sympy.ceiling(L / N_pp) / L if self.deployment.pp > 1 else 1
+        return (layers * share).xreplace({B: 1, c: context}) * b_kv
+
+    # --- values ------------------------------------------------------------------------------
+
+    def value(self, expr: sympy.Expr, **workload) -> sympy.Rational:
+        """``expr`` with every symbol bound; keyword arguments override B, S or c."""
+        overrides = {{"batch": B, "prompt": S, "context": c}[k]: sympy.Integer(v)
+                     for k, v in workload.items()}
+        result = sympy.sympify(expr).xreplace({**self.bindings, **overrides})
+        if not result.is_Rational:
+            result = sympy.nsimplify(result) if not result.free_symbols else result
+        if not result.is_Rational:
+            raise ValueError(f"unbound symbols in {result}")
+        return result
+
+    def decode_total(self, batch: int) -> sympy.Rational:
+        """Exact sum of the g decode steps' times, contexts S .. S + g - 1 (see :func:`sum_linear_pieces`)."""
+        start = self.derivation.workload.prompt
+        fixed = {**{k: v for k, v in self.bindings.items() if k is not c}, B: sympy.Integer(batch)}
+        per_step = self.step_time(DECODE_STEP).xreplace(fixed)
+        return sum_linear_pieces(per_step, c, start, self.generated)
+
+    def decode_loop(self, batch: int) -> sympy.Rational:
+        """The same sum, step by step (for checking the closed form)."""
+        start = self.derivation.workload.prompt
+        step = self.step_time(DECODE_STEP)
+        return sum((self.value(step, batch=batch, context=start + i) for i in range(self.generated)),
+                   sympy.Integer(0))
+
+    @cached_property
+    def free_bytes_per_device(self) -> sympy.Rational:
+        return self.value(M_dev * f_mem - self.weight_bytes_per_device)
+
+    def max_batch(self) -> int:
+        """Most sequences whose KV cache, at the full context S + g, fits beside the weights."""
+        free = self.free_bytes_per_device
+        if free <= 0:
+            raise WorkloadError(
+                f"the weights need {_gb(self.value(self.weight_bytes_per_device))} per device but "
+                f"{self.deployment.accelerator.name} offers {_gb(self.value(M_dev * f_mem))}: "
+                f"raise --tp or --pp")
+        per_sequence = self.value(self.kv_bytes_per_sequence(S + g))
+        return int(free // per_sequence)
+
+    def critical_batch(self, context: int | None = None) -> sympy.Rational | None:
+        """The batch at which a decode step at ``context`` (default: the workload's c) turns
+        compute-bound in the whole-step roofline: the root of compute_time(B) = memory_time(B).
+        None if it never does (each sequence's KV reads cost more time than its FLOPs)."""
+        bound = {k: v for k, v in self.bindings.items() if k is not B}
+        if context is not None:
+            bound[c] = sympy.Integer(context)
+        batch = sympy.Dummy("batch", positive=True)  # B is an integer; the crossing need not be
+        equation = (self.compute_time(DECODE_STEP) - self.memory_time(DECODE_STEP)).xreplace(
+            {**bound, B: batch})
+        roots = [r for r in sympy.solve(sympy.Eq(equation, 0), batch) if r.is_Rational and r > 0]
+        if not roots:
+            return None
+        return roots[0]
+
+    def ops_per_byte(self) -> sympy.Rational:
+        """The device's balance point: FLOP it can do per byte it reads, F_peak / BW_mem."""
+        return self.value(F_peak / BW_mem)
+
+    def at_batch(self, batch: int) -> BatchPoint:
+        prompt = self.derivation.workload.prompt
+        ttft = self.value(self.step_time(PREFILL), batch=batch)
+        tpot = self.value(self.step_time(DECODE_STEP), batch=batch)
+        decode = self.decode_total(batch)
+        tokens = batch * self.generated
+        devices = self.deployment.devices
+        price = self.deployment.price_per_hour
+        per_token_cost = (lambda seconds, count: price * devices * seconds / 3600 / count * 10**6) \
+            if price is not None else None
+        return BatchPoint(
+            batch=batch, ttft_s=ttft, tpot_s=tpot, decode_s=decode, request_s=ttft + decode,
+            throughput=tokens / decode, per_user=sympy.Integer(self.generated) / decode,
+            fits=batch <= self.max_batch() if self.free_bytes_per_device > 0 else False,
+            cost_output=per_token_cost(decode, tokens) if per_token_cost else None,
+            cost_input=per_token_cost(ttft, batch * prompt) if per_token_cost else None,
+        )
+
+
+@dataclass(frozen=True)
+class BatchPoint:
+    batch: int
+    ttft_s: sympy.Rational
+    tpot_s: sympy.Rational          # the first decode step, at context S
+    decode_s: sympy.Rational        # all g decode steps
+    request_s: sympy.Rational
+    throughput: sympy.Rational      # generated tokens per second, all sequences
+    per_user: sympy.Rational        # generated tokens per second, one sequence
+    fits: bool
+    cost_output: sympy.Rational | None
+    cost_input: sympy.Rational | None
+
+
+def _gb(value: sympy.Rational) -> str:
+    from .units import bytes_both
+
+    return bytes_both(value)
+
+
+def sum_linear_pieces(expr: sympy.Expr, var: sympy.Symbol, start: int, count: int) -> sympy.Rational:
+    """Exact sum of ``expr`` for ``var`` = start, ..., start + count - 1, where ``expr`` is piecewise
+    linear in ``var`` (sums and constant multiples of linear terms, nested max and min).
+
+    Kinks are found exactly: for every max or min (innermost first) and every pair of its
+    arguments, the difference of the two is linear between the kinks found so far, so where it
+    changes sign the crossing is a linear root. Between kinks the sequence is linear and sums to
+    (number of terms) x (first + last) / 2."""
+    end = start + count - 1
+    cuts = [start, end + 1]
+
+    def at_point(e, point):
+        return e.xreplace({var: point})
+
+    nodes = [node for node in sympy.postorder_traversal(expr) if isinstance(node, (sympy.Max, sympy.Min))]
+    for node in nodes:
+        for i, first in enumerate(node.args):
+            for second in node.args[i + 1:]:
+                difference = first - second
+                new = set()
+                for low, high in zip(cuts, cuts[1:], strict=False):
+                    d_low, d_high = at_point(difference, low), at_point(difference, high - 1)
+                    if (d_low > 0) != (d_high > 0) and high - 1 > low:
+                        root = low + d_low * (high - 1 - low) / (d_low - d_high)
+                        new.add(int(sympy.floor(root)) + 1)
+                cuts = sorted(set(cuts) | {k for k in new if start < k <= end})
+    total = sympy.Integer(0)
+    for low, high in zip(cuts, cuts[1:], strict=False):
+        total += (high - low) * (at_point(expr, low) + at_point(expr, high - 1)) / 2
+    return total
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def performance_dict(perf: Performance, batches: list[int]) -> dict:
+    """The ``performance`` section of the JSON document: settings, capacity, and one column per
+    quantity with a value for each batch size."""
+    dep = perf.deployment
+    acc = dep.accelerator
+    max_batch = perf.max_batch()
+    too_big = [b for b in batches if b > max_batch]
+    if too_big:
+        context = perf.derivation.workload.prompt + perf.generated
+        raise WorkloadError(
+            f"batch {too_big[0]} does not fit: at context S + g = {context}, at most {max_batch} "
+            f"sequences fit on {dep.devices} x {acc.name} (use --batch {max_batch} or less)")
+    points = [perf.at_batch(b) for b in batches]
+    critical = perf.critical_batch()
+    return {
+        "accelerator": {"name": acc.name, "label": acc.label,
+                        "peak_flops": float(acc.peak(dep.compute_dtype)),
+                        "memory_bytes": int(acc.memory_bytes),
+                        "memory_bandwidth": float(acc.memory_bandwidth),
+                        "link_bandwidth_per_direction": _float(acc.link_bandwidth)},
+        "compute_dtype": dep.compute_dtype,
+        "parallel": {"tp": dep.tp, "pp": dep.pp, "devices": dep.devices},
+        "efficiency": {"mfu": float(dep.mfu), "mbu": float(dep.mbu), "overhead_s": float(dep.overhead_s),
+                       "link_latency_s": float(dep.link_latency_s),
+                       "memory_fraction": float(dep.memory_fraction)},
+        "output_tokens": perf.generated,
+        "price_per_device_hour": _float(dep.price_per_hour),
+        "ops_per_byte": float(perf.ops_per_byte()),
+        "weights_bytes_per_device": int(perf.value(perf.weight_bytes_per_device)),
+        "kv_bytes_per_sequence_per_device": int(perf.value(perf.kv_bytes_per_sequence(S + g))),
+        "max_batch": max_batch,
+        "critical_batch": _float(critical),
+        "critical_batch_without_kv": _float(perf.critical_batch(context=0)),
+        "batch": batches,
+        "ttft_s": [float(p.ttft_s) for p in points],
+        "tpot_s": [float(p.tpot_s) for p in points],
+        "request_s": [float(p.request_s) for p in points],
+        "throughput_tokens_per_s": [float(p.throughput) for p in points],
+        "throughput_per_user_tokens_per_s": [float(p.per_user) for p in points],
+        "cost_per_million_output_tokens": [_float(p.cost_output) for p in points],
+        "cost_per_million_input_tokens": [_float(p.cost_input) for p in points],
+    }

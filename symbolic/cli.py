@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     perf.add_argument("--overhead", type=_number("--overhead"), default=0, help="fixed seconds per step (0)")
     perf.add_argument("--link-latency", type=_number("--link-latency"), default=None,
                       help="seconds per collective (5e-6)")
+    perf.add_argument("--users", type=_positive_int("--users"), default=None,
+                      help="concurrent sequences to serve: replicas and devices needed at max batch")
     perf.add_argument("--memory-fraction", type=_number("--memory-fraction"), default=1,
                       help="usable share of device memory (1)")
 
@@ -156,7 +158,7 @@ def _derive(args) -> str:
     if args.format == "json":
         document = derivation.to_dict()
         if performance is not None:
-            document["performance"] = performance_dict(performance, args.batch)
+            document["performance"] = performance_dict(performance, args.batch, args.users)
         return json.dumps(document, indent=2) + "\n"
     return render(derivation, args.format, args.lang, performance=performance, batches=args.batch)
 

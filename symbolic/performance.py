@@ -360,7 +360,7 @@ def _float(value) -> float | None:
     return None if value is None else float(value)
 
 
-def performance_dict(perf: Performance, batches: list[int]) -> dict:
+def performance_dict(perf: Performance, batches: list[int], users: int | None = None) -> dict:
     """The ``performance`` section of the JSON document: settings, capacity, and one column per
     quantity with a value for each batch size."""
     dep = perf.deployment
@@ -401,4 +401,19 @@ def performance_dict(perf: Performance, batches: list[int]) -> dict:
         "throughput_per_user_tokens_per_s": [float(p.per_user) for p in points],
         "cost_per_million_output_tokens": [_float(p.cost_output) for p in points],
         "cost_per_million_input_tokens": [_float(p.cost_input) for p in points],
+        **({"users": _users(users, max_batch, dep.devices)} if users else {}),
     }
+
+
+def _users(users: int, max_batch: int, devices: int) -> dict:
+    replicas, total = devices_for_users(users, max_batch, devices)
+    return {"users": users, "replicas": replicas, "devices": total}
+
+
+def devices_for_users(users: int, batch_per_replica: int, devices_per_replica: int) -> tuple[int, int]:
+    """(replicas, devices) to serve ``users`` concurrent sequences when one replica of the model
+    (``devices_per_replica`` devices) holds ``batch_per_replica`` of them: ceil(users / batch)."""
+    if batch_per_replica < 1:
+        raise WorkloadError("a replica must hold at least one sequence")
+    replicas = -(-users // batch_per_replica)
+    return replicas, replicas * devices_per_replica

@@ -1,0 +1,170 @@
+"""The performance model: roofline, latency sums, throughput, capacity, parallelism, bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import sympy
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import symbolic
+from symbolic.hardware import accelerators, get_accelerator
+from symbolic.performance import Deployment, Performance, sum_linear_pieces
+from symbolic.strategies import Bounds, scenarios
+from symbolic.symbols import c
+from symbolic.workload import DECODE_STEP, PHASES
+
+MEDIUM = Bounds(max_kv_heads=8, max_group=4, max_head_dim=128, max_width_factor=64,
+                max_intermediate=8192, max_layers=8, max_vocab=32000, max_window=4096)
+GPUS = sorted(name for name, a in accelerators().items() if "bf16" in a.peak_flops and a.link_bandwidth)
+
+
+@st.composite
+def setups(draw, max_generated=40):
+    arch, workload = draw(scenarios(bounds=MEDIUM, max_batch=16, max_prompt=4096, max_context=4096))
+    heads = arch.num_heads
+    tp = draw(st.sampled_from([t for t in (1, 2, 4, 8) if heads % t == 0]))
+    pp = draw(st.integers(1, min(4, arch.num_layers)))
+    deployment = Deployment(get_accelerator(draw(st.sampled_from(GPUS))), tp=tp, pp=pp,
+                            mfu=draw(st.sampled_from([sympy.Rational(1, 2), 1])),
+                            mbu=draw(st.sampled_from([sympy.Rational(4, 5), 1])),
+                            price_per_hour=sympy.Rational(5, 2))
+    d = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context)
+    return Performance(d, deployment, draw(st.integers(1, max_generated)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(perf=setups())
+def test_roofline_time_is_at_least_compute_only_and_memory_only(perf):
+    for phase in PHASES:
+        by_op = perf.value(perf.step_time(phase))
+        whole = perf.value(perf.step_time(phase, by_op=False))
+        compute = perf.value(perf.compute_time(phase))
+        memory = perf.value(perf.memory_time(phase))
+        assert by_op >= whole >= max(compute, memory)
+
+
+@settings(max_examples=20, deadline=None)
+@given(perf=setups(max_generated=12))
+def test_closed_form_decode_sum_equals_the_loop(perf):
+    batch = perf.derivation.workload.batch
+    assert perf.decode_total(batch) == perf.decode_loop(batch)
+
+
+def test_decode_sum_finds_kinks_inside_the_range():
+    f = sympy.Max(3 * c, 100 - c) + sympy.Min(c, 7)
+    assert sum_linear_pieces(f, c, 0, 60) == sum(f.xreplace({c: i}) for i in range(60))
+
+
+@settings(max_examples=20, deadline=None)
+@given(perf=setups(max_generated=8))
+def test_throughput_does_not_fall_as_batch_grows_until_memory_runs_out(perf):
+    free = perf.free_bytes_per_device
+    assume(free > 0)
+    limit = min(perf.max_batch(), 64)
+    assume(limit >= 2)
+    batches = sorted({1, 2, limit // 2 or 1, limit})
+    rates = [perf.at_batch(b).throughput for b in batches]
+    assert rates == sorted(rates)
+
+
+@settings(max_examples=30, deadline=None)
+@given(perf=setups())
+def test_totals_do_not_change_with_the_parallel_degrees_and_per_device_shares_add_up(perf):
+    base = symbolic.derive(perf.model, batch=perf.derivation.workload.batch,
+                           prompt=perf.derivation.workload.prompt, context=perf.derivation.workload.context)
+    for key, quantity in perf.derivation.quantities.items():
+        assert quantity.value == base.value(key)
+    tp = perf.deployment.tp
+    for phase in PHASES:
+        per_device = perf.value(perf.flops(phase))
+        total = perf.derivation.value(f"flops.{phase.name}.total")
+        assert per_device * tp >= total          # replicated norms and adds run on every rank
+        assert per_device <= total
+    weights_total = perf.derivation.value("memory.weights_bytes")
+    assert perf.value(perf.weight_bytes_per_device) * perf.deployment.devices >= weights_total
+
+
+def test_tensor_parallel_splits_weights_and_replicates_kv_heads_beyond_n_kv():
+    d = symbolic.derive("llama-3.1-70b")                     # 8 KV heads
+    h100 = get_accelerator("h100-sxm")
+    kv = {tp: Performance(d, Deployment(h100, tp=tp), 16).value(
+        Performance(d, Deployment(h100, tp=tp), 16).kv_bytes_per_sequence(2048)) for tp in (1, 8, 16)}
+    assert kv[8] * 8 == kv[1]
+    assert kv[16] == kv[8]                                    # 16 ranks, 8 heads: each head on two
+    w1 = Performance(d, Deployment(h100, tp=1), 16)
+    w8 = Performance(d, Deployment(h100, tp=8), 16)
+    assert w8.value(w8.weight_bytes_per_device) < w1.value(w1.weight_bytes_per_device) / 7
+
+
+def test_pipeline_stages_hold_their_share_of_the_layers():
+    d = symbolic.derive("llama-3.1-405b")
+    h100 = get_accelerator("h100-sxm")
+    one = Performance(d, Deployment(h100, tp=8, pp=1), 16)
+    two = Performance(d, Deployment(h100, tp=8, pp=2), 16)
+    with pytest.raises(symbolic.WorkloadError, match="raise --tp or --pp"):
+        one.max_batch()
+    assert two.max_batch() > 0
+    assert two.value(two.weight_bytes_per_device) < one.value(one.weight_bytes_per_device) * 0.51
+
+
+def test_cost_is_price_times_device_seconds_per_token():
+    d = symbolic.derive("llama-3.1-8b", prompt=1024)
+    perf = Performance(d, Deployment(get_accelerator("h100-sxm"), price_per_hour=3), 128)
+    point = perf.at_batch(8)
+    assert point.cost_output == sympy.Integer(3) / 3600 * point.decode_s / (8 * 128) * 10**6
+    assert point.cost_input == sympy.Integer(3) / 3600 * point.ttft_s / (8 * 1024) * 10**6
+
+
+def symbolic_cli(*args):
+    return subprocess.run([sys.executable, "-m", "symbolic", *map(str, args)], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_cli_performance_json_has_the_issue_keys():
+    result = symbolic_cli("derive", "llama-3.1-70b", "--hardware", "h100-sxm", "--tp", 4, "--batch",
+                          "1,8,64", "--prompt", 2048, "--output", 256, "--price", 2.5, "--users", 1000)
+    assert result.returncode == 0, result.stderr
+    perf = json.loads(result.stdout)["performance"]
+    for key in ("ttft_s", "tpot_s", "throughput_tokens_per_s", "cost_per_million_output_tokens"):
+        assert len(perf[key]) == 3 and all(v > 0 for v in perf[key]), key
+    assert perf["max_batch"] >= 64
+    assert perf["critical_batch_without_kv"] > 0
+    assert perf["users"]["devices"] == 4 * perf["users"]["replicas"]
+    assert perf["throughput_tokens_per_s"] == sorted(perf["throughput_tokens_per_s"])
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--hardware", "h100-sxm", "--tp", 4, "--batch", 100000], "does not fit: at context S + g = 2304, at most"),
+    (["--hardware", "h1OO"], "unknown accelerator 'h1OO'"),
+    (["--hardware", "h100-sxm", "--tp", 3], "--tp 3 must divide num_attention_heads (64)"),
+    (["--hardware", "rtx-4090"], "raise --tp or --pp"),
+    (["--hardware", "m3-ultra"], "m3-ultra lists no bf16 peak FLOP/s"),
+    (["--hardware", "h100-sxm", "--mfu", 2], "--mfu must be in (0, 1]"),
+])
+def test_bad_performance_input_gets_one_line(args, expected):
+    result = symbolic_cli("derive", "llama-3.1-70b", *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and expected in result.stderr, result.stderr
+
+
+def test_hardware_lists_the_accelerators():
+    result = symbolic_cli("hardware")
+    assert result.returncode == 0
+    names = {line.split()[0] for line in result.stdout.splitlines()[1:]}
+    for name in ("v100-sxm2-32gb", "a100-sxm-40gb", "a100-sxm-80gb", "h100-sxm", "h100-pcie", "h200",
+                 "b200", "l40s", "rtx-4090", "mi300x", "tpu-v5e", "m3-ultra"):
+        assert name in names
+
+
+def test_users_can_add_accelerators(tmp_path):
+    mine = tmp_path / "mine.json"
+    mine.write_text(json.dumps({"accelerators": [{
+        "name": "my-npu", "peak_flops": {"bf16": "400e12"}, "memory": {"value": "64", "unit": "GiB"},
+        "memory_bandwidth": "2e12"}]}))
+    result = symbolic_cli("derive", "llama-3.1-8b", "--hardware", "my-npu", "--hardware-file", mine)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["performance"]["accelerator"]["name"] == "my-npu"

@@ -14,7 +14,7 @@ from symbolic.hardware import accelerators, get_accelerator
 from symbolic.performance import Deployment, Performance, sum_linear_pieces
 from symbolic.strategies import Bounds, scenarios
 from symbolic.symbols import c
-from symbolic.workload import DECODE_STEP, PHASES
+from symbolic.workload import PHASES
 
 MEDIUM = Bounds(max_kv_heads=8, max_group=4, max_head_dim=128, max_width_factor=64,
                 max_intermediate=8192, max_layers=8, max_vocab=32000, max_window=4096)
@@ -137,7 +137,8 @@ def test_cli_performance_json_has_the_issue_keys():
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--hardware", "h100-sxm", "--tp", 4, "--batch", 100000], "does not fit: at context S + g = 2304, at most"),
+    (["--hardware", "h100-sxm", "--tp", 4, "--batch", 100000],
+     "does not fit: at context S + g = 2304, at most"),
     (["--hardware", "h1OO"], "unknown accelerator 'h1OO'"),
     (["--hardware", "h100-sxm", "--tp", 3], "--tp 3 must divide num_attention_heads (64)"),
     (["--hardware", "rtx-4090"], "raise --tp or --pp"),

@@ -123,7 +123,8 @@ def test_seed_001_llama_65b_batch_limit():
 
 
 def test_seed_001_servers_for_ten_thousand_users():
-    # SEED_001: "目前的 deepspeed 框架运行模型推理时实测 batch 数量只可以达到 50 左右。10000/50 = 200 (台 8 卡 V100 服务器)"
+    # SEED_001: "目前的 deepspeed 框架运行模型推理时实测 batch 数量只可以达到 50 左右。
+    # 10000/50 = 200 (台 8 卡 V100 服务器)"
     from symbolic.performance import devices_for_users
 
     assert devices_for_users(users=10_000, batch_per_replica=50, devices_per_replica=8) == (200, 1600)
@@ -163,7 +164,8 @@ def test_seed_004_prefill_compute_time_and_weight_load_time():
 
 def test_seed_004_decode_compute_is_two_orders_of_magnitude_below_loading():
     # SEED_004: "0.14 TFLOP / 989 TFLOP/s ≈ 0.00014 seconds" and "模型权重加上 KV 缓存大约是
-    # 141 + 0.6 ≈ 142GB ，因此从全局内存加载需要 142/3350 = 0.04s ... 加载模型权重的时间比实际计算要多两个数量级"
+    # 141 + 0.6 ≈ 142GB ，因此从全局内存加载需要 142/3350 = 0.04s ...
+    # 加载模型权重的时间比实际计算要多两个数量级"
     p = _h100()
     compute = p.value(p.compute_time(DECODE_STEP))
     load = p.value((p.derivation["memory.weights_bytes"].expr + p.derivation["kv_cache.bytes_per_batch"].expr)

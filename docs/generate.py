@@ -13,10 +13,21 @@ import sys
 from pathlib import Path
 
 import symbolic
+from symbolic.hardware import get_accelerator
+from symbolic.performance import Deployment, Performance
 from symbolic.render import LANGUAGES, render
 from symbolic.units import bytes_both, count
 
 OUT = Path(__file__).resolve().parent / "derivations"
+
+# The seeds' serving questions, answered: (file stem, model, derive options, deployment, g, batches, users)
+PERFORMANCE_EXAMPLES = (
+    ("llama-3.1-70b-4xh100", "llama-3.1-70b", {"prompt": 2048},
+     {"accelerator": "h100-sxm", "tp": 4, "price_per_hour": "2.5"}, 256, [1, 8, 64], None),
+    ("llama-13b-8xv100", "llama-13b",
+     {"prompt": 512, "weight_dtype": "fp16", "kv_dtype": "fp16", "activation_dtype": "fp16"},
+     {"accelerator": "v100-sxm2-32gb", "tp": 8, "compute_dtype": "fp16"}, 1536, [1, 16, 50], 10000),
+)
 
 
 def documents() -> dict[Path, str]:
@@ -29,6 +40,14 @@ def documents() -> dict[Path, str]:
         rows.append(f"| {name} | [en](en/{name}.md) · [zh](zh/{name}.md) | {count(d.value('params.total'))} "
                     f"| {bytes_both(d.value('memory.weights_bytes'))} "
                     f"| {bytes_both(d.value('kv_cache.bytes_per_token'))} |")
+    for stem, name, options, setup, generated, batches, users in PERFORMANCE_EXAMPLES:
+        d = symbolic.derive(name, **options)
+        setup = dict(setup)
+        deployment = Deployment(get_accelerator(setup.pop("accelerator")), **setup)
+        perf = Performance(d, deployment, generated)
+        for lang in LANGUAGES:
+            files[OUT / "performance" / lang / f"{stem}.md"] = render(
+                d, "md", lang, performance=perf, batches=batches, users=users)
     files[OUT / "README.md"] = "\n".join([
         "# Derivations of the presets",
         "",
@@ -38,6 +57,15 @@ def documents() -> dict[Path, str]:
         "| model | derivation | parameters | weights (bf16) | KV cache per token (bf16) |",
         "|---|---|---:|---:|---:|",
         *rows,
+        "",
+        "With performance on hardware (`--hardware`):",
+        "",
+        "- Llama-3.1-70B on 4 x H100 SXM, prompt 2048, 256 generated, batches 1, 8, 64, 2.5 USD per",
+        "  GPU-hour: [en](performance/en/llama-3.1-70b-4xh100.md) ·",
+        "  [zh](performance/zh/llama-3.1-70b-4xh100.md)",
+        "- LLaMA-13B on one 8 x V100 32GB server in fp16, prompt 512, 1536 generated, 10,000 users",
+        "  (seed note 001's question): [en](performance/en/llama-13b-8xv100.md) ·",
+        "  [zh](performance/zh/llama-13b-8xv100.md)",
         "",
     ])
     return files

@@ -160,7 +160,10 @@ def _derive(args) -> str:
         if performance is not None:
             document["performance"] = performance_dict(performance, args.batch, args.users)
         return json.dumps(document, indent=2) + "\n"
-    return render(derivation, args.format, args.lang, performance=performance, batches=args.batch)
+    if performance is not None:
+        performance_dict(performance, args.batch, args.users)  # the same checks as for JSON
+    return render(derivation, args.format, args.lang, performance=performance, batches=args.batch,
+                  users=args.users)
 
 
 def _hardware(args) -> str:

@@ -13,15 +13,18 @@ from dataclasses import dataclass, field
 import sympy
 
 from . import __version__
+from .closed_forms import closed_form
 from .derive import Derivation, Quantity
+from .errors import WorkloadError
 from .exact import plain
 from .model import Section
 from .ops import OpKind
+from .performance import BatchPoint, Deployment, Performance, devices_for_users, op_bytes, per_device
 from .printing import latex, latex_number, latex_with_values
 from .published import ClaimCheck, check_claim, claims_for
 from .quantities import at
-from .symbols import VOCABULARY, c
-from .units import binary_bytes, si
+from .symbols import VOCABULARY, BW_mem, F_peak, S, c, eta_f, eta_m, g
+from .units import binary_bytes, seconds_latex, si
 from .workload import DECODE_STEP, PREFILL, Phase
 
 LHS = {
@@ -61,6 +64,8 @@ def human_latex(value: sympy.Rational, unit: str) -> str:
         return rf"\text{{{si(value, 'B')} ({binary_bytes(value)})}}"
     if unit == "FLOP":
         return rf"\text{{{si(value, 'FLOP')}}}"
+    if unit == "s":
+        return seconds_latex(value)
     value = sympy.Rational(value)
     if abs(value) < 10**4:
         return latex_number(value)
@@ -152,6 +157,7 @@ class Document:
     decode: PhaseDoc
     claims: tuple[ClaimCheck, ...]
     shares: dict[str, sympy.Rational] = field(default_factory=dict)
+    performance: PerfDoc | None = None
 
     @property
     def model(self):
@@ -247,7 +253,102 @@ def kv_crossover_context(d: Derivation) -> int | None:
     return high if kv_at(low) < weights else low
 
 
-def build(d: Derivation) -> Document:
+@dataclass(frozen=True)
+class RooflineRow:
+    """One op of a decode step on one device: its work, its bytes, and which bound sets its time."""
+
+    name: str
+    kind: str
+    flops: sympy.Rational
+    bytes: sympy.Rational
+    time: sympy.Rational
+    compute_bound: bool
+
+    @property
+    def intensity(self) -> str:
+        return f"{float(self.flops / self.bytes):.2f}" if self.bytes else "-"
+
+
+@dataclass(frozen=True)
+class PerfDoc:
+    perf: Performance
+    batch: int
+    roofline: tuple[tuple[str, int, tuple[RooflineRow, ...]], ...]
+    lines: dict[str, Line]
+    ttft: sympy.Rational
+    tpot: sympy.Rational
+    request: sympy.Rational
+    critical: sympy.Rational | None
+    critical_without_kv: sympy.Rational | None
+    points: tuple[BatchPoint, ...]
+    max_batch: int | None
+    users: tuple[int, int, int] | None
+
+    @property
+    def deployment(self) -> Deployment:
+        return self.perf.deployment
+
+    @property
+    def accelerator(self):
+        return self.perf.deployment.accelerator
+
+
+def perf_line(perf: Performance, key: str, symbol: str, expr: sympy.Expr, unit: str) -> Line:
+    closed = closed_form(expr)
+    return Line(key, symbol, latex(closed), None, latex_with_values(closed, perf.bindings),
+                perf.value(expr), unit)
+
+
+def _roofline(perf: Performance, batch: int) -> tuple:
+    tables = []
+    for section in perf.model.layer_sections:
+        rows = []
+        for op in section.ops:
+            flops = perf.value(at(per_device(op, "flops"), DECODE_STEP), batch=batch)
+            moved = perf.value(at(op_bytes(op), DECODE_STEP), batch=batch)
+            if flops == 0 and moved == 0:
+                continue
+            compute = flops / perf.value(F_peak * eta_f)
+            memory = moved / perf.value(BW_mem * eta_m)
+            rows.append(RooflineRow(op.name, op.kind.value, flops, moved, max(compute, memory),
+                                    compute >= memory))
+        tables.append((section.name, section.group.count, tuple(rows)))
+    return tuple(tables)
+
+
+def build_performance(perf: Performance, batches: list[int], users: int | None = None) -> PerfDoc:
+    batch = batches[0]
+    try:
+        max_batch = perf.max_batch()
+    except WorkloadError:
+        max_batch = None
+    lines = {
+        "compute": perf_line(perf, "compute", r"t_{\mathrm{compute}}", perf.compute_time(DECODE_STEP), "s"),
+        "memory": perf_line(perf, "memory", r"t_{\mathrm{memory}}", perf.memory_time(DECODE_STEP), "s"),
+        "prefill_compute": perf_line(perf, "prefill_compute", r"t_{\mathrm{compute}}",
+                                     perf.compute_time(PREFILL), "s"),
+        "prefill_memory": perf_line(perf, "prefill_memory", r"t_{\mathrm{memory}}",
+                                    perf.memory_time(PREFILL), "s"),
+        "weights": perf_line(perf, "weights", r"M_{w,\mathrm{dev}}", perf.weight_bytes_per_device, "B"),
+        "kv": perf_line(perf, "kv", r"M_{KV,\mathrm{dev}}", perf.kv_bytes_per_sequence(S + g), "B"),
+    }
+    if perf.deployment.tp > 1 or perf.deployment.pp > 1:
+        lines["communication"] = perf_line(perf, "communication", r"t_{\mathrm{comm}}",
+                                           perf.communication_time(DECODE_STEP), "s")
+    points = tuple(perf.at_batch(b) for b in batches)
+    first = points[0]
+    users_row = None
+    if users and max_batch:
+        replicas, devices = devices_for_users(users, max_batch, perf.deployment.devices)
+        users_row = (users, replicas, devices)
+    return PerfDoc(perf=perf, batch=batch, roofline=_roofline(perf, batch), lines=lines,
+                   ttft=first.ttft_s, tpot=first.tpot_s, request=first.request_s,
+                   critical=perf.critical_batch(), critical_without_kv=perf.critical_batch(context=0),
+                   points=points, max_batch=max_batch, users=users_row)
+
+
+def build(d: Derivation, performance: Performance | None = None, batches: list[int] | None = None,
+          users: int | None = None) -> Document:
     arch = d.model.arch
     rows = []
     for name, info in arch.describe().items():
@@ -276,5 +377,7 @@ def build(d: Derivation) -> Document:
                                                         "bytes_per_batch")},
         kv_crossover=kv_crossover_context(d),
         prefill=_phase(d, PREFILL), decode=_phase(d, DECODE_STEP),
-        claims=claims, shares=shares)
+        claims=claims, shares=shares,
+        performance=build_performance(performance, batches or [d.workload.batch], users)
+        if performance is not None else None)
 

@@ -88,7 +88,8 @@ def op_bytes(op: Op) -> sympy.Expr:
 
 def op_time(op: Op) -> sympy.Expr:
     """Roofline time of one op on one rank."""
-    return sympy.Max(per_device(op, "flops") / (F_peak * eta_f), op_bytes(op) / (BW_mem * eta_m))
+    return sympy.Max(per_device(op, "flops") / (F_peak * eta_f), op_bytes(op) / (BW_mem * eta_m),
+                     evaluate=False)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ class Performance:
         self.deployment = deployment
         self.generated = generated
         self.bindings = {**derivation.bindings, **deployment.bindings(), g: sympy.Integer(generated)}
+        self._step_times: dict[tuple, sympy.Expr] = {}
 
     # --- expressions -------------------------------------------------------------------------
 
@@ -200,9 +202,20 @@ class Performance:
 
     def step_time(self, phase: Phase, *, by_op: bool = True) -> sympy.Expr:
         """Time of one step: the roofline op by op (or whole step), plus communication and t_o."""
-        compute = self._sum(op_time, phase) if by_op else sympy.Max(self.compute_time(phase),
-                                                                     self.memory_time(phase))
-        return compute + self.communication_time(phase) + t_o
+        key = (phase.name, by_op)
+        if key not in self._step_times:
+            compute = self._sum(op_time, phase) if by_op else sympy.Max(
+                self.compute_time(phase), self.memory_time(phase), evaluate=False)
+            self._step_times[key] = compute + self.communication_time(phase) + t_o
+        return self._step_times[key]
+
+    def _bound_step(self, phase: Phase) -> sympy.Expr:
+        """The op-by-op step time with everything but B and c bound (evaluated once)."""
+        key = (phase.name, "bound")
+        if key not in self._step_times:
+            fixed = {k: v for k, v in self.bindings.items() if k not in (B, c)}
+            self._step_times[key] = self.step_time(phase).xreplace(fixed)
+        return self._step_times[key]
 
     @cached_property
     def weight_bytes_per_device(self) -> sympy.Expr:
@@ -240,8 +253,7 @@ class Performance:
     def decode_total(self, batch: int) -> sympy.Rational:
         """Exact sum of the g decode steps' times, contexts S .. S + g - 1 (see :func:`sum_linear_pieces`)."""
         start = self.derivation.workload.prompt
-        fixed = {**{k: v for k, v in self.bindings.items() if k is not c}, B: sympy.Integer(batch)}
-        per_step = self.step_time(DECODE_STEP).xreplace(fixed)
+        per_step = self._bound_step(DECODE_STEP).xreplace({B: sympy.Integer(batch)})
         return sum_linear_pieces(per_step, c, start, self.generated)
 
     def decode_loop(self, batch: int) -> sympy.Rational:
@@ -287,8 +299,8 @@ class Performance:
 
     def at_batch(self, batch: int) -> BatchPoint:
         prompt = self.derivation.workload.prompt
-        ttft = self.value(self.step_time(PREFILL), batch=batch)
-        tpot = self.value(self.step_time(DECODE_STEP), batch=batch)
+        ttft = self.value(self._bound_step(PREFILL), batch=batch)
+        tpot = self.value(self._bound_step(DECODE_STEP), batch=batch)
         decode = self.decode_total(batch)
         tokens = batch * self.generated
         devices = self.deployment.devices

@@ -23,7 +23,7 @@ from .document import build
 from .errors import SymbolicError
 from .printing import latex, latex_number
 from .symbols import VOCABULARY
-from .units import bytes_both, count, si
+from .units import bytes_both, count, seconds_latex, si
 
 FORMATS = {"md": "markdown/derivation.md.j2", "tex": "latex/derivation.tex.j2"}
 LANGUAGES = ("en", "zh")
@@ -116,7 +116,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True)
     env.filters["breakable"] = breakable
     env.globals.update(vocabulary=VOCABULARY, convention_docs=Conventions.documentation(),
-                       units=Numbers, latex=latex, latex_number=latex_number)
+                       units=Numbers, latex=latex, latex_number=latex_number, seconds=seconds_latex)
     return env
 
 
@@ -138,6 +138,23 @@ class Numbers:
         return si(value, "B")
 
     @staticmethod
+    def rate(value) -> str:
+        return si(value, "B/s")
+
+    @staticmethod
+    def flops_rate(value) -> str:
+        return si(value, "FLOP/s")
+
+    @staticmethod
+    def fixed(value, digits: int) -> str:
+        return f"{float(value):,.{digits}f}"
+
+    @staticmethod
+    def money(value) -> str:
+        """Dollars; written 'USD' because a dollar sign opens math in Markdown and LaTeX."""
+        return f"{float(value):,.{3 if abs(value) < 1 else 2}f} USD"
+
+    @staticmethod
     def human(value, unit: str) -> str:
         if unit == "B":
             return bytes_both(value)
@@ -147,7 +164,7 @@ class Numbers:
 
 
 def render(derivation: Derivation, fmt: str = "md", lang: str = "en", *, performance=None,
-           batches: list[int] | None = None) -> str:
+           batches: list[int] | None = None, users: int | None = None) -> str:
     """The derivation document of ``derivation`` in a format (md, tex) and a language (en, zh)."""
     if fmt not in FORMATS:
         raise SymbolicError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
@@ -155,4 +172,5 @@ def render(derivation: Derivation, fmt: str = "md", lang: str = "en", *, perform
         raise SymbolicError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
     formatter = MARKDOWN if fmt == "md" else LATEX
     template = environment().get_template(FORMATS[fmt])
-    return template.render(doc=build(derivation), fmt=formatter, lang=lang)
+    document = build(derivation, performance, batches, users)
+    return template.render(doc=document, fmt=formatter, lang=lang)

@@ -64,3 +64,15 @@ def unit_factor(unit: str) -> tuple[str, int] | None:
     if stem in FLOP_UNITS:
         return "flop", FLOP_UNITS[stem]
     return None
+
+
+def seconds_latex(value: sympy.Rational, digits: int = 3) -> str:
+    """A duration for LaTeX math with a readable unit: 294.7\\ \\text{ms}, 8.74\\ \\mu\\text{s}."""
+    v = float(value)
+    if v == 0:
+        return r"0\ \text{s}"
+    scales = ((1, r"\text{s}"), (1e-3, r"\text{ms}"), (1e-6, r"\mu\text{s}"), (1e-9, r"\text{ns}"))
+    for factor, unit in scales:
+        if abs(v) >= factor or factor == 1e-9:
+            return f"{v / factor:.{digits}g}\\ {unit}"
+    return "0"  # pragma: no cover

@@ -131,3 +131,28 @@ def test_jupyter_shows_rendered_math():
     d = symbolic.derive("gpt2")
     assert d._repr_markdown_().startswith("# ")
     assert d["params.total"]._repr_latex_().startswith("$\\displaystyle")
+
+
+PERFORMANCE_CASES = [("llama-3.1-70b", "h100-sxm", 4, 1), ("gemma-2-9b", "a100-sxm-80gb", 1, 1),
+                     ("gpt2", "rtx-4090", 2, 2), ("qwen2.5-72b", "mi300x", 8, 1),
+                     ("phi-3-mini-4k-instruct", "l40s", 1, 1)]
+
+
+@pytest.mark.parametrize("name, hardware, tp, pp", PERFORMANCE_CASES)
+def test_performance_sections_render_parse_and_compile(name, hardware, tp, pp, tmp_path):
+    from symbolic.hardware import get_accelerator
+    from symbolic.performance import Deployment, Performance
+
+    d = symbolic.derive(name)
+    perf = Performance(d, Deployment(get_accelerator(hardware), tp=tp, pp=pp, price_per_hour=2), 64)
+    spans = []
+    for lang in LANGUAGES:
+        markdown = render(d, "md", lang, performance=perf, batches=[1, 4], users=100)
+        assert render(d, "md", lang, performance=perf, batches=[1, 4], users=100) == markdown
+        assert "TTFT" in markdown and "TPOT" in markdown
+        spans += math_spans(markdown, f"{name}/{lang}")
+        ok, errors = compile_latex(render(d, "tex", lang, performance=perf, batches=[1, 4], users=100),
+                                   tmp_path, f"doc-{lang}")
+        assert ok, errors
+    checked, errors = katex_errors(spans)
+    assert errors == []

@@ -1,5 +1,6 @@
 """Published figures, each with its source beside it."""
 
+import pytest
 import sympy
 
 import symbolic
@@ -65,3 +66,40 @@ def test_llama_3_1_8b_parameter_count():
     # Meta's model card: "Llama 3.1 8B"; the hub lists 8.03B parameters.
     total = symbolic.derive("llama-3.1-8b").value("params.total")
     assert round(int(total) / 10**9, 2) == 8.03
+
+
+SEED_ARITHMETIC = [
+    # (seed and sentence, model, derive options, key, the seed's own arithmetic, which it rounds)
+    ("002: 1024 个 Token 的 KV 缓存的大小将为 1 * 1024 * 2 * 32 * 4096 * 2 = 512MB",
+     "llama-2-7b", {"prompt": 1024, "kv_dtype": "fp16"}, "kv_cache.bytes_per_sequence",
+     1 * 1024 * 2 * 32 * 4096 * 2),
+    ("004: 对于 Llama 3.3 70B，在 128k 个 token 时，单个句子的 KV 缓存将达 40GB",
+     "llama-3.3-70b", {"prompt": 2048, "context": 128 * 1024}, "kv_cache.bytes_per_sequence",
+     2 * 2 * 80 * 128 * 8 * 128 * 1024),
+    ("001: 对于 llama-65b ... 极限情况下每个请求需要的显存是 5GB (2.5MB x 2048 tokens)",
+     "llama-65b", {"prompt": 512, "context": 2048, "kv_dtype": "fp16"}, "kv_cache.bytes_per_sequence",
+     2 * 80 * 8192 * 2 * 2048),
+    ("001: llama-65b 在模型权重为 float16 的情况下 ... （32*8 - 121.6）: 65.3e9 parameters x 2 bytes",
+     "llama-65b", {"weight_dtype": "fp16"}, "memory.weights_bytes", 2 * 65_285_660_672),
+]
+
+
+@pytest.mark.parametrize("quote, model, options, key, seed_value", SEED_ARITHMETIC)
+def test_seed_arithmetic_about_presets(quote, model, options, key, seed_value):
+    assert symbolic.derive(model, **options).value(key) == seed_value
+
+
+def test_seed_004_weights_and_decode_figures():
+    # Seed 004: "每个参数以 bfloat16 格式存储，仅为了在 GPU 内存中存储模型权重，我们就需要 141GB" and
+    # "对于生成第 2049 个 token：~291/2048 ≈ 0.14 TFLOPs"
+    d = symbolic.derive("llama-3.3-70b", prompt=2048, context=2048, attention_count="full")
+    assert round(int(d.value("memory.weights_bytes")) / 1e9) == 141
+    assert round(int(d.value("flops.decode_step.total")) / 1e12, 2) == 0.14
+
+
+def test_seed_002_weights_of_a_7b_model():
+    # Seed 002: "7B * sizeof(FP16) ~= 14GB": nominal; Llama-2-7B's 6,738,415,616 parameters (as
+    # transformers counts them, see tests/test_oracle_presets.py) are 13.48 GB in fp16.
+    weights = symbolic.derive("llama-2-7b", weight_dtype="fp16").value("memory.weights_bytes")
+    assert weights == 2 * 6_738_415_616
+    assert round(int(weights) / 1e9, 2) == 13.48

@@ -1,4 +1,5 @@
-"""Regenerate docs/derivations/: the derivation of every preset in English and Chinese, and an index.
+"""Regenerate docs/derivations/ (every preset in English and Chinese, performance examples, an
+index) and docs/seed-audit.md (the report on docs/seed-audit.claims.md).
 
     python docs/generate.py           # write the files
     python docs/generate.py --check   # exit 1 and list the files that differ (CI runs this)
@@ -13,12 +14,15 @@ import sys
 from pathlib import Path
 
 import symbolic
+from symbolic.check.claims_file import markdown_report, read_claims, run_claim
 from symbolic.hardware import get_accelerator
 from symbolic.performance import Deployment, Performance
 from symbolic.render import LANGUAGES, render
 from symbolic.units import bytes_both, count
 
-OUT = Path(__file__).resolve().parent / "derivations"
+DOCS = Path(__file__).resolve().parent
+OUT = DOCS / "derivations"
+AUDIT = DOCS / "seed-audit.claims.md"
 
 # The seeds' serving questions, answered: (file stem, model, derive options, deployment, g, batches, users)
 PERFORMANCE_EXAMPLES = (
@@ -48,6 +52,9 @@ def documents() -> dict[Path, str]:
         for lang in LANGUAGES:
             files[OUT / "performance" / lang / f"{stem}.md"] = render(
                 d, "md", lang, performance=perf, batches=batches, users=users)
+    specs = read_claims(AUDIT)
+    files[DOCS / "seed-audit.md"] = markdown_report(specs, [run_claim(s) for s in specs],
+                                                   "The seed notes, audited")
     files[OUT / "README.md"] = "\n".join([
         "# Derivations of the presets",
         "",
@@ -80,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = [p for p in OUT.rglob("*.md") if p not in files] if OUT.is_dir() else []
     if args.check:
         for path in stale + extra:
-            print(f"stale: {path.relative_to(OUT.parent.parent)}")
+            print(f"stale: {path.relative_to(DOCS.parent)}")
         return 1 if stale or extra else 0
     for path in stale:
         path.parent.mkdir(parents=True, exist_ok=True)

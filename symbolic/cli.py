@@ -2,6 +2,8 @@
 
     symbolic derive MODEL [--format json|md|tex] [--lang en|zh] [--batch B] [--prompt S] ...
     symbolic derive MODEL --hardware h100-sxm --tp 4 --batch 1,8,64 --output 256 --price 2.5
+    symbolic check '2*2*nlayers*nheads*dhead' --against kv_cache.bytes_per_token --model llama-3.1-8b
+    symbolic check --claims claims.md --format md
     symbolic presets
     symbolic hardware
 
@@ -67,22 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--lang", choices=LANGUAGES, default="en", help="language of md and tex (en)")
     derive.add_argument("-o", "--out-file", dest="out_file",
                         help="write to this file instead of standard output")
-    derive.add_argument("--batch", type=_batches, default=[1],
-                        help="sequences B, or a list such as 1,8,64 for the performance section (1)")
-    derive.add_argument("--prompt", type=_positive_int("--prompt"), default=None,
-                        help="prompt tokens S of the prefill (2048, or half a shorter position table)")
-    derive.add_argument("--context", type=_positive_int("--context", 0), default=None,
-                        help="tokens c already cached at the decode step (default: the prompt length)")
-    dtypes = sorted(DTYPES)
-    derive.add_argument("--weight-dtype", default="bf16", help=f"one of {', '.join(dtypes)} (bf16)")
-    derive.add_argument("--kv-dtype", default=None, help="KV-cache format (default: as the weights)")
-    derive.add_argument("--activation-dtype", default="bf16", help="activation format (bf16)")
-    derive.add_argument("--attention-count", choices=ATTENTION_COUNTS, default="causal",
-                        help="prefill attention pairs: exact causal S(S+1)/2 or full S^2 (causal)")
-    derive.add_argument("--lm-head-positions", choices=LM_HEAD_POSITIONS, default="last",
-                        help="positions whose logits a prefill computes (last)")
-    derive.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
-                        help="set a counting convention, e.g. softmax_flops=1 (repeatable)")
+    _add_setting_options(derive)
 
     perf = derive.add_argument_group("performance (with --hardware)")
     perf.add_argument("--hardware", help="an accelerator (see `symbolic hardware`)")
@@ -105,6 +92,23 @@ def build_parser() -> argparse.ArgumentParser:
     perf.add_argument("--memory-fraction", type=_number("--memory-fraction"), default=1,
                       help="usable share of device memory (1)")
 
+    check = commands.add_parser("check", help="check a formula, a stated number or arithmetic")
+    check.add_argument("claim", nargs="?", help="'2*2*nlayers*nheads*dhead', '671 MB' or '16/900 = 22.22'")
+    check.add_argument("--against", help="the quantity: a key of `symbolic derive`'s JSON")
+    check.add_argument("--model", action="append", default=[],
+                       help="a preset or config.json (repeatable; default: every preset for a formula)")
+    check.add_argument("--let", action="append", default=[], metavar="NAME=FORMULA",
+                       help="define your own name, e.g. dmodel=H (repeatable)")
+    check.add_argument("--tolerance", default=None,
+                       help="relative tolerance: a number within it holds; a formula within it is "
+                            "approximately equal (5%%)")
+    check.add_argument("--claims", help="a claims file (Markdown table or YAML) to check in one run")
+    check.add_argument("--format", choices=["text", "json", "md"], default="text")
+    check.add_argument("--json", action="store_const", const="json", dest="format",
+                       help="same as --format json")
+    check.add_argument("-o", "--out-file", dest="out_file", help="write the report to this file")
+    _add_setting_options(check)
+
     presets = commands.add_parser("presets", help="list the preset models")
     presets.add_argument("--format", choices=["text", "json"], default="text")
 
@@ -112,6 +116,26 @@ def build_parser() -> argparse.ArgumentParser:
     hardware.add_argument("--format", choices=["text", "json"], default="text")
     hardware.add_argument("--hardware-file", help="add your own accelerators from a JSON file")
     return parser
+
+
+def _add_setting_options(parser: argparse.ArgumentParser) -> None:
+    """The workload, dtypes and conventions that derive and check share."""
+    parser.add_argument("--batch", type=_batches, default=[1],
+                        help="sequences B, or a list such as 1,8,64 for the performance section (1)")
+    parser.add_argument("--prompt", type=_positive_int("--prompt"), default=None,
+                        help="prompt tokens S of the prefill (2048, or half a shorter position table)")
+    parser.add_argument("--context", type=_positive_int("--context", 0), default=None,
+                        help="tokens c already cached at the decode step (default: the prompt length)")
+    dtypes = sorted(DTYPES)
+    parser.add_argument("--weight-dtype", default="bf16", help=f"one of {', '.join(dtypes)} (bf16)")
+    parser.add_argument("--kv-dtype", default=None, help="KV-cache format (default: as the weights)")
+    parser.add_argument("--activation-dtype", default="bf16", help="activation format (bf16)")
+    parser.add_argument("--attention-count", choices=ATTENTION_COUNTS, default="causal",
+                        help="prefill attention pairs: exact causal S(S+1)/2 or full S^2 (causal)")
+    parser.add_argument("--lm-head-positions", choices=LM_HEAD_POSITIONS, default="last",
+                        help="positions whose logits a prefill computes (last)")
+    parser.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a counting convention, e.g. softmax_flops=1 (repeatable)")
 
 
 def _batches(text: str) -> list[int]:
@@ -166,6 +190,60 @@ def _derive(args) -> str:
                   users=args.users)
 
 
+def _check(args) -> tuple[str, int]:
+    from .check.checker import check_arithmetic, check_formula, check_number, looks_like_number
+    from .check.claims_file import markdown_report, passes, read_claims, run_claim, tolerance_of
+    from .check.parser import parse_formula
+    from .check.report import json_report, text_report
+
+    if args.claims:
+        specs = read_claims(Path(args.claims))
+        checks = [run_claim(spec) for spec in specs]
+        failed = any(not passes(spec, check) for spec, check in zip(specs, checks, strict=True))
+        if args.format == "json":
+            text = json_report(checks, [{"passes": passes(s, c), "expect": s.expect or "holds",
+                                         "source": s.source} for s, c in zip(specs, checks, strict=True)])
+        elif args.format == "md":
+            text = markdown_report(specs, checks, f"Claims in {Path(args.claims).name}")
+        else:
+            text = text_report(checks)
+        return text, 1 if failed else 0
+    if not args.claim:
+        raise SymbolicError("check needs a CLAIM or --claims FILE")
+    lets = {}
+    for item in args.let:
+        name, sep, formula = item.partition("=")
+        if not sep or not name.strip():
+            raise SymbolicError(f"--let {item!r} must read NAME=FORMULA")
+        lets[name.strip()] = parse_formula(formula, lets)
+    tolerance = tolerance_of({"tolerance": args.tolerance}) if args.tolerance else None
+    claim = args.claim
+    if "=" in claim and not args.against:
+        check = check_arithmetic(claim, lets)
+    else:
+        if not args.against:
+            raise SymbolicError("--against QUANTITY is needed for a formula or a number")
+        conventions = _conventions(args)
+        precision = Precision.of(args.weight_dtype, args.kv_dtype, args.activation_dtype)
+        workload = Workload(batch=args.batch[0], prompt=args.prompt, context=args.context)
+
+        def derive(model):
+            return Derivation(load(model, conventions), workload, precision)
+
+        if looks_like_number(claim):
+            if len(args.model) != 1:
+                raise SymbolicError("a stated number is checked against one --model")
+            check = check_number(claim, args.against, derive(args.model[0]), tolerance)
+        else:
+            from .check.checker import derivations_for
+
+            derivations = derivations_for(args.model or None, derive)
+            options = {"tolerance": tolerance} if tolerance is not None else {}
+            check = check_formula(claim, args.against, derivations, lets=lets, **options)
+    text = json_report([check]) if args.format == "json" else text_report([check])
+    return text, 0 if check.holds else 1
+
+
 def _hardware(args) -> str:
     known = accelerators(args.hardware_file)
     if args.format == "json":
@@ -213,7 +291,10 @@ def write_atomically(path: Path, text: str) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    text = {"derive": _derive, "presets": _presets, "hardware": _hardware}[args.command](args)
+    if args.command == "check":
+        text, status = _check(args)
+    else:
+        text, status = {"derive": _derive, "presets": _presets, "hardware": _hardware}[args.command](args), 0
     if getattr(args, "out_file", None):
         target = Path(args.out_file)
         if not target.parent.is_dir():
@@ -221,7 +302,7 @@ def run(argv: list[str] | None = None) -> int:
         write_atomically(target, text)
     else:
         sys.stdout.write(text)
-    return 0
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,9 +43,11 @@ def read_config_file(path: Path) -> dict:
             from None
 
 
-def load(model: str | Path | dict | Architecture, conventions: Conventions | None = None,
+def load(model: str | Path | dict | Architecture | Model, conventions: Conventions | None = None,
          **convention_changes) -> Model:
     """A :class:`Model` ready for every view: ``load("llama-3.1-8b", attention_count="full")``."""
+    if isinstance(model, Model):
+        model = model.arch
     arch = model if isinstance(model, Architecture) else load_architecture(model)
     conv = (conventions or Conventions()).replace(**convention_changes) if convention_changes \
         else (conventions or Conventions())

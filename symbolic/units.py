@@ -55,14 +55,30 @@ BINARY_READING = {"KB": "KiB", "kB": "KiB", "MB": "MiB", "GB": "GiB", "TB": "TiB
 DECIMAL_READING = {v: k for k, v in BINARY_READING.items() if k != "kB"}
 
 
-def unit_factor(unit: str) -> tuple[str, int] | None:
-    """(dimension, factor) of a unit: ('bytes', 10**9) for GB, ('flop', 10**12) for TFLOPs."""
-    for table, dimension in ((DECIMAL_BYTES, "bytes"), (BINARY_BYTES, "bytes"), (COUNT_UNITS, "count")):
+TIME_UNITS = {"s": sympy.Integer(1), "ms": sympy.Rational(1, 10**3), "us": sympy.Rational(1, 10**6),
+              "µs": sympy.Rational(1, 10**6), "μs": sympy.Rational(1, 10**6), "ns": sympy.Rational(1, 10**9)}
+
+
+def unit_factor(unit: str) -> tuple[str, sympy.Rational] | None:
+    """(dimension, factor) of a unit as people write it: ('bytes', 10**9) for GB, ('flop', 10**12)
+    for TFLOPs (a count), ('flop_rate', 10**12) for TFLOPS or TFLOP/s (a rate), ('time', 1/1000)
+    for ms, ('byte_rate', 10**12) for TB/s."""
+    for table, dimension in ((DECIMAL_BYTES, "bytes"), (BINARY_BYTES, "bytes"), (COUNT_UNITS, "count"),
+                             (TIME_UNITS, "time")):
         if unit in table:
-            return dimension, table[unit]
-    stem = unit[:-1] if unit.endswith(("s", "S")) and unit[:-1] in FLOP_UNITS else unit
+            return dimension, sympy.Rational(table[unit])
+    if unit.endswith("/s"):
+        stem = unit[:-2]
+        if stem in FLOP_UNITS:
+            return "flop_rate", sympy.Integer(FLOP_UNITS[stem])
+        if stem in DECIMAL_BYTES or stem in BINARY_BYTES:
+            return "byte_rate", sympy.Integer({**DECIMAL_BYTES, **BINARY_BYTES}[stem])
+        return None
+    if unit.endswith("S") and unit[:-1] in FLOP_UNITS:
+        return "flop_rate", sympy.Integer(FLOP_UNITS[unit[:-1]])
+    stem = unit[:-1] if unit.endswith("s") and unit[:-1] in FLOP_UNITS else unit
     if stem in FLOP_UNITS:
-        return "flop", FLOP_UNITS[stem]
+        return "flop", sympy.Integer(FLOP_UNITS[stem])
     return None
 
 

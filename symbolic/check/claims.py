@@ -20,7 +20,7 @@ from ..exact import to_rational
 from ..units import BINARY_READING, DECIMAL_READING, unit_factor
 
 _STATED = re.compile(
-    r"^\s*(?P<number>[0-9][0-9,]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*(?P<unit>[A-Za-z]*)\s*$")
+    r"^\s*(?P<number>[0-9][0-9,]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*(?P<unit>[A-Za-zµμ/]*)\s*$")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class Verdict:
     stated: Stated
     relative_error: sympy.Rational   # stated / exact - 1
     reading: str = ""           # for a unit mix-up: the unit the number fits, e.g. 'GiB'
+    factor: str = ""            # for a difference: a telling factor, e.g. 'a factor of 2'
 
     @property
     def holds(self) -> bool:
@@ -82,4 +83,24 @@ def judge(stated: Stated, exact: sympy.Rational) -> Verdict:
         return Verdict("agrees", exact, stated, error)
     if scale is not None and abs(stated.value * scale - exact) <= stated.tolerance * scale:
         return Verdict("unit_mixup", exact, stated, error, reading=twin)
-    return Verdict("differs", exact, stated, error)
+    return Verdict("differs", exact, stated, error, factor=telling_factor(stated, exact))
+
+
+TELLING_FACTORS = (
+    (sympy.Integer(2), "twice the exact value (a factor of 2)"),
+    (sympy.Rational(1, 2), "half the exact value (a factor of 2)"),
+    (sympy.Integer(1000), "1000 times the exact value (a unit prefix: ms for s, MB for GB?)"),
+    (sympy.Rational(1, 1000), "a thousandth of the exact value (a unit prefix: s for ms, GB for MB?)"),
+    (sympy.Integer(1024), "1024 times the exact value (a binary prefix off by one step)"),
+    (sympy.Rational(1, 1024), "1/1024 of the exact value (a binary prefix off by one step)"),
+)
+
+
+def telling_factor(stated: Stated, exact: sympy.Rational) -> str:
+    """A factor that explains the difference: the stated value is ``f x exact`` within its precision."""
+    if exact == 0:
+        return ""
+    for factor, text in TELLING_FACTORS:
+        if abs(stated.value - factor * exact) <= stated.tolerance:
+            return text
+    return ""

@@ -42,9 +42,10 @@ def _log2(x):
     return sympy.log(x, 2)
 
 
-FUNCTIONS = {
-    "min": sympy.Min, "max": sympy.Max, "sqrt": sympy.sqrt, "ceil": sympy.ceiling,
-    "floor": sympy.floor, "log2": _log2, "log": sympy.log, "exp": sympy.exp, "abs": sympy.Abs,
+FUNCTIONS = {  # name -> (function, fewest arguments, most arguments)
+    "min": (sympy.Min, 1, 16), "max": (sympy.Max, 1, 16), "sqrt": (sympy.sqrt, 1, 1),
+    "ceil": (sympy.ceiling, 1, 1), "floor": (sympy.floor, 1, 1), "log2": (_log2, 1, 1),
+    "log": (sympy.log, 1, 2), "abs": (sympy.Abs, 1, 1),
 }
 
 _REPLACEMENTS = (
@@ -224,12 +225,10 @@ class _Reader:
             self.index += 1
             args.append(self.expression())
         self.expect(")")
-        function = FUNCTIONS[name.text.lower()]
-        try:
-            return function(*args)
-        except TypeError:
-            raise FormulaError(f"wrong number of arguments to {name.text}() at position "
-                               f"{name.position}") from None
+        function, fewest, most = FUNCTIONS[name.text.lower()]
+        if not fewest <= len(args) <= most:
+            raise FormulaError(f"wrong number of arguments to {name.text}() at position {name.position}")
+        return function(*args)
 
     def resolve(self, token: Token) -> sympy.Expr:
         key = token.text.lower()

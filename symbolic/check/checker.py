@@ -1,0 +1,287 @@
+"""Verdicts on what people write: formulas, stated numbers and arithmetic.
+
+* A formula (``2*2*nlayers*nheads*dhead``) is held against the exact expression of a quantity
+  (``kv_cache.bytes_per_token``) of a model: ``equivalent``, ``equivalent under assumptions``
+  (the smallest set from the catalogue), ``approximate`` (within a tolerance on every model
+  checked, with the relative errors), or ``not equivalent`` (with the named mistake, the ratio or
+  difference, and a model where it fails with both numbers).
+* A stated number (``671 MB``) is held against the exact value in its setting (see
+  :mod:`symbolic.check.claims`), a unit mix-up or telling factor named.
+* Arithmetic (``16/900 = 22.22``) is evaluated exactly and held against the stated result.
+
+Without a model, a formula is checked against every preset and the outcomes grouped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from ..derive import Derivation
+from ..errors import SymbolicError
+from ..exact import plain
+from ..presets import preset_names
+from ..printing import text
+from ..symbols import L
+from . import equivalence as eq
+from .claims import Verdict, judge, read_stated
+from .parser import FormulaError, parse_formula
+
+QUANTITY_ALIASES = {
+    "params": "params.total",
+    "parameters": "params.total",
+    "kv_cache.bytes": "kv_cache.bytes_per_batch",
+    "kv_cache": "kv_cache.bytes_per_batch",
+    "flops.prefill": "flops.prefill.total",
+    "flops.decode": "flops.decode_step.total",
+    "flops.decode_step": "flops.decode_step.total",
+    "memory.weights": "memory.weights_bytes",
+    "weights": "memory.weights_bytes",
+}
+DEFAULT_APPROXIMATION = sympy.Rational(5, 100)
+
+
+def quantity_key(name: str, derivation: Derivation) -> str:
+    key = QUANTITY_ALIASES.get(name, name)
+    if key not in derivation.quantities:
+        known = ", ".join(sorted(k for k in derivation.quantities if k.count(".") <= 2))
+        raise SymbolicError(f"unknown quantity {name!r}; known: {known}")
+    return key
+
+
+def quantity_kind(key: str) -> str:
+    if key.startswith("kv_cache"):
+        return "kv"
+    if key.startswith("flops"):
+        return "flops"
+    if key.startswith("params"):
+        return "params"
+    return "bytes"
+
+
+@dataclass(frozen=True)
+class ModelVerdict:
+    """A formula against one model's exact expression. ``assumptions`` are those under which the
+    formula is exact; ``violated`` those of them this model does not satisfy (then it is wrong for
+    this model)."""
+
+    model: str
+    status: str                                  # equivalent | assumptions | approximate | not_equivalent
+    exact: sympy.Expr
+    assumptions: tuple[eq.Assumption, ...] = ()
+    violated: tuple[eq.Assumption, ...] = ()
+    mistakes: tuple[eq.Mistake, ...] = ()
+    ratio: sympy.Rational | None = None
+    formula_value: sympy.Rational | None = None
+    exact_value: sympy.Rational | None = None
+
+    @property
+    def holds(self) -> bool:
+        return self.status in ("equivalent", "assumptions", "approximate")
+
+    @property
+    def relative_error(self) -> sympy.Rational | None:
+        if self.formula_value is None or not self.exact_value:
+            return None
+        return self.formula_value / self.exact_value - 1
+
+    def signature(self) -> tuple:
+        return (self.status, tuple(a.key for a in self.assumptions), tuple(a.key for a in self.violated),
+                tuple(m.key for m in self.mistakes), text(self.exact))
+
+
+@dataclass(frozen=True)
+class FormulaCheck:
+    formula_text: str
+    formula: sympy.Expr
+    quantity: str
+    verdicts: tuple[ModelVerdict, ...]
+    tolerance: sympy.Rational = DEFAULT_APPROXIMATION
+
+    @property
+    def holds(self) -> bool:
+        return all(v.holds for v in self.verdicts)
+
+    @property
+    def status(self) -> str:
+        statuses = {v.status for v in self.verdicts}
+        for status in ("not_equivalent", "approximate", "assumptions", "equivalent"):
+            if status in statuses:
+                return status
+        return "equivalent"  # pragma: no cover
+
+    def groups(self) -> list[list[ModelVerdict]]:
+        """Models with the same outcome and the same exact expression, together."""
+        groups: dict[tuple, list[ModelVerdict]] = {}
+        for verdict in self.verdicts:
+            groups.setdefault(verdict.signature(), []).append(verdict)
+        return list(groups.values())
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": "formula", "claim": self.formula_text, "formula": text(self.formula),
+            "against": self.quantity, "verdict": self.status, "holds": self.holds,
+            "groups": [{
+                "models": [v.model for v in group],
+                "verdict": group[0].status,
+                "exact": text(group[0].exact),
+                "assumptions": [a.description for a in group[0].assumptions],
+                "violated_assumptions": [a.description for a in group[0].violated],
+                "reasons": [m.reason for m in group[0].mistakes],
+                "ratio": plain(group[0].ratio) if group[0].ratio is not None else None,
+                "examples": [{"model": v.model, "formula": plain(v.formula_value),
+                              "exact": plain(v.exact_value),
+                              "relative_error": float(v.relative_error) if v.relative_error is not None
+                              else None} for v in group if v.formula_value is not None],
+            } for group in self.groups()],
+        }
+
+
+def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
+                     tolerance: sympy.Rational = DEFAULT_APPROXIMATION) -> ModelVerdict:
+    """One model: is ``formula`` its exact ``key``, and if not, how does it differ?"""
+    quantity = derivation[key]
+    exact = quantity.expr
+    name = derivation.model.arch.name
+    if not derivation.model.arch.single_kind:   # an identity, not an assumption: L = L_full + L_sliding
+        formula = formula.xreplace({L: sum(g.count_symbol for g in derivation.model.arch.layer_groups)})
+    formula_value = derivation.evaluate(formula) if _bound(formula, derivation) else None
+    values = {"formula_value": formula_value, "exact_value": quantity.value}
+    if not formula.free_symbols:
+        status = "equivalent" if formula == quantity.value else "not_equivalent"
+        return ModelVerdict(name, status, exact, ratio=_ratio(formula, quantity.value), **values)
+    if eq.same(formula, exact):
+        return ModelVerdict(name, "equivalent", exact, **values)
+    mistakes = tuple(eq.diagnose(formula, exact, quantity_kind(key)))
+    assumptions = eq.smallest_assumptions(formula, exact)
+    if assumptions is not None:
+        violated = tuple(a for a in assumptions if not _satisfied(a, derivation))
+        if not violated:
+            return ModelVerdict(name, "assumptions", exact, assumptions=assumptions, **values)
+        f, e = formula, exact
+        for assumption in assumptions:
+            if assumption not in violated:
+                f, e = assumption.apply(f), assumption.apply(e)
+        return ModelVerdict(name, "not_equivalent", exact, assumptions=assumptions, violated=violated,
+                            mistakes=tuple(eq.diagnose(f, e, quantity_kind(key))),
+                            ratio=eq.constant_ratio(f, e), **values)
+    ratio = eq.constant_ratio(formula, exact)
+    error = formula_value / quantity.value - 1 if formula_value is not None and quantity.value else None
+    if not mistakes and error is not None and abs(error) <= tolerance:
+        return ModelVerdict(name, "approximate", exact, ratio=ratio, **values)
+    return ModelVerdict(name, "not_equivalent", exact, mistakes=mistakes, ratio=ratio, **values)
+
+
+def _satisfied(assumption: eq.Assumption, derivation: Derivation) -> bool:
+    """Does this model, in this setting, satisfy the assumption (n_kv really equals n_q, ...)?"""
+    bindings = derivation.bindings
+    return all(symbol in bindings and bindings[symbol] == value.xreplace(bindings)
+               for symbol, value in assumption.substitutions.items())
+
+
+def _bound(formula: sympy.Expr, derivation: Derivation) -> bool:
+    return formula.free_symbols <= set(derivation.bindings)
+
+
+def _ratio(a, b) -> sympy.Rational | None:
+    return a / b if b else None
+
+
+def derivations_for(models: list | None, derive) -> list[Derivation]:
+    """Derivations (by ``derive``) of the given models (names, paths, dicts), or of every preset."""
+    return [derive(model) for model in (models or preset_names())]
+
+
+DERIVED_NAMES = {"P": "params.total", "params": "params.total", "num_params": "params.total"}
+"""Names a formula may use for a model's own quantities (P in '2 P / BW')."""
+
+
+def model_lets(derivation: Derivation, lets: dict[str, sympy.Expr] | None) -> dict[str, sympy.Expr]:
+    own = {name: derivation[key].expr for name, key in DERIVED_NAMES.items()}
+    return {**own, **(lets or {})}
+
+
+def check_formula(formula_text: str, against: str, derivations: list[Derivation], *,
+                  lets: dict[str, sympy.Expr] | None = None,
+                  tolerance: sympy.Rational = DEFAULT_APPROXIMATION) -> FormulaCheck:
+    key = quantity_key(against, derivations[0])
+    verdicts = []
+    for d in derivations:
+        formula = parse_formula(formula_text, model_lets(d, lets))
+        verdicts.append(check_formula_on(formula, d, key, tolerance))
+    formula = parse_formula(formula_text, model_lets(derivations[0], lets))
+    return FormulaCheck(formula_text, formula, key, tuple(verdicts), tolerance)
+
+
+@dataclass(frozen=True)
+class NumberCheck:
+    claim: str
+    quantity: str
+    model: str
+    verdict: Verdict
+    tolerance: sympy.Rational | None = None
+
+    @property
+    def holds(self) -> bool:
+        if self.tolerance is not None and self.verdict.exact:
+            return abs(self.verdict.stated.value / self.verdict.exact - 1) <= self.tolerance
+        return self.verdict.holds
+
+    def to_dict(self) -> dict:
+        v = self.verdict
+        return {"kind": "number", "claim": self.claim, "against": self.quantity, "model": self.model,
+                "verdict": v.status if not (self.holds and v.status == "differs") else "within_tolerance",
+                "holds": self.holds, "exact": plain(v.exact), "stated": plain(v.stated.value),
+                "relative_error": float(v.relative_error), "reading": v.reading or None,
+                "factor": v.factor or None}
+
+
+def check_number(claim: str, against: str, derivation: Derivation,
+                 tolerance: sympy.Rational | None = None) -> NumberCheck:
+    key = quantity_key(against, derivation)
+    stated = read_stated(claim)
+    dimensions = {"kv": "bytes", "bytes": "bytes", "flops": "flop", "params": "count"}
+    expected_dimension = dimensions[quantity_kind(key)]
+    if stated.dimension != expected_dimension:
+        raise SymbolicError(f"{claim!r} is in {stated.dimension} but {key} is in {expected_dimension}")
+    verdict = judge(stated, derivation.value(key))
+    return NumberCheck(claim, key, derivation.model.arch.name, verdict, tolerance)
+
+
+@dataclass(frozen=True)
+class ArithmeticCheck:
+    claim: str
+    exact: sympy.Rational
+    verdict: Verdict
+
+    @property
+    def holds(self) -> bool:
+        return self.verdict.holds
+
+    def to_dict(self) -> dict:
+        v = self.verdict
+        return {"kind": "arithmetic", "claim": self.claim, "verdict": v.status, "holds": self.holds,
+                "exact": plain(self.exact), "exact_decimal": float(self.exact),
+                "stated": plain(v.stated.value), "relative_error": float(v.relative_error),
+                "factor": v.factor or None}
+
+
+def check_arithmetic(claim: str, lets: dict[str, sympy.Expr] | None = None) -> ArithmeticCheck:
+    """``'16/900 = 22.22'``: the left side evaluated exactly, the right side read as written."""
+    left, sep, right = claim.rpartition("=")
+    if not sep or not left.strip():
+        raise FormulaError(f"an arithmetic claim reads 'EXPRESSION = NUMBER', got {claim!r}")
+    value = parse_formula(left, lets)
+    if value.free_symbols:
+        names = ", ".join(sorted(s.name for s in value.free_symbols))
+        raise FormulaError(f"arithmetic claim has symbols ({names}); check it --against a quantity")
+    return ArithmeticCheck(claim, value, judge(read_stated(right), value))
+
+
+def looks_like_number(claim: str) -> bool:
+    try:
+        read_stated(claim)
+    except SymbolicError:
+        return False
+    return True

@@ -1,0 +1,164 @@
+"""Is a hand-written formula the exact one, the exact one under assumptions, or wrong, and how?
+
+Equality is tested by evaluating both sides exactly (rationals) at random points of their free
+symbols: two different rational functions agree at a few random points with vanishing probability
+(the Schwartz-Zippel lemma), and evaluation never expands a product, so no input can make the test
+slow. When the sides differ, a catalogue of common assumptions (MHA, head_dim = H / n_q, 2-byte
+elements, ...) is searched for the smallest set under which they agree; failing that, their ratio
+and difference are compared with the mistakes people make (a lost factor 2 for K and V, query
+heads where GQA caches KV heads, MACs counted as FLOPs, the vocabulary counted per layer, ...).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy
+
+from ..symbols import VOCABULARY, B, H, L, S, V, b_a, b_kv, b_w, c, d_ff, d_h, n_kv, n_pos, n_q
+
+POINTS = 6
+_SEED = 20261121
+
+
+def _point(symbols: list[sympy.Symbol], rng: random.Random) -> dict[sympy.Symbol, sympy.Rational]:
+    values = {}
+    for s in symbols:
+        if s.is_integer:
+            values[s] = sympy.Integer(rng.randint(2, 10**6))
+        else:
+            values[s] = sympy.Rational(rng.randint(1, 10**4), rng.randint(1, 97))
+    return values
+
+
+def sample(a: sympy.Expr, b: sympy.Expr, points: int = POINTS) -> list[tuple[sympy.Expr, sympy.Expr]]:
+    """Both expressions evaluated exactly at the same random points (fixed seed: deterministic)."""
+    symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    rng = random.Random(_SEED)
+    pairs = []
+    for _ in range(points):
+        values = _point(symbols, rng)
+        pairs.append((a.xreplace(values), b.xreplace(values)))
+    return pairs
+
+
+def same(a: sympy.Expr, b: sympy.Expr) -> bool:
+    """True if ``a`` and ``b`` agree at every sampled point (so, with overwhelming probability,
+    everywhere)."""
+    return all(x == y for x, y in sample(a, b))
+
+
+def constant_ratio(a: sympy.Expr, b: sympy.Expr) -> sympy.Rational | None:
+    """a / b when it is the same number at every point, else None."""
+    ratios = {x / y if y != 0 else None for x, y in sample(a, b)}
+    if len(ratios) == 1:
+        (ratio,) = ratios
+        if ratio is not None and ratio.is_Rational:
+            return ratio
+    return None
+
+
+def ratio_is(a: sympy.Expr, b: sympy.Expr, factor: sympy.Expr) -> bool:
+    return same(a, b * factor)
+
+
+@dataclass(frozen=True)
+class Assumption:
+    key: str
+    description: str
+    substitutions: dict
+
+    def apply(self, expr: sympy.Expr) -> sympy.Expr:
+        return expr.xreplace(self.substitutions)
+
+
+CATALOGUE: tuple[Assumption, ...] = (
+    Assumption("mha", "MHA: as many KV heads as query heads (n_kv = n_q)", {n_kv: n_q}),
+    Assumption("mqa", "MQA: one KV head (n_kv = 1)", {n_kv: sympy.Integer(1)}),
+    Assumption("head_dim", "head_dim = H / n_q", {d_h: H / n_q}),
+    Assumption("d_ff_4h", "an MLP four times as wide as the model (d_ff = 4H)", {d_ff: 4 * H}),
+    Assumption("two_bytes", "2-byte elements (fp16 or bf16) for weights, KV cache and activations",
+               {b_w: sympy.Integer(2), b_kv: sympy.Integer(2), b_a: sympy.Integer(2)}),
+    Assumption("one_sequence", "one sequence (B = 1)", {B: sympy.Integer(1)}),
+    Assumption("context_is_prompt", "the cached context is the prompt (c = S)", {c: S}),
+)
+
+
+def smallest_assumptions(formula: sympy.Expr, exact: sympy.Expr, max_size: int = 3
+                         ) -> tuple[Assumption, ...] | None:
+    """The smallest set of catalogue assumptions under which the two agree (None if none does).
+    Only assumptions touching a symbol of either side are tried."""
+    symbols = formula.free_symbols | exact.free_symbols
+    relevant = [a for a in CATALOGUE if set(a.substitutions) & symbols]
+    for size in range(1, max_size + 1):
+        for combo in itertools.combinations(relevant, size):
+            if {"mha", "mqa"} <= {a.key for a in combo}:
+                continue
+            f, e = formula, exact
+            for assumption in combo:
+                f, e = assumption.apply(f), assumption.apply(e)
+            if same(f, e):
+                return combo
+    return None
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known way to get a formula wrong: a test on (formula, exact) and what to call it."""
+
+    key: str
+    reason: str
+    test: Callable[[sympy.Expr, sympy.Expr, str], bool]
+
+
+def _ratio(factor) -> Callable[[sympy.Expr, sympy.Expr, str], bool]:
+    return lambda f, e, kind: ratio_is(f, e, factor)
+
+
+def _ratio_for(kinds: tuple[str, ...], factor) -> Callable[[sympy.Expr, sympy.Expr, str], bool]:
+    return lambda f, e, kind: kind in kinds and ratio_is(f, e, factor)
+
+
+def _difference(term) -> Callable[[sympy.Expr, sympy.Expr, str], bool]:
+    return lambda f, e, kind: same(f - e, term)
+
+
+MISTAKES: tuple[Mistake, ...] = (
+    Mistake("query_heads_for_kv",
+            "sized with the query heads (n_q d_h, the hidden size) where GQA caches only the n_kv KV heads",
+            _ratio(n_q / n_kv)),
+    Mistake("hidden_size_for_kv",
+            "sized with the hidden size H where the cache holds n_kv d_h per layer and token",
+            _ratio(H / (n_kv * d_h))),
+    Mistake("lost_factor_two", "half the exact value: the factor 2 for K and V (both are cached) is missing",
+            _ratio_for(("kv",), sympy.Rational(1, 2))),
+    Mistake("macs_as_flops", "half the exact count: multiply-accumulates (MACs) counted as FLOPs",
+            _ratio_for(("flops",), sympy.Rational(1, 2))),
+    Mistake("double_counted", "twice the exact value", _ratio(2)),
+    Mistake("half", "half the exact value", _ratio_for(("params", "bytes", "time"), sympy.Rational(1, 2))),
+    Mistake("training_flops", "three times the exact count: 6N is the FLOPs per token of training "
+                              "(forward and backward), inference is 2N", _ratio_for(("flops",), 3)),
+    Mistake("per_layer", "counted once per layer (L times too many)", _ratio(L)),
+    Mistake("layers_missing", "the number of layers L is missing", _ratio(1 / L)),
+    Mistake("fp32_bytes", "4 bytes per element where the exact value uses b bytes", _ratio(4 / b_w)),
+    Mistake("vocab_per_layer", "the embedding (V H) counted in every layer", _difference((L - 1) * V * H)),
+    Mistake("tied_counted_twice", "the tied embedding counted twice (embedding and LM head share V H)",
+            _difference(V * H)),
+    Mistake("lm_head_missing", "the LM head (V H) left out", _difference(-V * H)),
+    Mistake("position_table_missing", "the learned position table (n_pos H) left out",
+            _difference(-n_pos * H)),
+    Mistake("gate_missing", "a gated MLP counted with two matrices instead of three",
+            _difference(-L * H * d_ff)),
+)
+
+
+def diagnose(formula: sympy.Expr, exact: sympy.Expr, kind: str) -> list[Mistake]:
+    """The known mistakes that explain the difference (usually one)."""
+    return [m for m in MISTAKES if m.test(formula, exact, kind)]
+
+
+def vocabulary_symbols(expr: sympy.Expr) -> set[str]:
+    return {s.name for s in expr.free_symbols if s.name in VOCABULARY}

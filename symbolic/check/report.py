@@ -1,0 +1,110 @@
+"""Explaining verdicts: one paragraph of text per check, a Markdown report, JSON."""
+
+from __future__ import annotations
+
+import json
+
+from ..printing import text
+from ..units import count
+from .checker import ArithmeticCheck, FormulaCheck, NumberCheck
+
+STATUS_WORDS = {
+    "equivalent": "equivalent",
+    "assumptions": "equivalent under assumptions",
+    "approximate": "approximately equal",
+    "not_equivalent": "not equivalent",
+    "exact": "exact",
+    "agrees": "agrees to the precision written",
+    "unit_mixup": "unit mix-up",
+    "differs": "wrong",
+}
+
+
+def _number(value) -> str:
+    if value is None:
+        return "-"
+    return count(value) if value.is_Integer else f"{float(value):.6g}"
+
+
+def _pct(value) -> str:
+    return f"{float(value) * 100:+.3g}%"
+
+
+def verdict_words(check) -> str:
+    """The verdict in a few words."""
+    if isinstance(check, FormulaCheck):
+        return STATUS_WORDS[check.status]
+    if isinstance(check, NumberCheck) and check.holds and check.verdict.status == "differs":
+        return "within tolerance"
+    return STATUS_WORDS[check.verdict.status]
+
+
+def explain(check) -> list[str]:
+    """Lines that state and explain one verdict."""
+    if isinstance(check, FormulaCheck):
+        return _explain_formula(check)
+    if isinstance(check, NumberCheck):
+        return _explain_number(check)
+    return _explain_arithmetic(check)
+
+
+def _explain_formula(check: FormulaCheck) -> list[str]:
+    lines = [f"formula: {check.formula_text}  (read as {text(check.formula)})",
+             f"against: {check.quantity}",
+             f"verdict: {STATUS_WORDS[check.status]}"]
+    for group in check.groups():
+        first = group[0]
+        models = ", ".join(v.model for v in group)
+        lines.append(f"  {STATUS_WORDS[first.status]} for {models}")
+        lines.append(f"    exact: {text(first.exact)}")
+        for assumption in first.assumptions:
+            broken = assumption in first.violated
+            lines.append(f"    {'holds only if' if broken else 'assuming'} {assumption.description}"
+                         + (f", which {models} does not satisfy" if broken else ""))
+        for mistake in first.mistakes:
+            lines.append(f"    reason: {mistake.reason}")
+        if first.status in ("not_equivalent", "approximate") and first.ratio is not None:
+            lines.append(f"    ratio formula / exact: {_number(first.ratio)}")
+        for v in group[:3]:
+            if v.status in ("not_equivalent", "approximate") and v.formula_value is not None:
+                lines.append(f"    {v.model}: formula {_number(v.formula_value)}, "
+                             f"exact {_number(v.exact_value)} "
+                             f"({_pct(v.relative_error)})")
+    return lines
+
+
+def _explain_number(check: NumberCheck) -> list[str]:
+    v = check.verdict
+    status = "within tolerance" if check.holds and v.status == "differs" else STATUS_WORDS[v.status]
+    lines = [f"claim: {check.claim}  against {check.quantity} of {check.model}",
+             f"verdict: {status}",
+             f"  exact: {_number(v.exact)}; stated: {_number(v.stated.value)} ({_pct(v.relative_error)})"]
+    if v.reading:
+        lines.append(f"  the number is right in {v.reading}, not in {v.stated.unit}")
+    if v.factor:
+        lines.append(f"  reason: {v.factor}")
+    return lines
+
+
+def _explain_arithmetic(check: ArithmeticCheck) -> list[str]:
+    v = check.verdict
+    lines = [f"claim: {check.claim}", f"verdict: {STATUS_WORDS[v.status]}",
+             f"  exact: {_number(check.exact)}; stated: {_number(v.stated.value)} ({_pct(v.relative_error)})"]
+    if v.factor:
+        lines.append(f"  reason: {v.factor}")
+    return lines
+
+
+def text_report(checks) -> str:
+    return "\n\n".join("\n".join(explain(c)) for c in checks) + "\n"
+
+
+def json_report(checks, extra: list[dict] | None = None) -> str:
+    items = []
+    for i, c in enumerate(checks):
+        item = c.to_dict()
+        if extra:
+            item.update(extra[i])
+        items.append(item)
+    summary = {"claims": len(items), "failed": sum(1 for i in items if not i.get("passes", i["holds"]))}
+    return json.dumps({"summary": summary, "results": items}, indent=2, ensure_ascii=False) + "\n"

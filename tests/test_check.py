@@ -1,0 +1,144 @@
+"""`symbolic check`: formulas, stated numbers, arithmetic, claims files and the pytest helper."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from symbolic.check.checker import check_arithmetic, check_formula, check_number
+from symbolic.derive import Derivation
+from symbolic.load import load
+from symbolic.testing import assert_formula, assert_number
+from symbolic.workload import Workload
+
+from .renderers import ROOT
+
+
+def derivation(model, **workload):
+    return Derivation(load(model), Workload(**workload))
+
+
+def symbolic_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "symbolic", "check", *map(str, args)], capture_output=True,
+                          text=True, timeout=300, cwd=cwd)
+
+
+def test_exact_formula_is_equivalent():
+    check = check_formula("2 * n_layers * n_kv_heads * head_dim * b_kv", "kv_cache.bytes_per_token",
+                          [derivation("llama-3.1-8b")])
+    assert check.status == "equivalent" and check.holds
+
+
+def test_mha_formula_is_equivalent_under_the_assumptions_it_needs():
+    check = check_formula("2*2*nlayers*nheads*dhead", "kv_cache.bytes_per_token", [derivation("llama-2-7b")])
+    assert check.status == "assumptions"
+    assert [a.key for a in check.verdicts[0].assumptions] == ["mha", "two_bytes"]
+
+
+def test_mha_formula_on_a_gqa_model_is_wrong_and_says_why():
+    check = check_formula("2*2*nlayers*nheads*dhead", "kv_cache.bytes_per_token",
+                          [derivation("llama-3.1-8b")])
+    verdict = check.verdicts[0]
+    assert not check.holds
+    assert [a.key for a in verdict.violated] == ["mha"]
+    assert [m.key for m in verdict.mistakes] == ["query_heads_for_kv"]
+    assert verdict.formula_value == 4 * verdict.exact_value
+
+
+def test_two_flops_per_parameter_is_an_approximation_of_decode():
+    # 2P counts the input embedding, a lookup that costs no FLOPs: 1.25% high for Llama-3.1-70B
+    # at a short context, where attention adds little.
+    check = check_formula("2 * P", "flops.decode_step.total", [derivation("llama-3.1-70b", prompt=128)])
+    assert check.status == "approximate"
+    assert 0 < check.verdicts[0].relative_error < 0.02
+
+
+def test_without_a_model_every_preset_is_checked_and_grouped():
+    check = check_formula("2*2*nlayers*nheads*dhead", "kv_cache.bytes_per_token",
+                          [derivation(m) for m in ("gpt2", "llama-2-7b", "llama-3.1-8b", "qwen2.5-7b")])
+    groups = {tuple(v.model for v in group): group[0].status for group in check.groups()}
+    assert groups == {("gpt2", "llama-2-7b"): "assumptions", ("llama-3.1-8b", "qwen2.5-7b"): "not_equivalent"}
+
+
+def test_numbers_gb_and_gib_and_factors():
+    d = derivation("llama-3.1-70b", prompt=2048)
+    assert check_number("671 MB", "kv_cache.bytes_per_sequence", d).verdict.status == "agrees"
+    gib = check_number("640 MB", "kv_cache.bytes_per_sequence", d).verdict
+    assert gib.status == "unit_mixup" and gib.reading == "MiB"
+    doubled = check_number("1342 MB", "kv_cache.bytes_per_sequence", d).verdict
+    assert doubled.status == "differs" and "factor of 2" in doubled.factor
+    thousand = check_number("671 GB", "kv_cache.bytes_per_sequence", d).verdict
+    assert "1000" in thousand.factor
+    assert check_number("700 MB", "kv_cache.bytes_per_sequence", d, tolerance=0.05).holds
+
+
+def test_arithmetic_claims():
+    assert check_arithmetic("312/1.5 = 208").verdict.status == "exact"
+    wrong = check_arithmetic("16/900 = 22.22")
+    assert not wrong.holds and float(wrong.exact) == pytest.approx(0.017778, rel=1e-4)
+
+
+def test_unknown_symbol_names_the_closest_and_exits_2():
+    result = symbolic_cli("2 * nlayer * dmodel", "--against", "params.total", "--model", "gpt2")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("symbolic: error: unknown symbol 'nlayer' at position 5; "
+                                     "did you mean nlayers, n_layer, n_layers?")
+
+
+def test_users_map_their_own_names():
+    result = symbolic_cli("2 * L * kvdim * 2", "--let", "kvdim=n_kv*d_h", "--against",
+                          "kv_cache.bytes_per_token", "--model", "llama-3.1-8b")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "equivalent under assumptions" in result.stdout
+
+
+def test_json_verdicts():
+    result = symbolic_cli("671 MB", "--against", "kv_cache.bytes", "--model", "llama-3.1-70b", "--context",
+                          2048, "--json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 0 and document["results"][0]["verdict"] == "agrees"
+
+
+def test_the_seed_audit_claims_file_runs_in_ci():
+    result = symbolic_cli("--claims", ROOT / "docs" / "seed-audit.claims.md", "--format", "json")
+    assert result.returncode == 0, result.stdout[-2000:]
+    summary = json.loads(result.stdout)["summary"]
+    assert summary == {"claims": 36, "failed": 0}
+
+
+def test_a_claims_file_with_a_failing_claim_exits_1(tmp_path):
+    claims = tmp_path / "claims.md"
+    claims.write_text("| claim | against | model | setting |\n|---|---|---|---|\n"
+                      "| 2*L*n_kv*d_h*b_kv | kv_cache.bytes_per_token | llama-3.1-8b | |\n"
+                      "| 2*L*H*2 | kv_cache.bytes_per_token | llama-3.1-8b | kv_dtype=fp16 |\n")
+    result = symbolic_cli("--claims", claims, "--format", "md")
+    assert result.returncode == 1
+    assert "2 claims; 1 pass, 1 do not" in result.stdout
+
+
+def test_yaml_claims_files(tmp_path):
+    claims = tmp_path / "claims.yaml"
+    claims.write_text("- claim: 16/0.002 = 8000\n"
+                      "- claim: 131072 B\n  against: kv_cache.bytes_per_token\n  model: llama-3.1-8b\n")
+    assert symbolic_cli("--claims", claims).returncode == 0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("| claim | against | nonsense |\n|---|---|---|\n| 1 = 1 | | |\n", "unknown column 'nonsense'"),
+    ("no table here\n", "no Markdown table with a 'claim' column"),
+    ("| claim | expect |\n|---|---|\n| 1 = 1 | maybe |\n", "expect must be 'holds' or 'fails'"),
+])
+def test_bad_claims_files_get_one_line(tmp_path, text, message):
+    claims = tmp_path / "claims.md"
+    claims.write_text(text)
+    result = symbolic_cli("--claims", claims)
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_pytest_helpers():
+    assert_formula("2 * n_layers * n_kv_heads * head_dim * 2", "kv_cache.bytes_per_token",
+                   model="llama-3.1-8b")
+    assert_number("16.06 GB", "memory.weights_bytes", model="llama-3.1-8b")
+    with pytest.raises(AssertionError, match="GQA caches only the n_kv KV heads"):
+        assert_formula("2 * n_layers * hidden_size * 2", "kv_cache.bytes_per_token", model="llama-3.1-8b")

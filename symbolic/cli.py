@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="relative tolerance: a number within it holds; a formula within it is "
                             "approximately equal (5%%)")
     check.add_argument("--claims", help="a claims file (Markdown table or YAML) to check in one run")
+    check.add_argument("--hardware", help="for hardware.* quantities: the accelerator")
+    check.add_argument("--hardware-file", help="a JSON file of your own accelerators")
+    check.add_argument("--compute-dtype", default="bf16", help="for hardware.peak_flops (bf16)")
     check.add_argument("--format", choices=["text", "json", "md"], default="text")
     check.add_argument("--json", action="store_const", const="json", dest="format",
                        help="same as --format json")
@@ -191,7 +194,13 @@ def _derive(args) -> str:
 
 
 def _check(args) -> tuple[str, int]:
-    from .check.checker import check_arithmetic, check_formula, check_number, looks_like_number
+    from .check.checker import (
+        check_arithmetic,
+        check_formula,
+        check_hardware_number,
+        check_number,
+        looks_like_number,
+    )
     from .check.claims_file import markdown_report, passes, read_claims, run_claim, tolerance_of
     from .check.parser import parse_formula
     from .check.report import json_report, text_report
@@ -220,6 +229,11 @@ def _check(args) -> tuple[str, int]:
     claim = args.claim
     if "=" in claim and not args.against:
         check = check_arithmetic(claim, lets)
+    elif args.against and args.against.startswith("hardware."):
+        if not args.hardware:
+            raise SymbolicError(f"{args.against} needs --hardware")
+        check = check_hardware_number(claim, args.against, get_accelerator(args.hardware, args.hardware_file),
+                                      args.compute_dtype, tolerance)
     else:
         if not args.against:
             raise SymbolicError("--against QUANTITY is needed for a formula or a number")

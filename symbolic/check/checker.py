@@ -14,16 +14,20 @@ Without a model, a formula is checked against every preset and the outcomes grou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy
 
+from .. import quantities as q
 from ..derive import Derivation
 from ..errors import SymbolicError
 from ..exact import plain
+from ..hardware import Accelerator
+from ..model import Model
+from ..ops import OpKind
 from ..presets import preset_names
 from ..printing import text
-from ..symbols import L
+from ..symbols import L, W
 from . import equivalence as eq
 from .claims import Verdict, judge, read_stated
 from .parser import FormulaError, parse_formula
@@ -138,9 +142,50 @@ class FormulaCheck:
         }
 
 
+def relatives(derivation: Derivation, key: str) -> dict[str, sympy.Expr]:
+    """The exact expression's relatives that common mistakes match (see equivalence.Case)."""
+    model, exact = derivation.model, derivation[key].expr
+    found: dict[str, sympy.Expr] = {}
+    if W in exact.free_symbols:
+        found["no_window"] = exact.xreplace({W: sympy.Integer(10) ** 30})
+    if key.startswith("flops."):
+        conv = model.conventions
+        other = "full" if conv.attention_count == "causal" else "causal"
+        twin = Derivation(Model(model.arch, conv.replace(attention_count=other)), derivation.workload,
+                          derivation.precision)
+        if not eq.same(twin[key].expr, exact):
+            found["other_attention_count"] = twin[key].expr
+        if key.startswith("flops.decode_step.") and key.endswith(("total", "attention")):
+            found["decode_attention"] = derivation["flops.decode_step.attention"].expr
+    if key.startswith("params."):
+        found["weights_only"] = _weights_only(derivation, key)
+    return found
+
+
+def _weights_only(derivation: Derivation, key: str) -> sympy.Expr:
+    """A parameter count without norm and bias parameters: matrices and tables only."""
+    model = derivation.model
+    kinds = [OpKind.MATMUL, OpKind.GATHER]
+    if key == "params.total":
+        return q.model_sum(model, "params", kinds=kinds)
+    if key == "params.layers":
+        return q.model_sum(model, "params", kinds=kinds, sections=model.layer_sections)
+    parts = key.split(".")
+    if parts[1] == "per_layer":
+        section = next(s for s in model.layer_sections if s.name == parts[2])
+        components = None if parts[3] == "total" else [parts[3]]
+        return q.section_sum(section, "params", kinds=kinds, components=components)
+    return derivation[key].expr
+
+
 def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
                      tolerance: sympy.Rational = DEFAULT_APPROXIMATION) -> ModelVerdict:
-    """One model: is ``formula`` its exact ``key``, and if not, how does it differ?"""
+    """One model: is ``formula`` its exact ``key``, and if not, how does it differ?
+
+    In order: the same expression; the same under catalogue assumptions this model satisfies; the
+    same once norm and bias parameters are neglected (approximate); within ``tolerance`` on this
+    model (approximate); otherwise not equivalent, with the assumptions it needs that this model
+    breaks, and the known mistakes that explain the difference."""
     quantity = derivation[key]
     exact = quantity.expr
     name = derivation.model.arch.name
@@ -153,19 +198,37 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
         return ModelVerdict(name, status, exact, ratio=_ratio(formula, quantity.value), **values)
     if eq.same(formula, exact):
         return ModelVerdict(name, "equivalent", exact, **values)
-    mistakes = tuple(eq.diagnose(formula, exact, quantity_kind(key)))
-    assumptions = eq.smallest_assumptions(formula, exact)
-    if assumptions is not None:
+    kin = relatives(derivation, key)
+    broken: ModelVerdict | None = None
+    for label, target in (("exact", exact), ("weights_only", kin.get("weights_only"))):
+        if target is None:
+            continue
+        assumptions = () if eq.same(formula, target) else eq.smallest_assumptions(formula, target)
+        if assumptions is None:
+            continue
+        extra = (eq.NEGLECT_SMALL,) if label == "weights_only" else ()
         violated = tuple(a for a in assumptions if not _satisfied(a, derivation))
         if not violated:
-            return ModelVerdict(name, "assumptions", exact, assumptions=assumptions, **values)
-        f, e = formula, exact
-        for assumption in assumptions:
-            if assumption not in violated:
-                f, e = assumption.apply(f), assumption.apply(e)
-        return ModelVerdict(name, "not_equivalent", exact, assumptions=assumptions, violated=violated,
-                            mistakes=tuple(eq.diagnose(f, e, quantity_kind(key))),
-                            ratio=eq.constant_ratio(f, e), **values)
+            status = "approximate" if extra else ("assumptions" if assumptions else "equivalent")
+            return ModelVerdict(name, status, exact, assumptions=assumptions + extra, **values)
+        if broken is None:
+            f, e = formula, target
+            for assumption in assumptions:
+                if assumption not in violated:
+                    f, e = assumption.apply(f), assumption.apply(e)
+            case = eq.Case(f, e, quantity_kind(key), key, dict(kin), formula_value, quantity.value)
+            broken = ModelVerdict(name, "not_equivalent", exact, assumptions=assumptions + extra,
+                                  violated=violated, mistakes=tuple(eq.diagnose(case)),
+                                  ratio=eq.constant_ratio(f, e), **values)
+    if broken is not None:
+        return broken
+    holding = [a for a in eq.CATALOGUE if _satisfied(a, derivation)]
+    f, e, kin_held = formula, exact, dict(kin)
+    for assumption in holding:  # what is true of this model anyway (B = 1, 2-byte elements, ...)
+        f, e = assumption.apply(f), assumption.apply(e)
+        kin_held = {k: assumption.apply(v) for k, v in kin_held.items()}
+    case = eq.Case(f, e, quantity_kind(key), key, kin_held, formula_value, quantity.value)
+    mistakes = tuple(eq.diagnose(case))
     ratio = eq.constant_ratio(formula, exact)
     error = formula_value / quantity.value - 1 if formula_value is not None and quantity.value else None
     if not mistakes and error is not None and abs(error) <= tolerance:
@@ -235,6 +298,30 @@ class NumberCheck:
                 "holds": self.holds, "exact": plain(v.exact), "stated": plain(v.stated.value),
                 "relative_error": float(v.relative_error), "reading": v.reading or None,
                 "factor": v.factor or None}
+
+
+HARDWARE_KEYS = {"hardware.peak_flops": "flop_rate", "hardware.memory_bytes": "bytes",
+                 "hardware.memory_bandwidth": "byte_rate"}
+
+
+def check_hardware_number(claim: str, against: str, accelerator: Accelerator, dtype: str = "bf16",
+                          tolerance: sympy.Rational | None = None) -> NumberCheck:
+    """A stated figure of an accelerator (peak FLOP/s, memory, bandwidth) against its datasheet."""
+    if against not in HARDWARE_KEYS:
+        raise SymbolicError(f"unknown hardware quantity {against!r}; known: {', '.join(HARDWARE_KEYS)}")
+    stated = read_stated(claim)
+    if stated.dimension != HARDWARE_KEYS[against]:
+        raise SymbolicError(f"{claim!r} is in {stated.dimension} but {against} is in "
+                            f"{HARDWARE_KEYS[against]}")
+    exact = {"hardware.peak_flops": lambda: accelerator.peak(dtype),
+             "hardware.memory_bytes": lambda: accelerator.memory_bytes,
+             "hardware.memory_bandwidth": lambda: accelerator.memory_bandwidth}[against]()
+    verdict = judge(stated, exact)
+    sparse = accelerator.peak_flops_sparse.get(dtype)
+    if against == "hardware.peak_flops" and sparse and verdict.status == "differs" \
+            and abs(stated.value / sparse - 1) <= sympy.Rational(2, 100):
+        verdict = replace(verdict, factor="the sparse peak (2:4 structured sparsity) quoted as the dense one")
+    return NumberCheck(claim, against, accelerator.name, verdict, tolerance)
 
 
 def check_number(claim: str, against: str, derivation: Derivation,

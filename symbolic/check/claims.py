@@ -103,4 +103,7 @@ def telling_factor(stated: Stated, exact: sympy.Rational) -> str:
     for factor, text in TELLING_FACTORS:
         if abs(stated.value - factor * exact) <= stated.tolerance:
             return text
+    for factor, text in TELLING_FACTORS:
+        if abs(stated.value / (factor * exact) - 1) <= sympy.Rational(5, 100):
+            return "about " + text.split(" (")[0] + " (within 5%)"
     return ""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy
 
@@ -87,6 +87,10 @@ CATALOGUE: tuple[Assumption, ...] = (
 )
 
 
+NEGLECT_SMALL = Assumption("neglect_small", "norm and bias parameters neglected", {})
+"""Not a substitution: the formula matches the count of matrices and tables only."""
+
+
 def smallest_assumptions(formula: sympy.Expr, exact: sympy.Expr, max_size: int = 3
                          ) -> tuple[Assumption, ...] | None:
     """The smallest set of catalogue assumptions under which the two agree (None if none does).
@@ -106,24 +110,60 @@ def smallest_assumptions(formula: sympy.Expr, exact: sympy.Expr, max_size: int =
 
 
 @dataclass(frozen=True)
+class Case:
+    """A formula, the exact expression, and the exact expression's relatives: under the other
+    attention-count convention, without sliding windows, with norms and biases left out."""
+
+    formula: sympy.Expr
+    exact: sympy.Expr
+    kind: str                      # kv, flops, params, bytes
+    key: str
+    relatives: dict = field(default_factory=dict)
+    formula_value: sympy.Rational | None = None   # both sides on the model checked
+    exact_value: sympy.Rational | None = None
+
+    @property
+    def value_ratio(self) -> float | None:
+        if self.formula_value is None or not self.exact_value:
+            return None
+        return float(self.formula_value / self.exact_value)
+
+
+@dataclass(frozen=True)
 class Mistake:
-    """A known way to get a formula wrong: a test on (formula, exact) and what to call it."""
+    """A known way to get a formula wrong: a test on a :class:`Case` and what to call it."""
 
     key: str
     reason: str
-    test: Callable[[sympy.Expr, sympy.Expr, str], bool]
+    test: Callable[[Case], bool]
 
 
-def _ratio(factor) -> Callable[[sympy.Expr, sympy.Expr, str], bool]:
-    return lambda f, e, kind: ratio_is(f, e, factor)
+def _ratio(factor, kinds: tuple[str, ...] | None = None) -> Callable[[Case], bool]:
+    return lambda case: (kinds is None or case.kind in kinds) and ratio_is(case.formula, case.exact, factor)
 
 
-def _ratio_for(kinds: tuple[str, ...], factor) -> Callable[[sympy.Expr, sympy.Expr, str], bool]:
-    return lambda f, e, kind: kind in kinds and ratio_is(f, e, factor)
+def _difference(term, relative: str | None = None) -> Callable[[Case], bool]:
+    def test(case: Case) -> bool:
+        base = case.relatives.get(relative, case.exact) if relative else case.exact
+        return same(case.formula - base, term)
+    return test
 
 
-def _difference(term) -> Callable[[sympy.Expr, sympy.Expr, str], bool]:
-    return lambda f, e, kind: same(f - e, term)
+def _relative(name: str) -> Callable[[Case], bool]:
+    return lambda case: name in case.relatives and same(case.formula, case.relatives[name])
+
+
+def _about(factor: float, kinds: tuple[str, ...]) -> Callable[[Case], bool]:
+    """The formula gives about ``factor`` times the exact value on this model (within 5%)."""
+    def test(case: Case) -> bool:
+        ratio = case.value_ratio
+        return case.kind in kinds and ratio is not None and abs(ratio / factor - 1) <= 0.05
+    return test
+
+
+def _causal_in_decode(case: Case) -> bool:
+    attention = case.relatives.get("decode_attention")
+    return attention is not None and same(case.formula, case.exact - attention / 2)
 
 
 MISTAKES: tuple[Mistake, ...] = (
@@ -133,14 +173,30 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("hidden_size_for_kv",
             "sized with the hidden size H where the cache holds n_kv d_h per layer and token",
             _ratio(H / (n_kv * d_h))),
+    Mistake("sliding_window_ignored",
+            "the sliding window is ignored: a sliding layer keeps at most W - 1 tokens, not all c",
+            _relative("no_window")),
+    Mistake("full_square_for_causal",
+            "counts every query against every key (S^2 pairs); a causal mask keeps S(S+1)/2",
+            _relative("other_attention_count")),
+    Mistake("causal_discount_in_decode",
+            "halves decode attention as if causal; the one new token attends to every cached key",
+            _causal_in_decode),
     Mistake("lost_factor_two", "half the exact value: the factor 2 for K and V (both are cached) is missing",
-            _ratio_for(("kv",), sympy.Rational(1, 2))),
+            _ratio(sympy.Rational(1, 2), ("kv",))),
     Mistake("macs_as_flops", "half the exact count: multiply-accumulates (MACs) counted as FLOPs",
-            _ratio_for(("flops",), sympy.Rational(1, 2))),
+            _ratio(sympy.Rational(1, 2), ("flops",))),
     Mistake("double_counted", "twice the exact value", _ratio(2)),
-    Mistake("half", "half the exact value", _ratio_for(("params", "bytes", "time"), sympy.Rational(1, 2))),
+    Mistake("half", "half the exact value", _ratio(sympy.Rational(1, 2), ("params", "bytes", "time"))),
     Mistake("training_flops", "three times the exact count: 6N is the FLOPs per token of training "
-                              "(forward and backward), inference is 2N", _ratio_for(("flops",), 3)),
+                              "(forward and backward), inference is 2N", _ratio(3, ("flops",))),
+    Mistake("about_half_flops",
+            "about half the exact count: multiply-accumulates (MACs) counted as FLOPs?",
+            lambda case: (not _ratio(sympy.Rational(1, 2), ("flops",))(case)
+                          and _about(0.5, ("flops",))(case))),
+    Mistake("about_training_flops", "about three times the exact count: 6N (training, forward and "
+                                    "backward) used for inference, which is about 2N?",
+            lambda case: not _ratio(3, ("flops",))(case) and _about(3, ("flops",))(case)),
     Mistake("per_layer", "counted once per layer (L times too many)", _ratio(L)),
     Mistake("layers_missing", "the number of layers L is missing", _ratio(1 / L)),
     Mistake("fp32_bytes", "4 bytes per element where the exact value uses b bytes", _ratio(4 / b_w)),
@@ -151,13 +207,13 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("position_table_missing", "the learned position table (n_pos H) left out",
             _difference(-n_pos * H)),
     Mistake("gate_missing", "a gated MLP counted with two matrices instead of three",
-            _difference(-L * H * d_ff)),
+            lambda case: any(_difference(-L * H * d_ff, base)(case) for base in (None, "weights_only"))),
 )
 
 
-def diagnose(formula: sympy.Expr, exact: sympy.Expr, kind: str) -> list[Mistake]:
+def diagnose(case: Case) -> list[Mistake]:
     """The known mistakes that explain the difference (usually one)."""
-    return [m for m in MISTAKES if m.test(formula, exact, kind)]
+    return [m for m in MISTAKES if m.test(case)]
 
 
 def vocabulary_symbols(expr: sympy.Expr) -> set[str]:

@@ -144,6 +144,10 @@ def test_every_verdict_comes_within_a_second(text):
 
     derivation = Derivation(load("llama-3.1-8b"))
     start = time.perf_counter()
-    check = check_formula(text, "kv_cache.bytes_per_token", [derivation])
-    assert check.status in ("equivalent", "assumptions", "approximate", "not_equivalent")
+    try:
+        check = check_formula(text, "kv_cache.bytes_per_token", [derivation])
+    except SymbolicError:  # a formula that divides by zero is refused, with its position
+        pass
+    else:
+        assert check.status in ("equivalent", "assumptions", "approximate", "not_equivalent")
     assert time.perf_counter() - start < 1

@@ -79,6 +79,7 @@ class ModelVerdict:
     ratio: sympy.Rational | None = None
     formula_value: sympy.Rational | None = None
     exact_value: sympy.Rational | None = None
+    difference: sympy.Expr | None = None
 
     @property
     def holds(self) -> bool:
@@ -134,6 +135,7 @@ class FormulaCheck:
                 "violated_assumptions": [a.description for a in group[0].violated],
                 "reasons": [m.reason for m in group[0].mistakes],
                 "ratio": plain(group[0].ratio) if group[0].ratio is not None else None,
+                "difference": text(group[0].difference) if group[0].difference is not None else None,
                 "examples": [{"model": v.model, "formula": plain(v.formula_value),
                               "exact": plain(v.exact_value),
                               "relative_error": float(v.relative_error) if v.relative_error is not None
@@ -191,7 +193,7 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
     name = derivation.model.arch.name
     if not derivation.model.arch.single_kind:   # an identity, not an assumption: L = L_full + L_sliding
         formula = formula.xreplace({L: sum(g.count_symbol for g in derivation.model.arch.layer_groups)})
-    formula_value = derivation.evaluate(formula) if _bound(formula, derivation) else None
+    formula_value = _value(formula, derivation)
     values = {"formula_value": formula_value, "exact_value": quantity.value}
     if not formula.free_symbols:
         status = "equivalent" if formula == quantity.value else "not_equivalent"
@@ -233,7 +235,17 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
     error = formula_value / quantity.value - 1 if formula_value is not None and quantity.value else None
     if not mistakes and error is not None and abs(error) <= tolerance:
         return ModelVerdict(name, "approximate", exact, ratio=ratio, **values)
-    return ModelVerdict(name, "not_equivalent", exact, mistakes=mistakes, ratio=ratio, **values)
+    return ModelVerdict(name, "not_equivalent", exact, mistakes=mistakes, ratio=ratio,
+                        difference=_small_difference(formula, exact), **values)
+
+
+def _small_difference(formula: sympy.Expr, exact: sympy.Expr) -> sympy.Expr | None:
+    """formula - exact, expanded, when both are small enough to expand quickly."""
+    if sympy.count_ops(formula) + sympy.count_ops(exact) > 150:
+        return None
+    if any(p.is_Pow and p.exp.is_Integer and abs(p.exp) > 8 for p in formula.atoms(sympy.Pow)):
+        return None
+    return sympy.expand(formula - exact)
 
 
 def _satisfied(assumption: eq.Assumption, derivation: Derivation) -> bool:
@@ -243,8 +255,13 @@ def _satisfied(assumption: eq.Assumption, derivation: Derivation) -> bool:
                for symbol, value in assumption.substitutions.items())
 
 
-def _bound(formula: sympy.Expr, derivation: Derivation) -> bool:
-    return formula.free_symbols <= set(derivation.bindings)
+def _value(formula: sympy.Expr, derivation: Derivation) -> sympy.Rational | None:
+    """The formula's value on this model, or None (a symbol the model does not bind, a division
+    by zero, a square root of a negative number)."""
+    if not formula.free_symbols <= set(derivation.bindings):
+        return None
+    value = formula.xreplace(derivation.bindings)
+    return value if value.is_Rational else None
 
 
 def _ratio(a, b) -> sympy.Rational | None:

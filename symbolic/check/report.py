@@ -65,6 +65,8 @@ def _explain_formula(check: FormulaCheck) -> list[str]:
             lines.append(f"    reason: {mistake.reason}")
         if first.status in ("not_equivalent", "approximate") and first.ratio is not None:
             lines.append(f"    ratio formula / exact: {_number(first.ratio)}")
+        elif first.difference is not None:
+            lines.append(f"    formula - exact: {text(first.difference)}")
         for v in group[:3]:
             if v.status in ("not_equivalent", "approximate") and v.formula_value is not None:
                 lines.append(f"    {v.model}: formula {_number(v.formula_value)}, "

@@ -30,18 +30,24 @@ def decimal_text(q: sympy.Rational) -> str:
     return f"{sign}{text[:-digits]}.{text[-digits:]}"
 
 
+def _decimal_product(printer, expr, parentheses: str, joiner: str) -> str | None:
+    """A product whose coefficient is a terminating rational, written with the coefficient as a
+    decimal ('12.75*H**2', '12.75 H^{2}'); None for any other product."""
+    coeff, rest = expr.as_coeff_Mul()
+    if not (coeff.is_Rational and not coeff.is_Integer and _terminates(coeff) and rest != 1):
+        return None
+    body = printer._print(rest)
+    if rest.is_Add:
+        body = parentheses.format(body)
+    return f"{decimal_text(coeff)}{joiner}{body}"
+
+
 class _DecimalPrinter(StrPrinter):
     def _print_Rational(self, expr):
         return decimal_text(expr)
 
     def _print_Mul(self, expr):
-        coeff, rest = expr.as_coeff_Mul()
-        if coeff.is_Rational and not coeff.is_Integer and _terminates(coeff) and rest != 1:
-            text = self._print(rest)
-            if rest.is_Add:
-                text = f"({text})"
-            return f"{decimal_text(coeff)}*{text}"
-        return super()._print_Mul(expr)
+        return _decimal_product(self, expr, "({})", "*") or super()._print_Mul(expr)
 
 
 def text(expr: sympy.Expr) -> str:
@@ -72,12 +78,9 @@ class _LatexPrinter(LatexPrinter):
 
     def _print_Mul(self, expr):
         if self._settings.get("decimals"):
-            coeff, rest = expr.as_coeff_Mul()
-            if coeff.is_Rational and not coeff.is_Integer and _terminates(coeff) and rest != 1:
-                body = self._print(rest)
-                if rest.is_Add:
-                    body = rf"\left({body}\right)"
-                return f"{decimal_text(coeff)} {body}"
+            decimal = _decimal_product(self, expr, r"\left({}\right)", " ")
+            if decimal:
+                return decimal
         return super()._print_Mul(expr)
 
 

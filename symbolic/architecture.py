@@ -30,6 +30,8 @@ class AttentionSpec:
     rotary: bool = True            # rotary position embedding applied to q and k
     rotary_fraction: sympy.Rational = sympy.Integer(1)  # share of each head's dims rotated
     logit_softcap: bool = False    # tanh soft cap on the scores (gemma-2)
+    mla: bool = False              # multi-head latent attention (DeepSeek-V2/V3): a compressed KV cache
+    q_lora: bool = False           # MLA with a compressed query (q_lora_rank)
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,22 @@ class MLPSpec:
 
 
 @dataclass(frozen=True)
+class MoESpec:
+    """Structure of a mixture-of-experts MLP: a router, E routed experts (gated, each d_e wide) of
+    which each token uses k, and optionally always-on shared experts (d_s wide in all)."""
+
+    shared: bool = False           # shared expert(s) every token passes through
+    shared_gate: bool = False      # a sigmoid gate on the shared expert's output (Qwen2-MoE)
+    activation: str = "silu"
+
+
+@dataclass(frozen=True)
 class LayerSpec:
     """One kind of decoder layer."""
 
     kind: str
     attention: AttentionSpec
-    mlp: MLPSpec
+    mlp: MLPSpec | MoESpec
     norm: str = "rms"              # "rms" or "layer"
     sandwich_norms: bool = False   # extra norms after attention and after the MLP (gemma-2)
 
@@ -83,6 +95,15 @@ class Architecture:
     norm: str = "rms"                    # the final norm's kind
     embedding_scale: bool = False        # embeddings multiplied by sqrt(H) (gemma)
     final_logit_softcap: bool = False    # tanh soft cap on the logits (gemma-2)
+    num_experts: int | None = None       # MoE: routed experts per MoE layer
+    experts_per_token: int | None = None
+    expert_intermediate_size: int | None = None
+    shared_intermediate_size: int | None = None
+    q_lora_rank: int | None = None       # MLA
+    kv_lora_rank: int | None = None
+    qk_nope_head_dim: int | None = None
+    qk_rope_head_dim: int | None = None
+    v_head_dim: int | None = None
     source: str = ""
     config: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -105,6 +126,24 @@ class Architecture:
             raise ConfigError("sliding-window layers need a positive sliding_window")
         if self.learned_positions and not self.max_position_embeddings:
             raise ConfigError("a learned position table needs max_position_embeddings")
+        if self.has_moe:
+            if not (self.num_experts and self.experts_per_token and self.expert_intermediate_size):
+                raise ConfigError("MoE layers need num_experts, num_experts_per_tok and the expert size")
+            if self.experts_per_token > self.num_experts:
+                raise ConfigError(f"num_experts_per_tok ({self.experts_per_token}) exceeds the "
+                                  f"{self.num_experts} experts")
+
+    @property
+    def has_moe(self) -> bool:
+        return any(isinstance(g.spec.mlp, MoESpec) for g in self.layer_groups)
+
+    @property
+    def has_dense_mlp(self) -> bool:
+        return any(isinstance(g.spec.mlp, MLPSpec) for g in self.layer_groups)
+
+    @property
+    def all_mla(self) -> bool:
+        return all(g.spec.attention.mla for g in self.layer_groups)
 
     @property
     def single_kind(self) -> bool:
@@ -121,10 +160,18 @@ class Architecture:
             sym.H: self.hidden_size,
             sym.L: self.num_layers,
             sym.n_q: self.num_heads,
-            sym.n_kv: self.num_kv_heads,
-            sym.d_h: self.head_dim,
-            sym.d_ff: self.intermediate_size,
         }
+        if not self.all_mla:
+            values[sym.n_kv] = self.num_kv_heads
+            values[sym.d_h] = self.head_dim
+        if self.has_dense_mlp:
+            values[sym.d_ff] = self.intermediate_size
+        optional = {sym.E: self.num_experts, sym.k: self.experts_per_token,
+                    sym.d_e: self.expert_intermediate_size, sym.d_s: self.shared_intermediate_size,
+                    sym.r_q: self.q_lora_rank, sym.r_kv: self.kv_lora_rank,
+                    sym.d_nope: self.qk_nope_head_dim, sym.d_rope: self.qk_rope_head_dim,
+                    sym.d_v: self.v_head_dim}
+        values.update({symbol: v for symbol, v in optional.items() if v})
         if self.learned_positions:
             values[sym.n_pos] = self.max_position_embeddings
         if self.sliding_window:

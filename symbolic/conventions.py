@@ -18,6 +18,8 @@ from .exact import plain, to_rational
 
 ATTENTION_COUNTS = ("causal", "full")
 LM_HEAD_POSITIONS = ("last", "all")
+MLA_FORMS = ("absorbed", "expanded")
+CHOICES = {"attention_count": ATTENTION_COUNTS, "lm_head_positions": LM_HEAD_POSITIONS, "mla_form": MLA_FORMS}
 
 
 def _option(default, doc: str):
@@ -53,24 +55,24 @@ class Conventions:
         3, "FLOPs per rotated element of q and k for RoPE: two multiplies, one add.")
     softcap_flops: sympy.Rational = _option(
         3, "FLOPs per element of a tanh soft cap: divide, tanh, multiply (gemma-2).")
+    mla_form: str = _option(
+        "absorbed", "How multi-head latent attention is computed: 'absorbed' (kv_b_proj folded into the "
+                    "query and output, attention in the latent space, as served by vLLM and SGLang) or "
+                    "'expanded' (the cached latent re-expanded into keys and values at every step, as "
+                    "transformers computes it).")
 
     def __post_init__(self):
-        if self.attention_count not in ATTENTION_COUNTS:
-            raise SymbolicError(
-                f"convention attention_count must be one of {', '.join(ATTENTION_COUNTS)}, "
-                f"got {self.attention_count!r}")
-        if self.lm_head_positions not in LM_HEAD_POSITIONS:
-            raise SymbolicError(
-                f"convention lm_head_positions must be one of {', '.join(LM_HEAD_POSITIONS)}, "
-                f"got {self.lm_head_positions!r}")
         for f in dataclasses.fields(self):
-            if f.name in ("attention_count", "lm_head_positions"):
+            value = getattr(self, f.name)
+            if f.name in CHOICES:
+                if value not in CHOICES[f.name]:
+                    raise SymbolicError(f"convention {f.name} must be one of {', '.join(CHOICES[f.name])}, "
+                                        f"got {value!r}")
                 continue
-            value = to_rational(getattr(self, f.name))
-            if value is None or value < 0:
-                raise SymbolicError(
-                    f"convention {f.name} must be a non-negative number, got {getattr(self, f.name)!r}")
-            object.__setattr__(self, f.name, value)
+            exact = to_rational(value)
+            if exact is None or exact < 0:
+                raise SymbolicError(f"convention {f.name} must be a non-negative number, got {value!r}")
+            object.__setattr__(self, f.name, exact)
 
     def replace(self, **changes) -> Conventions:
         return dataclasses.replace(self, **changes)
@@ -98,7 +100,7 @@ def parse_convention(text: str) -> tuple[str, object]:
         raise SymbolicError(f"convention {text!r} must read NAME=VALUE")
     if name not in known:
         raise SymbolicError(f"unknown convention {name!r}; known: {', '.join(sorted(known))}")
-    if name in ("attention_count", "lm_head_positions"):
+    if name in CHOICES:
         return name, raw
     value = to_rational(raw)
     if value is None:

@@ -97,6 +97,16 @@ class Derivation:
             for name, expr in q.flops(model, phase).items():
                 self._add(f"flops.{phase.name}.{name}", expr, "FLOP", textbook=name == "total")
         self._add("memory.weights_bytes", q.weight_bytes(model), "B")
+        if model.arch.has_moe:
+            for name, expr in q.moe(model).items():
+                self._add(f"moe.{name}", expr, "count")
+        if model.arch.all_mla:
+            for name, expr in q.mla(model).items():
+                self._add(f"mla.{name}", expr, "elements")
+            other = "expanded" if model.conventions.mla_form == "absorbed" else "absorbed"
+            twin = Model(model.arch, model.conventions.replace(mla_form=other))
+            for phase in PHASES:
+                self._add(f"mla.{phase.name}_flops_{other}", q.model_sum(twin, "flops", phase), "FLOP")
         for phase in PHASES:
             for name, expr in q.traffic(model, phase).items():
                 self._add(f"memory.{phase.name}.{name}", expr, "B")

@@ -1,11 +1,14 @@
 """Element sizes of the number formats weights, KV cache and activations are stored in.
 
 Bytes per element are exact rationals: int4 packs two elements into a byte (1/2). Group-wise
-quantisation scales are not included here (see the quantisation options of later versions).
+quantisation adds one scale per group: ``int4-g128`` is int4 with an fp16 scale for every 128
+weights, 1/2 + 2/128 = 33/64 bytes per weight (``int4-g128-fp32`` for fp32 scales). The weight
+format applies to every parameter (embeddings and norms included).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy
@@ -29,6 +32,7 @@ _DTYPES = (
     DType("fp8", sympy.Integer(1), "8-bit float (E4M3 or E5M2)"),
     DType("int8", sympy.Integer(1), "8-bit integer"),
     DType("int4", sympy.Rational(1, 2), "4-bit integer, two per byte"),
+    DType("fp4", sympy.Rational(1, 2), "4-bit float (E2M1), two per byte"),
 )
 
 _SPELLINGS = {
@@ -36,18 +40,29 @@ _SPELLINGS = {
     "float16": "fp16", "half": "fp16", "f16": "fp16",
     "bfloat16": "bf16",
     "float8": "fp8", "fp8_e4m3": "fp8", "fp8_e5m2": "fp8", "e4m3": "fp8", "e5m2": "fp8",
-    "i8": "int8", "i4": "int4",
+    "i8": "int8", "i4": "int4", "nf4": "int4", "e2m1": "fp4", "mxfp4": "fp4", "nvfp4": "fp4",
 }
+_GROUPED = re.compile(r"^(?P<base>[a-z0-9_]+)-g(?P<group>[0-9]+)(?:-(?P<scale>[a-z0-9]+))?$")
 
 DTYPES: dict[str, DType] = {d.name: d for d in _DTYPES}
 
 
 def dtype(name: str) -> DType:
-    """The format called ``name`` (``bf16``, ``bfloat16``, ``int4``, ...)."""
+    """The format called ``name`` (``bf16``, ``bfloat16``, ``int4``, ``int4-g128``, ...)."""
     key = name.strip().lower()
+    grouped = _GROUPED.match(key)
+    if grouped:
+        base = dtype(grouped.group("base"))
+        scale = dtype(grouped.group("scale") or "fp16")
+        size = int(grouped.group("group"))
+        if size < 1:
+            raise SymbolicError(f"dtype {name!r}: the group size must be positive")
+        return DType(key, base.bytes + scale.bytes / size,
+                     f"{base.name} with a {scale.name} scale for every {size} elements")
     key = _SPELLINGS.get(key, key)
     if key not in DTYPES:
-        raise SymbolicError(f"unknown dtype {name!r}; known: {', '.join(DTYPES)}")
+        raise SymbolicError(f"unknown dtype {name!r}; known: {', '.join(DTYPES)}, "
+                            f"and grouped forms such as int4-g128")
     return DTYPES[key]
 
 

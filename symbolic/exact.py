@@ -33,11 +33,24 @@ def to_rational(value: object) -> sympy.Rational | None:
     return None
 
 
-def plain(value: sympy.Expr) -> int | str:
-    """A JSON-friendly exact value: an int when whole, else 'p/q'."""
+MAX_FRACTION_TEXT = 40
+MAX_EXACT_BITS = 256
+
+
+def unwieldy(value: sympy.Rational) -> bool:
+    """A fraction too long to show in full (numerator or denominator over 256 bits)."""
+    return max(abs(value.p).bit_length(), value.q.bit_length()) > MAX_EXACT_BITS
+
+
+def plain(value: sympy.Expr) -> int | str | float:
+    """A JSON-friendly value: an int when whole, else 'p/q' when short, else a float (an expected
+    value such as the distinct experts a batch touches can have thousands of digits)."""
     value = sympy.sympify(value) if isinstance(value, int) else value
     if not isinstance(value, sympy.Rational):
         raise TypeError(f"expected an exact number, got {value!r}")
     if value.is_Integer:
         return int(value)
-    return str(value)
+    if unwieldy(value):
+        return float(value)
+    text = str(value)
+    return text if len(text) <= MAX_FRACTION_TEXT else float(value)

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 import sympy
 
-from .architecture import FULL, SLIDING, Architecture, AttentionSpec, LayerGroup, LayerSpec, MLPSpec
+from .architecture import (
+    FULL,
+    SLIDING,
+    Architecture,
+    AttentionSpec,
+    LayerGroup,
+    LayerSpec,
+    MLPSpec,
+    MoESpec,
+)
 from .errors import ConfigError
 from .exact import to_rational
 
@@ -113,12 +122,56 @@ def _qwen(reader: ConfigReader, num_layers: int) -> list[bool]:
     return [i >= first for i in range(num_layers)]
 
 
+def _qwen_moe_sliding(reader: ConfigReader, num_layers: int) -> list[bool]:
+    """Qwen3-MoE: use_sliding_window makes every layer slide (its config keeps no layer_types)."""
+    if not reader.flag("use_sliding_window", False):
+        return [False] * num_layers
+    return _every_layer_if_window(reader, num_layers)
+
+
 def _alternating(reader: ConfigReader, num_layers: int) -> list[bool]:
     """gemma-2: layer_types, or even-indexed layers slide (transformers' Gemma2Config)."""
     types = reader.layer_types(num_layers)
     if types is not None:
         return [t == SLIDING for t in types]
     return [(i + 1) % 2 == 1 for i in range(num_layers)]
+
+
+@dataclass(frozen=True)
+class Experts:
+    """Sizes and placement of a family's mixture-of-experts layers."""
+
+    is_moe: list[bool]
+    spec: MoESpec
+    num_experts: int
+    top_k: int
+    expert_size: int
+    shared_size: int | None = None
+
+
+def _mixtral_experts(reader: ConfigReader, num_layers: int, activation: str) -> Experts:
+    """Mixtral: every layer is MoE; intermediate_size is each expert's width; no shared expert."""
+    return Experts([True] * num_layers, MoESpec(activation=activation),
+                   reader.integer("num_local_experts", default=8),
+                   reader.integer("num_experts_per_tok", default=2),
+                   reader.integer("intermediate_size"))
+
+
+def _qwen_experts(shared: bool, experts_default: int, top_k_default: int, size_default: int):
+    """Qwen2-MoE / Qwen3-MoE: layer i is MoE unless listed in mlp_only_layers or off the
+    decoder_sparse_step (transformers' Qwen2MoeDecoderLayer); Qwen2-MoE adds a gated shared expert."""
+    def experts(reader: ConfigReader, num_layers: int, activation: str) -> Experts:
+        count = reader.integer("num_experts", default=experts_default)
+        step = reader.integer("decoder_sparse_step", default=1)
+        dense = reader.config.get("mlp_only_layers") or []
+        if not isinstance(dense, list) or not all(isinstance(i, int) for i in dense):
+            raise reader.fail("config field 'mlp_only_layers' must be a list of layer indices")
+        placement = [i not in dense and (i + 1) % step == 0 for i in range(num_layers)]
+        return Experts(placement, MoESpec(shared=shared, shared_gate=shared, activation=activation), count,
+                       reader.integer("num_experts_per_tok", default=top_k_default),
+                       reader.integer("moe_intermediate_size", default=size_default),
+                       reader.integer("shared_expert_intermediate_size", default=5632) if shared else None)
+    return experts
 
 
 @dataclass(frozen=True)
@@ -138,6 +191,7 @@ class Family:
     embedding_scale: bool = False
     softcaps: bool = False
     rotary_fraction_field: str | None = None
+    experts: Callable[[ConfigReader, int, str], Experts] | None = None
 
 
 FAMILIES: dict[str, Family] = {f.model_type: f for f in (
@@ -153,9 +207,15 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            sliding_window_default=4096, sandwich_norms=True, embedding_scale=True, softcaps=True),
     Family("phi3", tie_default=False, qkv_bias=False, o_bias=False, sliding=_every_layer_if_window,
            rotary_fraction_field="partial_rotary_factor"),
+    Family("mixtral", tie_default=False, qkv_bias=False, o_bias=False, sliding=_every_layer_if_window,
+           experts=_mixtral_experts),
+    Family("qwen2_moe", tie_default=False, qkv_bias=None, o_bias=False, sliding=_never,
+           experts=_qwen_experts(True, 60, 4, 1408)),
+    Family("qwen3_moe", tie_default=False, qk_norm=True, sliding=_qwen_moe_sliding,
+           sliding_window_default=4096, experts=_qwen_experts(False, 128, 8, 768)),
 )}
 
-SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2"]))
+SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3"]))
 
 
 def architecture_from_config(config: object, name: str, source: str = "") -> Architecture:
@@ -168,6 +228,8 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
         raise reader.fail("config field 'model_type' is missing")
     if model_type == "gpt2":
         return _read_gpt2(reader, name, source)
+    if model_type in ("deepseek_v2", "deepseek_v3"):
+        return _read_deepseek(reader, model_type, name, source)
     if model_type not in FAMILIES:
         raise reader.fail(f"unknown model_type {model_type!r}; supported: "
                           f"{', '.join(SUPPORTED_MODEL_TYPES)}")
@@ -205,6 +267,8 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
                           f"num_attention_heads ({heads})")
     head_dim = _head_dim(reader, hidden, heads, family.head_dim_default)
     attention_bias = reader.flag("attention_bias", False)
+    if family.model_type == "qwen2_moe":
+        attention_bias = reader.flag("qkv_bias", True)
     sliding = family.sliding(reader, layers)
     window = None
     if any(sliding):
@@ -217,11 +281,14 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
         nested = rope.get(family.rotary_fraction_field) if isinstance(rope, dict) else None
         rotary_fraction = (to_rational(nested) if nested is not None
                            else reader.fraction(family.rotary_fraction_field, sympy.Integer(1)))
+    activation = reader.text("hidden_activation", "hidden_act", default="silu")
     mlp = MLPSpec(gated=True,
                   bias=reader.flag("mlp_bias", False) if family.reads_mlp_bias else False,
-                  activation=reader.text("hidden_activation", "hidden_act", default="silu"))
+                  activation=activation)
+    experts = family.experts(reader, layers, activation) if family.experts else None
+    is_moe = experts.is_moe if experts else [False] * layers
 
-    def layer(slides: bool) -> LayerSpec:
+    def layer(slides: bool, moe: bool) -> LayerSpec:
         attention = AttentionSpec(
             sliding=slides,
             qkv_bias=attention_bias if family.qkv_bias is None else family.qkv_bias,
@@ -230,18 +297,71 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
             rotary_fraction=rotary_fraction,
             logit_softcap=family.softcaps and reader.present("attn_logit_softcapping") is not None,
         )
-        return LayerSpec(SLIDING if slides else FULL, attention, mlp, norm="rms",
+        return LayerSpec(layer_kind(slides, moe), attention, experts.spec if moe else mlp, norm="rms",
                          sandwich_norms=family.sandwich_norms)
 
     return Architecture(
         name=name, model_type=family.model_type, vocab_size=vocab, hidden_size=hidden,
         num_layers=layers, num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
-        intermediate_size=ffn, layer_groups=_group_layers([layer(s) for s in sliding]),
+        intermediate_size=ffn,
+        layer_groups=_group_layers([layer(s, m) for s, m in zip(sliding, is_moe, strict=True)]),
         tie_word_embeddings=reader.flag("tie_word_embeddings", family.tie_default),
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
         sliding_window=window, norm="rms", embedding_scale=family.embedding_scale,
         final_logit_softcap=family.softcaps and reader.present("final_logit_softcapping") is not None,
-        source=source, config=reader.config)
+        **_expert_sizes(experts), source=source, config=reader.config)
+
+
+def layer_kind(slides: bool, moe: bool) -> str:
+    return (SLIDING if slides else FULL) + ("_moe" if moe else "")
+
+
+def _expert_sizes(experts: Experts | None) -> dict:
+    if experts is None or not any(experts.is_moe):
+        return {}
+    return {"num_experts": experts.num_experts, "experts_per_token": experts.top_k,
+            "expert_intermediate_size": experts.expert_size, "shared_intermediate_size": experts.shared_size}
+
+
+def _read_deepseek(reader: ConfigReader, model_type: str, name: str, source: str) -> Architecture:
+    """DeepSeek-V2/V3: multi-head latent attention, and MoE layers with shared experts after the
+    first ``first_k_dense_replace`` dense layers (transformers' DeepseekV2/V3DecoderLayer)."""
+    v3 = model_type == "deepseek_v3"
+    vocab = reader.integer("vocab_size")
+    hidden = reader.integer("hidden_size")
+    ffn = reader.integer("intermediate_size")
+    layers = reader.integer("num_hidden_layers")
+    heads = reader.integer("num_attention_heads")
+    q_rank = reader.integer("q_lora_rank", default=None)
+    kv_rank = reader.integer("kv_lora_rank", default=512)
+    nope = reader.integer("qk_nope_head_dim", default=128)
+    rope = reader.integer("qk_rope_head_dim", default=64)
+    v_dim = reader.integer("v_head_dim", default=128)
+    experts = reader.integer("n_routed_experts", default=256 if v3 else 64)
+    top_k = reader.integer("num_experts_per_tok", default=8 if v3 else None)
+    if top_k is None:
+        raise reader.fail("config field 'num_experts_per_tok' is missing")
+    shared = reader.integer("n_shared_experts", default=1 if v3 else 2, minimum=0)
+    expert_size = reader.integer("moe_intermediate_size", default=2048 if v3 else 1407)
+    dense_layers = reader.integer("first_k_dense_replace", default=3 if v3 else 0, minimum=0)
+    attention_bias = reader.flag("attention_bias", False)
+    activation = reader.text("hidden_act", default="silu")
+    attention = AttentionSpec(qkv_bias=attention_bias, o_bias=attention_bias, mla=True,
+                              q_lora=q_rank is not None)
+    dense = MLPSpec(gated=True, bias=False if v3 else reader.flag("mlp_bias", False), activation=activation)
+    moe = MoESpec(shared=shared > 0, activation=activation)
+    specs = [LayerSpec(layer_kind(False, i >= dense_layers), attention, moe if i >= dense_layers else dense)
+             for i in range(layers)]
+    return Architecture(
+        name=name, model_type=model_type, vocab_size=vocab, hidden_size=hidden, num_layers=layers,
+        num_heads=heads, num_kv_heads=heads, head_dim=nope + rope, intermediate_size=ffn,
+        layer_groups=_group_layers(specs),
+        tie_word_embeddings=reader.flag("tie_word_embeddings", False),
+        max_position_embeddings=reader.integer("max_position_embeddings", default=None),
+        num_experts=experts, experts_per_token=top_k, expert_intermediate_size=expert_size,
+        shared_intermediate_size=shared * expert_size if shared else None,
+        q_lora_rank=q_rank, kv_lora_rank=kv_rank, qk_nope_head_dim=nope, qk_rope_head_dim=rope,
+        v_head_dim=v_dim, source=source, config=reader.config)
 
 
 def _read_gpt2(reader: ConfigReader, name: str, source: str) -> Architecture:

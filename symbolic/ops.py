@@ -57,6 +57,7 @@ class Op:
     shape: tuple[tuple[str, Expr], ...]
     flops: Expr = ZERO
     params: Expr = ZERO
+    active_params: Expr | None = None   # parameters one token uses; None: all of ``params``
     weights_read: Expr = ZERO
     activations_read: Expr = ZERO
     activations_written: Expr = ZERO
@@ -69,6 +70,11 @@ class Op:
 
     def dims(self) -> dict[str, Expr]:
         return dict(self.shape)
+
+    @property
+    def active(self) -> Expr:
+        """Parameters a token passes through: all of them, except in routed experts."""
+        return self.params if self.active_params is None else self.active_params
 
 
 def matmul(name: str, component: str, tokens: Expr, d_in: Expr, d_out: Expr, conv: Conventions,
@@ -83,6 +89,38 @@ def matmul(name: str, component: str, tokens: Expr, d_in: Expr, d_out: Expr, con
               weights_read=weights,
               activations_read=tokens * d_in,
               activations_written=tokens * d_out,
+              shard=shard, note=note)
+
+
+def batched_matmul(name: str, component: str, tokens: Expr, heads: Expr, d_in: Expr, d_out: Expr,
+                   conv: Conventions, *, shard: Shard, note: str = "") -> Op:
+    """One ``d_in x d_out`` weight per head, each applied to its head's slice of every token (MLA's
+    absorbed projections): ``flops_per_mac * tokens * heads * d_in * d_out`` FLOPs."""
+    weights = heads * d_in * d_out
+    return Op(name, component, OpKind.MATMUL,
+              shape=(("tokens", tokens), ("heads", heads), ("d_in", d_in), ("d_out", d_out)),
+              flops=conv.flops_per_mac * tokens * weights, params=weights, weights_read=weights,
+              activations_read=tokens * heads * d_in, activations_written=tokens * heads * d_out,
+              shard=shard, note=note)
+
+
+def expert_matmul(name: str, component: str, tokens: Expr, experts: Expr, top_k: Expr, d_in: Expr,
+                  d_out: Expr, conv: Conventions, *, shard: Shard, note: str = "") -> Op:
+    """The same projection in each of ``experts`` routed experts; every token goes to ``top_k``.
+
+    FLOPs: ``flops_per_mac * tokens * top_k * d_in * d_out`` (whichever experts the router picks).
+    Parameters: all ``experts`` matrices; a token uses ``top_k`` of them. Weights read in a step:
+    the experts at least one token picks, in expectation ``experts * (1 - (1 - top_k/experts)^tokens)``
+    when every token picks uniformly and independently (exact, rational, never rounded)."""
+    weights = d_in * d_out
+    touched = experts * (1 - (1 - top_k / experts) ** tokens)
+    return Op(name, component, OpKind.MATMUL,
+              shape=(("tokens", tokens), ("experts", experts), ("top_k", top_k), ("d_in", d_in),
+                     ("d_out", d_out)),
+              flops=conv.flops_per_mac * tokens * top_k * weights,
+              params=experts * weights, active_params=top_k * weights,
+              weights_read=touched * weights,
+              activations_read=tokens * top_k * d_in, activations_written=tokens * top_k * d_out,
               shard=shard, note=note)
 
 
@@ -146,17 +184,16 @@ def gather(name: str, component: str, table_rows: Expr, width: Expr, rows_read: 
               weights_read=rows_read * width, activations_written=rows_read * width, shard=shard)
 
 
-def kv_cache(name: str, component: str, batch: Expr, kv_heads: Expr, head_dim: Expr,
-             held: Expr, new_tokens: Expr) -> Op:
-    """The layer's KV cache: ``2 * kv_heads * head_dim`` elements (a key and a value per KV head) per
-    token. Before a step it holds ``held`` tokens of each sequence; the step appends its
-    ``new_tokens`` and reads every key and value it attends to, ``held + new_tokens`` tokens' worth."""
-    per_token = 2 * kv_heads * head_dim
+def kv_cache(name: str, component: str, batch: Expr, per_token: Expr, held: Expr, new_tokens: Expr, *,
+             shard: Shard = Shard.KV, note: str = "") -> Op:
+    """A layer's KV cache: ``per_token`` elements for every token of every sequence (a key and a
+    value per KV head, ``2 n_kv d_h``, or MLA's latent and rotary key, ``r_kv + d_rope``). Before a
+    step it holds ``held`` tokens of each sequence; the step appends its ``new_tokens`` and reads
+    every entry it attends to, ``held + new_tokens`` tokens' worth."""
     return Op(name, component, OpKind.CACHE,
-              shape=(("batch", batch), ("kv_heads", kv_heads), ("head_dim", head_dim),
-                     ("held", held), ("new_tokens", new_tokens)),
+              shape=(("batch", batch), ("per_token", per_token), ("held", held), ("new_tokens", new_tokens)),
               kv_per_token=per_token,
               kv_held=batch * held * per_token,
               kv_read=batch * (held + new_tokens) * per_token,
               kv_written=batch * new_tokens * per_token,
-              shard=Shard.KV)
+              shard=shard, note=note)

@@ -7,6 +7,8 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
+from .exact import unwieldy
+
 
 def _terminates(q: sympy.Rational) -> bool:
     d = int(q.q)
@@ -93,6 +95,8 @@ def latex_number(value: sympy.Rational) -> str:
     value = sympy.Rational(value)
     if value.is_Integer:
         return f"{int(value):,}".replace(",", "{,}")
+    if unwieldy(value):
+        return rf"\approx {float(value):,.6g}".replace(",", "{,}")
     if _terminates(value):
         return decimal_text(value)
     return rf"\frac{{{value.p}}}{{{value.q}}}"

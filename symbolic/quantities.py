@@ -51,9 +51,15 @@ def parameters(model: Model) -> dict[str, sympy.Expr]:
     """Parameter counts: the total, the parts outside the layers, and all layers together.
 
     ``embedding`` is the token table; ``lm_head`` counts only what the head owns (0 when tied to
-    the embedding, which is then counted once, as transformers does)."""
+    the embedding, which is then counted once, as transformers does). ``active`` counts what one
+    token passes through: everything but the routed experts it is not sent to (the total for a dense
+    model); model cards differ on the embedding, so ``active_without_embedding`` leaves it out
+    (DeepSeek's convention) and ``active`` keeps it (Qwen's)."""
+    active = model_sum(model, "active")
     parts = {
         "total": model_sum(model, "params"),
+        "active": active,
+        "active_without_embedding": active - model_sum(model, "params", components=["embedding"]),
         "embedding": model_sum(model, "params", components=["embedding"]),
         "position_embedding": model_sum(model, "params", components=["position_embedding"]),
         "final_norm": model_sum(model, "params", components=["final_norm"]),
@@ -120,3 +126,30 @@ def traffic(model: Model, phase: Phase) -> dict[str, sympy.Expr]:
     rows["total"] = sympy.Add(*rows.values())
     return rows
 
+
+
+# --- Mixture of experts and latent attention ------------------------------------------------------
+
+def moe(model: Model) -> dict[str, sympy.Expr]:
+    """Routing in numbers: tokens each routed expert receives in a prefill and in a decode step
+    (B S k / E and B k / E, exact rationals), and the experts a decode step's B tokens touch in one
+    layer, E (1 - (1 - k/E)^B), when each token picks k of the E uniformly."""
+    from .symbols import E, S, k
+
+    return {
+        "tokens_per_expert_prefill": B * S * k / E,
+        "tokens_per_expert_decode": B * k / E,
+        "experts_touched_decode": E * (1 - (1 - k / E) ** B),
+    }
+
+
+def mla(model: Model) -> dict[str, sympy.Expr]:
+    """Per token, all layers: what MLA caches (the latent and the rotary key) and what a cache of
+    expanded keys and values would hold (older transformers versions, naive serving)."""
+    from .symbols import d_nope, d_rope, d_v, n_q, r_kv
+
+    layers = sympy.Add(*(s.repeats for s in model.layer_sections))
+    return {
+        "kv_elements_per_token_compressed": layers * (r_kv + d_rope),
+        "kv_elements_per_token_expanded": layers * n_q * (d_nope + d_rope + d_v),
+    }

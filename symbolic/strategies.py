@@ -41,6 +41,7 @@ class Bounds:
     max_layers: int = 4
     max_vocab: int = 300
     max_window: int = 12
+    max_experts: int = 8
 
 
 SMALL = Bounds()
@@ -157,6 +158,71 @@ def _gpt2(draw, b: Bounds):
     return config
 
 
+@st.composite
+def _mixtral(draw, b: Bounds):
+    config = draw(_common(b, "mixtral", heads_fix_width=False))
+    config["num_local_experts"] = experts = draw(st.integers(1, b.max_experts))
+    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
+    return config
+
+
+@st.composite
+def _qwen_moe(draw, b: Bounds, model_type: str):
+    config = draw(_common(b, model_type, heads_fix_width=False))
+    layers = config["num_hidden_layers"]
+    config["num_experts"] = experts = draw(st.integers(1, b.max_experts))
+    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    config["moe_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
+    config["decoder_sparse_step"] = draw(st.integers(1, 2))
+    config["mlp_only_layers"] = draw(st.lists(st.integers(0, layers - 1), unique=True, max_size=layers))
+    if model_type == "qwen2_moe":
+        config["shared_expert_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
+        config["qkv_bias"] = draw(st.booleans())
+    else:
+        config["attention_bias"] = draw(st.booleans())
+    return config
+
+
+@st.composite
+def _deepseek(draw, b: Bounds, model_type: str):
+    heads = draw(st.integers(1, b.max_kv_heads * b.max_group))
+    layers = draw(st.integers(1, b.max_layers))
+    experts = draw(st.integers(1, b.max_experts))
+    config = {
+        "model_type": model_type,
+        "vocab_size": draw(st.integers(2, b.max_vocab)),
+        "hidden_size": heads * draw(st.integers(1, b.max_width_factor)),
+        "intermediate_size": draw(st.integers(1, b.max_intermediate)),
+        "moe_intermediate_size": draw(st.integers(1, b.max_intermediate)),
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
+        "q_lora_rank": draw(st.one_of(st.none(), st.integers(1, 4 * b.max_head_dim))),
+        # even: DeepSeek-V2's complex-number RoPE needs the rotary key at an even offset
+        "kv_lora_rank": 2 * draw(st.integers(1, 2 * b.max_head_dim)),
+        "qk_nope_head_dim": 2 * draw(st.integers(1, b.max_head_dim // 2)),
+        "qk_rope_head_dim": 2 * draw(st.integers(1, b.max_head_dim // 2)),
+        "v_head_dim": draw(st.integers(1, b.max_head_dim)),
+        "n_routed_experts": experts,
+        "n_shared_experts": draw(st.integers(0, 2)),
+        "first_k_dense_replace": draw(st.integers(0, layers)),
+        "max_position_embeddings": 4096,
+    }
+    if model_type == "deepseek_v3":
+        # the router scores each group by its best two experts: groups of at least two
+        experts = config["n_routed_experts"] = max(experts, 2)
+        groups = draw(st.sampled_from([g for g in range(1, experts // 2 + 1) if experts % g == 0]))
+        config["n_group"] = groups
+        config["topk_group"] = top_groups = draw(st.integers(1, groups))
+        config["num_experts_per_tok"] = draw(st.integers(1, top_groups * experts // groups))
+    else:
+        config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    if draw(st.booleans()):
+        config["tie_word_embeddings"] = draw(st.booleans())
+    return config
+
+
 _FAMILY_STRATEGIES = {
     "llama": _llama,
     "mistral": _mistral,
@@ -166,6 +232,11 @@ _FAMILY_STRATEGIES = {
     "gemma2": lambda b: _gemma(b, "gemma2"),
     "phi3": _phi3,
     "gpt2": _gpt2,
+    "mixtral": _mixtral,
+    "qwen2_moe": lambda b: _qwen_moe(b, "qwen2_moe"),
+    "qwen3_moe": lambda b: _qwen_moe(b, "qwen3_moe"),
+    "deepseek_v2": lambda b: _deepseek(b, "deepseek_v2"),
+    "deepseek_v3": lambda b: _deepseek(b, "deepseek_v3"),
 }
 assert set(_FAMILY_STRATEGIES) == set(SUPPORTED_MODEL_TYPES)
 
@@ -191,7 +262,8 @@ def conventions() -> st.SearchStrategy[Conventions]:
                      attention_count=st.sampled_from(["causal", "full"]),
                      lm_head_positions=st.sampled_from(["last", "all"]),
                      softmax_flops=small, rmsnorm_flops=small, layernorm_flops=small,
-                     activation_flops=small, rope_flops=small, softcap_flops=small)
+                     activation_flops=small, rope_flops=small, softcap_flops=small,
+                     mla_form=st.sampled_from(["absorbed", "expanded"]))
 
 
 def models(model_type: str | None = None, bounds: Bounds = SMALL) -> st.SearchStrategy[Model]:

@@ -69,10 +69,37 @@ TERMS: tuple[Term, ...] = (
          ("n_positions", "max_position_embeddings"), ("n_positions", "max_positions", "n_ctx")),
     Term("W", "W", "sliding-window length (keys a query may attend to, itself included)", "tokens",
          ("sliding_window",), ("window", "sliding_window", "window_size", "w")),
-    Term("L_full", "L_{full}", "layers with full (global) attention", "layers", (),
-         ("n_full_layers", "num_full_layers", "global_layers")),
-    Term("L_sliding", "L_{sliding}", "layers with sliding-window (local) attention", "layers", (),
+    Term("L_full", "L_{full}", "layers with full (global) attention and a dense MLP", "layers", (),
+         ("n_full_layers", "num_full_layers", "global_layers", "n_dense_layers", "first_k_dense_replace")),
+    Term("L_sliding", "L_{sliding}", "layers with sliding-window (local) attention and a dense MLP", "layers",
+         (),
          ("n_sliding_layers", "num_sliding_layers", "local_layers")),
+    Term("L_moe", "L_{moe}", "layers with full attention and a mixture-of-experts MLP", "layers", (),
+         ("n_moe_layers", "num_moe_layers", "moe_layers")),
+    Term("L_sliding_moe", "L_{sliding moe}",
+         "layers with sliding-window attention and a mixture-of-experts MLP", "layers", (), ()),
+    # Mixture of experts
+    Term("E", "E", "routed experts per MoE layer", "experts",
+         ("num_local_experts", "num_experts", "n_routed_experts"),
+         ("num_experts", "n_experts", "num_local_experts", "n_routed_experts", "experts")),
+    Term("k", "k", "experts each token is routed to (top-k)", "experts", ("num_experts_per_tok",),
+         ("top_k", "topk", "num_experts_per_tok", "experts_per_token", "active_experts")),
+    Term("d_e", "d_{e}", "inner width of one routed expert", "elements",
+         ("moe_intermediate_size", "intermediate_size"),
+         ("moe_intermediate_size", "d_expert", "expert_dim", "d_ff_expert", "expert_intermediate_size")),
+    Term("d_s", "d_{s}", "inner width of the shared expert(s), all together", "elements",
+         ("shared_expert_intermediate_size",),
+         ("shared_expert_intermediate_size", "d_shared", "shared_dim")),
+    # Multi-head latent attention (DeepSeek-V2/V3)
+    Term("r_q", "r_{q}", "rank of the compressed query (q_lora_rank)", "elements", ("q_lora_rank",),
+         ("q_lora_rank", "d_c_q")),
+    Term("r_kv", "r_{kv}", "rank of the compressed key-value latent (kv_lora_rank)", "elements",
+         ("kv_lora_rank",), ("kv_lora_rank", "d_c", "latent_dim")),
+    Term("d_nope", "d_{nope}", "query/key head dimension without rotary embedding", "elements",
+         ("qk_nope_head_dim",), ("qk_nope_head_dim",)),
+    Term("d_rope", "d_{rope}", "query/key head dimension with rotary embedding (shared key)", "elements",
+         ("qk_rope_head_dim",), ("qk_rope_head_dim", "d_r")),
+    Term("d_v", "d_{v}", "value head dimension", "elements", ("v_head_dim",), ("v_head_dim",)),
     # Workload
     Term("B", "B", "batch size (sequences processed together)", "sequences", (),
          ("b", "bs", "batch", "batch_size", "n_seqs", "num_seqs")),
@@ -114,6 +141,8 @@ TERMS: tuple[Term, ...] = (
          ("tp", "tensor_parallel", "tp_degree")),
     Term("N_pp", r"N_{pp}", "pipeline-parallel degree (stages of consecutive layers)", "devices", (),
          ("pp", "pipeline_parallel", "pp_degree")),
+    Term("N_ep", r"N_{ep}", "expert-parallel degree (devices sharing the experts)", "devices", (),
+         ("ep", "expert_parallel", "ep_degree")),
     Term("g", "g", "tokens generated per request", "tokens", (),
          ("output_tokens", "output_len", "gen_len", "generated")),
     Term("p_h", r"p_{h}", "price of one device for one hour", "$/h", (),
@@ -134,6 +163,17 @@ n_pos = VOCABULARY["n_pos"].symbol
 W = VOCABULARY["W"].symbol
 L_full = VOCABULARY["L_full"].symbol
 L_sliding = VOCABULARY["L_sliding"].symbol
+L_moe = VOCABULARY["L_moe"].symbol
+L_sliding_moe = VOCABULARY["L_sliding_moe"].symbol
+E = VOCABULARY["E"].symbol
+k = VOCABULARY["k"].symbol
+d_e = VOCABULARY["d_e"].symbol
+d_s = VOCABULARY["d_s"].symbol
+r_q = VOCABULARY["r_q"].symbol
+r_kv = VOCABULARY["r_kv"].symbol
+d_nope = VOCABULARY["d_nope"].symbol
+d_rope = VOCABULARY["d_rope"].symbol
+d_v = VOCABULARY["d_v"].symbol
 B = VOCABULARY["B"].symbol
 S = VOCABULARY["S"].symbol
 c = VOCABULARY["c"].symbol
@@ -152,11 +192,13 @@ t_o = VOCABULARY["t_o"].symbol
 f_mem = VOCABULARY["f_mem"].symbol
 N_tp = VOCABULARY["N_tp"].symbol
 N_pp = VOCABULARY["N_pp"].symbol
+N_ep = VOCABULARY["N_ep"].symbol
 g = VOCABULARY["g"].symbol
 p_h = VOCABULARY["p_h"].symbol
 
-LAYER_COUNT_SYMBOLS = {"full_attention": L_full, "sliding_attention": L_sliding}
-"""The symbol counting the layers of each kind, when a model mixes kinds (gemma-2)."""
+LAYER_COUNT_SYMBOLS = {"full_attention": L_full, "sliding_attention": L_sliding,
+                       "full_attention_moe": L_moe, "sliding_attention_moe": L_sliding_moe}
+"""The symbol counting the layers of each kind, when a model mixes kinds (gemma-2, DeepSeek)."""
 
 
 def _build_alias_index() -> dict[str, str]:

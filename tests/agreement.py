@@ -23,6 +23,7 @@ def assert_parameters_agree(config: dict, *, meta: bool = True) -> None:
     assert params.get("position_embedding", 0) == real.position_embedding
     assert params["lm_head"] == real.lm_head
     assert params["final_norm"] == real.final_norm
+    assert params["active"] == real.active
     ours = sorted(layer["total"] for layer in params["per_layer"].values()
                   for _ in range(layer["count"]))
     assert ours == sorted(real.per_layer)
@@ -40,7 +41,7 @@ def _held_per_layer(model: symbolic.Model, tokens: int) -> list[int]:
 def assert_forward_agrees(config: dict, *, batch: int, prompt: int) -> None:
     """KV cache and matmul FLOPs of a prefill of ``prompt`` tokens and one decode step, for a
     config small enough to run."""
-    model = symbolic.load(config, attention_count="full", lm_head_positions="last")
+    model = symbolic.load(config, attention_count="full", lm_head_positions="last", mla_form="expanded")
     real = oracle.measure_forward(config, batch=batch, prompt=prompt)
     dtype = {4: "fp32", 2: "bf16"}[real.kv_dtype_bytes]
     d = symbolic.derive(model, batch=batch, prompt=prompt, context=prompt, kv_dtype=dtype)

@@ -40,7 +40,10 @@ def build(config: dict, *, meta: bool):
         with torch.device("meta"):
             return AutoModelForCausalLM.from_config(cfg)
     torch.manual_seed(0)
-    return AutoModelForCausalLM.from_config(cfg, attn_implementation="eager").eval()
+    # eager attention: the FLOP counter has no formula for CPU SDPA; eager experts: it has none for
+    # grouped_mm either (see ORACLE-NOTES)
+    return AutoModelForCausalLM.from_config(cfg, attn_implementation="eager",
+                                            experts_implementation="eager").eval()
 
 
 def _count(module) -> int:
@@ -64,6 +67,7 @@ class ParameterCounts:
     lm_head: int
     final_norm: int
     per_layer: list[int]
+    active: int        # total less the routed experts a token is not sent to
 
 
 def parameter_counts(model) -> ParameterCounts:
@@ -73,8 +77,15 @@ def parameter_counts(model) -> ParameterCounts:
     head = model.get_output_embeddings()
     head_own = sum(p.numel() for p in head.parameters() if p is not embedding)
     final_norm = base.norm if hasattr(base, "norm") else base.ln_f
+    total = sum(p.numel() for p in model.parameters())
+    routed = sum(p.numel() for name, p in model.named_parameters() if ".experts." in name)
+    config = model.config
+    experts = getattr(config, "num_local_experts", None) or getattr(config, "num_experts", None) \
+        or getattr(config, "n_routed_experts", None)
+    unused = routed * (experts - config.num_experts_per_tok) // experts if routed else 0
     return ParameterCounts(
-        total=sum(p.numel() for p in model.parameters()),
+        total=total,
+        active=total - unused,
         embedding=embedding.numel(),
         position_embedding=_count(getattr(base, "wpe", None)),
         lm_head=head_own,
@@ -96,6 +107,16 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
         if key in small:
             small[key] = 0
     small["vocab_size"] = vocab
+    for key in ("moe_intermediate_size", "shared_expert_intermediate_size"):
+        if key in small:
+            small[key] = intermediate // 2
+    if model_type.startswith("deepseek"):
+        small["num_hidden_layers"] = min(layers + 1, arch.num_layers)   # a dense and an MoE layer
+        small["first_k_dense_replace"] = min(small.get("first_k_dense_replace", 0), 1)
+        small["intermediate_size"] = intermediate
+        small["hidden_size"] = arch.num_heads * 4
+        small.pop("quantization_config", None)
+        return small
     if model_type == "gpt2":
         small["n_layer"] = min(layers, arch.num_layers)
         small["n_inner"] = intermediate

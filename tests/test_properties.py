@@ -45,11 +45,14 @@ def test_gqa_with_as_many_kv_heads_as_query_heads_is_mha(config, workload):
 @settings(max_examples=60, deadline=None)
 @given(model=models(bounds=WIDE))
 def test_every_linear_layer_costs_two_flops_per_weight_per_token(model):
+    """Per token, a matmul does flops_per_mac FLOPs for each weight the token passes through: all of
+    a dense matrix, the k chosen experts' share of a routed one."""
     for section in model.sections:
         for op in section.ops:
             if op.kind is OpKind.MATMUL:
+                used = op.weights_read if op.active_params is None else op.active_params
                 assert sympy.expand(op.flops - model.conventions.flops_per_mac
-                                    * op.dims()["tokens"] * op.weights_read) == 0, op.name
+                                    * op.dims()["tokens"] * used) == 0, op.name
 
 
 @settings(max_examples=60, deadline=None)
@@ -57,11 +60,11 @@ def test_every_linear_layer_costs_two_flops_per_weight_per_token(model):
 def test_one_decode_token_costs_two_flops_per_matmul_weight(arch):
     """A decode step of one sequence multiplies every matmul weight once: 2 FLOPs per weight,
     counting the tied LM head (which reads the embedding) and nothing else of the embedding."""
-    d = symbolic.derive(arch, batch=1, prompt=1)
+    d = symbolic.derive(arch, batch=1, prompt=1, mla_form="absorbed")
     model = d.model
     non_matmul = q.model_sum(model, "params", kinds=[k for k in OpKind if k is not OpKind.MATMUL])
     tied = arch.vocab_size * arch.hidden_size if arch.tie_word_embeddings else 0
-    matmul_weights = d.value("params.total") - d.evaluate(non_matmul) + tied
+    matmul_weights = d.value("params.active") - d.evaluate(non_matmul) + tied
     assert d.value("flops.decode_step.matmul") == 2 * matmul_weights
 
 
@@ -135,7 +138,7 @@ def test_causal_counting_never_exceeds_full_counting(scenario):
                            attention_count="full")
     assert causal.value("flops.decode_step.total") == full.value("flops.decode_step.total")
     assert causal.value("flops.prefill.attention") <= full.value("flops.prefill.attention")
-    if arch.sliding_window is None:
+    if arch.sliding_window is None and not arch.all_mla:
         S = workload.prompt
         masked_pairs = workload.batch * arch.num_layers * arch.num_heads * S * (S - 1) // 2
         per_pair = 2 * 2 * arch.head_dim  # two products, 2 FLOPs per multiply-add, head_dim long
@@ -176,3 +179,42 @@ def test_phases_are_one_op_list_at_two_points():
     generic = q.model_sum(model, "flops")
     assert q.model_sum(model, "flops", PREFILL) == generic.xreplace({n: PREFILL.new_tokens, c: 0})
     assert q.model_sum(model, "flops", DECODE_STEP) == generic.xreplace({n: 1})
+
+
+@settings(max_examples=40, deadline=None)
+@given(arch=st.sampled_from(["mixtral", "qwen3_moe", "deepseek_v3"]).flatmap(
+    lambda family: architectures(family, WIDE)))
+def test_moe_with_every_expert_active_is_the_dense_mlp_of_that_width(arch):
+    """Routing every token to all E experts costs what one gated MLP E*d_e wide costs."""
+    from symbolic.architecture import MLPSpec, MoESpec
+    from symbolic.conventions import Conventions
+    from symbolic.layers.mlp import mlp_ops
+    from symbolic.layers.moe import moe_ops
+    from symbolic.symbols import E, d_e, d_ff, k
+
+    conv = Conventions()
+    experts = [op for op in moe_ops(MoESpec(), conv) if op.name.startswith("expert_") and
+               op.kind is OpKind.MATMUL]
+    dense = [op for op in mlp_ops(MLPSpec(gated=True), conv) if op.kind is OpKind.MATMUL]
+    for field in ("flops", "params"):
+        routed = sympy.Add(*(getattr(op, field) for op in experts)).xreplace({k: E})
+        plain = sympy.Add(*(getattr(op, field) for op in dense)).xreplace({d_ff: E * d_e})
+        assert sympy.expand(routed - plain) == 0, field
+    config = {**arch.config, "num_experts_per_tok": arch.num_experts}
+    if arch.model_type == "deepseek_v3":
+        config["topk_group"] = config["n_group"]
+    every = symbolic.derive(config)
+    assert every.value("params.active") == every.value("params.total")
+
+
+@settings(max_examples=30, deadline=None)
+@given(arch=architectures("deepseek_v2", WIDE) | architectures("deepseek_v3", WIDE), workload=workloads())
+def test_both_forms_of_latent_attention_hold_the_same_weights_and_cache(arch, workload):
+    absorbed = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context)
+    expanded = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context,
+                               mla_form="expanded")
+    for key in ("params.total", "params.active", "kv_cache.bytes_per_batch", "memory.weights_bytes"):
+        assert absorbed.value(key) == expanded.value(key), key
+    # absorption pays off in decode once the context is long: the expanded form re-expands it all
+    if workload.context >= 64:
+        assert absorbed.value("flops.decode_step.total") <= expanded.value("flops.decode_step.total")

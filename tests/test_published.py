@@ -103,3 +103,49 @@ def test_seed_002_weights_of_a_7b_model():
     weights = symbolic.derive("llama-2-7b", weight_dtype="fp16").value("memory.weights_bytes")
     assert weights == 2 * 6_738_415_616
     assert round(int(weights) / 1e9, 2) == 13.48
+
+
+MOE_TOTALS = [
+    # (model, total, active, active convention, source)
+    ("mixtral-8x7b", 46.7, 12.9, "params.active",
+     "Mistral AI, 'Mixtral of experts' (2023): 'Mixtral has 46.7B total parameters but only uses 12.9B "
+     "parameters per token.'"),
+    ("mixtral-8x22b", 141, 39, "params.active",
+     "Mistral AI, 'Cheaper, Better, Faster, Stronger' (2024): 'uses only 39B active parameters out of 141B'"),
+    ("qwen3-30b-a3b", 30.5, 3.3, "params.active",
+     "Qwen3-30B-A3B model card: 'Number of Parameters: 30.5B in total and 3.3B activated'"),
+    ("qwen1.5-moe-a2.7b", 14.3, 2.7, "params.active",
+     "Qwen blog, 'Qwen1.5-MoE' (2024): '14.3B parameters in total and 2.7B activated parameters'"),
+    ("deepseek-v3", 671, 37, "params.active_without_embedding",
+     "DeepSeek-V3 Technical Report (arXiv:2412.19437): '671B total parameters with 37B activated for each "
+     "token'; the hub's 685B adds the multi-token-prediction module, which is not part of the main model"),
+]
+
+
+def _within_last_digit(value: int, stated: float) -> bool:
+    """Cards round or truncate: the value is within one unit of the last digit stated."""
+    digits = len(str(stated).split(".")[1]) if "." in str(stated) else 0
+    return abs(value / 1e9 - stated) < 10**-digits
+
+
+@pytest.mark.parametrize("model, total, active, convention, source", MOE_TOTALS)
+def test_published_moe_totals(model, total, active, convention, source):
+    d = symbolic.derive(model)
+    assert _within_last_digit(int(d.value("params.total")), total)
+    assert _within_last_digit(int(d.value(convention)), active)
+
+
+def test_deepseek_v2_lite_totals():
+    # DeepSeek-V2-Lite model card: '15.7B parameters in total and 2.4B activated' (the active figure,
+    # without the input embedding, is 2.45B: the card truncates)
+    d = symbolic.derive("deepseek-v2-lite")
+    assert round(int(d.value("params.total")) / 1e9, 1) == 15.7
+    assert 2.4e9 <= d.value("params.active_without_embedding") < 2.5e9
+
+
+def test_mla_caches_576_elements_per_token_and_layer():
+    # ../shared/ORACLE-NOTES.md: transformers 5.23 caches the compressed latent (kv_lora_rank) and the
+    # rotary key (qk_rope_head_dim), 512 + 64 = 576 elements per token per layer (DeepSeek-V2/V3).
+    d = symbolic.derive("deepseek-v3")
+    assert d.value("kv_cache.elements_per_token") == 61 * 576
+    assert d.value("mla.kv_elements_per_token_expanded") == 61 * 128 * (128 + 64 + 128)

@@ -23,6 +23,7 @@ from ..ops import (
     Op,
     Shard,
     attention_product,
+    batched_matmul,
     bias_add,
     elementwise,
     fused_elementwise,
@@ -30,7 +31,7 @@ from ..ops import (
     matmul,
     norm,
 )
-from ..symbols import B, H, W, c, d_h, n, n_kv, n_q
+from ..symbols import B, H, W, c, d_h, d_nope, d_rope, d_v, n, n_kv, n_q, r_kv, r_q
 
 
 def cached_tokens(spec: AttentionSpec, context: sympy.Expr = c) -> sympy.Expr:
@@ -54,6 +55,8 @@ def attended_pairs(spec: AttentionSpec, conv: Conventions) -> sympy.Expr:
 def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
     """q, k, v projections, optional q/k norms and RoPE, the KV cache, scores, softmax, values and
     the output projection of one layer."""
+    if spec.mla:
+        return mla_ops(spec, conv)
     tokens = B * n
     pairs = attended_pairs(spec, conv)
     query_elements = tokens * n_q * d_h
@@ -74,7 +77,7 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
         ops.append(elementwise("rope", "attention", rotated, conv.rope_flops, shard=Shard.HEADS,
                                note="q and k"))
     ops += [
-        kv_cache("kv_cache", "attention", B, n_kv, d_h, cached_tokens(spec), n),
+        kv_cache("kv_cache", "attention", B, 2 * n_kv * d_h, cached_tokens(spec), n, note="K and V"),
         attention_product("scores", "attention", B, n_q, pairs, d_h, conv, reads=query_elements,
                           note="Q K^T"),
     ]
@@ -87,6 +90,68 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
                           note="P V"),
         matmul("o_proj", "attention", tokens, n_q * d_h, H, conv, shard=Shard.ROW),
     ]
+    if spec.o_bias:
+        ops.append(bias_add("o_bias", "attention", tokens, H, Shard.REPLICATED))
+    return ops
+
+
+def mla_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
+    """Multi-head latent attention (DeepSeek-V2/V3). Keys and values are compressed into one
+    latent of r_kv elements per token plus a shared rotary key of d_rope, which is all the cache
+    holds. Heads have d_nope + d_rope query/key dimensions and d_v value dimensions.
+
+    Two ways to compute it (the ``mla_form`` convention):
+
+    * ``absorbed`` (as served by vLLM and SGLang): kv_b_proj's key half is folded into the query
+      and its value half into the output, so attention runs in the latent space: scores over
+      r_kv + d_rope per head, values of r_kv;
+    * ``expanded`` (as transformers 5.23 computes it): every step re-expands the whole cached
+      latent through kv_b_proj into per-head keys and values, then attends as usual.
+
+    Both hold the same parameters and the same cache."""
+    tokens = B * n
+    head_qk = d_nope + d_rope
+    keys = cached_tokens(spec) + n
+    pairs = attended_pairs(spec, conv)
+    ops: list[Op] = []
+    if spec.q_lora:
+        ops.append(matmul("q_a_proj", "attention", tokens, H, r_q, conv, shard=Shard.REPLICATED))
+        if spec.qkv_bias:
+            ops.append(bias_add("q_a_bias", "attention", tokens, r_q, Shard.REPLICATED))
+        ops += [norm("q_a_norm", "attention", tokens, r_q, "rms", conv),
+                matmul("q_b_proj", "attention", tokens, r_q, n_q * head_qk, conv, shard=Shard.COLUMN)]
+    else:
+        ops.append(matmul("q_proj", "attention", tokens, H, n_q * head_qk, conv, shard=Shard.COLUMN))
+    ops.append(matmul("kv_a_proj", "attention", tokens, H, r_kv + d_rope, conv, shard=Shard.REPLICATED,
+                      note="latent and rotary key"))
+    if spec.qkv_bias:
+        ops.append(bias_add("kv_a_bias", "attention", tokens, r_kv + d_rope, Shard.REPLICATED))
+    ops += [norm("kv_a_norm", "attention", tokens, r_kv, "rms", conv),
+            elementwise("rope", "attention", tokens * (n_q + 1) * d_rope, conv.rope_flops,
+                        shard=Shard.HEADS, note="q and the shared k"),
+            kv_cache("kv_cache", "attention", B, r_kv + d_rope, cached_tokens(spec), n,
+                     shard=Shard.REPLICATED, note="latent and rotary key")]
+    softmax = fused_elementwise("softmax", "attention", B * n_q * pairs, conv.softmax_flops,
+                                shard=Shard.HEADS)
+    if conv.mla_form == "expanded":
+        ops += [matmul("kv_b_proj", "attention", B * keys, r_kv, n_q * (d_nope + d_v), conv,
+                       shard=Shard.COLUMN, note="re-expands every cached latent"),
+                attention_product("scores", "attention", B, n_q, pairs, head_qk, conv,
+                                  reads=tokens * n_q * head_qk, note="Q K^T"),
+                softmax,
+                attention_product("values", "attention", B, n_q, pairs, d_v, conv,
+                                  writes=tokens * n_q * d_v, note="P V")]
+    else:
+        ops += [batched_matmul("q_absorb", "attention", tokens, n_q, d_nope, r_kv, conv,
+                               shard=Shard.HEADS, note="kv_b_proj's key half"),
+                attention_product("scores", "attention", B, n_q, pairs, r_kv + d_rope, conv,
+                                  reads=tokens * n_q * (r_kv + d_rope), note="in the latent space"),
+                softmax,
+                attention_product("values", "attention", B, n_q, pairs, r_kv, conv,
+                                  writes=tokens * n_q * r_kv, note="latent values"),
+                batched_matmul("v_absorb", "attention", tokens, n_q, r_kv, d_v, conv,
+                               shard=Shard.HEADS, note="kv_b_proj's value half")]
+    ops.append(matmul("o_proj", "attention", tokens, n_q * d_v, H, conv, shard=Shard.ROW))
     if spec.o_bias:
         ops.append(bias_add("o_bias", "attention", tokens, H, Shard.REPLICATED))
     return ops

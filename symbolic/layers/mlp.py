@@ -9,20 +9,21 @@ from ..ops import Op, Shard, bias_add, elementwise, matmul
 from ..symbols import B, H, d_ff, n
 
 
-def mlp_ops(spec: MLPSpec, conv: Conventions) -> list[Op]:
+def mlp_ops(spec: MLPSpec, conv: Conventions, width=d_ff) -> list[Op]:
+    """A dense MLP ``width`` wide (d_ff; a shared expert passes d_s)."""
     tokens = B * n
-    inner = tokens * d_ff
+    inner = tokens * width
     up_names = ("gate_proj", "up_proj") if spec.gated else ("up_proj",)
     ops: list[Op] = []
     for name in up_names:
-        ops.append(matmul(name, "mlp", tokens, H, d_ff, conv, shard=Shard.COLUMN))
+        ops.append(matmul(name, "mlp", tokens, H, width, conv, shard=Shard.COLUMN))
         if spec.bias:
-            ops.append(bias_add(name.replace("_proj", "_bias"), "mlp", tokens, d_ff, Shard.COLUMN))
+            ops.append(bias_add(name.replace("_proj", "_bias"), "mlp", tokens, width, Shard.COLUMN))
     ops.append(elementwise("activation", "mlp", inner, conv.activation_flops, shard=Shard.COLUMN,
                            note=spec.activation))
     if spec.gated:
         ops.append(elementwise("gate_product", "mlp", inner, 1, inputs=2, shard=Shard.COLUMN))
-    ops.append(matmul("down_proj", "mlp", tokens, d_ff, H, conv, shard=Shard.ROW))
+    ops.append(matmul("down_proj", "mlp", tokens, width, H, conv, shard=Shard.ROW))
     if spec.bias:
         ops.append(bias_add("down_bias", "mlp", tokens, H, Shard.REPLICATED))
     return ops

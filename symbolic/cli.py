@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a JSON file of your own accelerators (the format of data/hardware.json)")
     perf.add_argument("--tp", type=_positive_int("--tp"), default=1, help="tensor-parallel degree (1)")
     perf.add_argument("--pp", type=_positive_int("--pp"), default=1, help="pipeline-parallel degree (1)")
+    perf.add_argument("--ep", type=_positive_int("--ep"), default=1,
+                      help="expert-parallel degree for MoE models (1)")
     perf.add_argument("--output", type=_positive_int("--output"), default=256, dest="generated",
                       help="tokens generated per request, g (256)")
     perf.add_argument("--price", type=_number("--price"), default=None, help="$ per device-hour")
@@ -169,7 +171,7 @@ def _deployment(args, precision: Precision) -> Deployment | None:
     if not args.hardware:
         return None
     options = {"link_latency_s": args.link_latency} if args.link_latency is not None else {}
-    return Deployment(get_accelerator(args.hardware, args.hardware_file), tp=args.tp, pp=args.pp,
+    return Deployment(get_accelerator(args.hardware, args.hardware_file), tp=args.tp, pp=args.pp, ep=args.ep,
                       compute_dtype=args.compute_dtype or precision.activation.name, mfu=args.mfu,
                       mbu=args.mbu, overhead_s=args.overhead, memory_fraction=args.memory_fraction,
                       price_per_hour=args.price, **options)

@@ -11,9 +11,29 @@ from __future__ import annotations
 import sympy
 
 from .architecture import Architecture
-from .symbols import H, L, L_full, L_sliding, d_ff, d_h, n_kv, n_q
+from .symbols import (
+    E,
+    H,
+    L,
+    L_full,
+    L_moe,
+    L_sliding,
+    L_sliding_moe,
+    d_e,
+    d_ff,
+    d_h,
+    d_nope,
+    d_rope,
+    d_s,
+    d_v,
+    k,
+    n_kv,
+    n_q,
+    r_kv,
+    r_q,
+)
 
-LAYER_COUNTS = (L, L_full, L_sliding)
+LAYER_COUNTS = (L, L_full, L_sliding, L_moe, L_sliding_moe)
 
 
 def closed_form(expr: sympy.Expr) -> sympy.Expr:
@@ -21,15 +41,16 @@ def closed_form(expr: sympy.Expr) -> sympy.Expr:
     return sympy.collect(sympy.expand(expr), LAYER_COUNTS, func=sympy.factor_terms)
 
 
+COUNTS = (n_q, n_kv, E, k)
+WIDTHS = (d_h, d_ff, d_e, d_s, r_q, r_kv, d_nope, d_rope, d_v)
+
+
 def relative_to_hidden(expr: sympy.Expr, arch: Architecture) -> sympy.Expr:
-    """``expr`` for ``arch`` with head counts substituted and head_dim and d_ff written as exact
-    multiples of H, so only H (and V, L, workload symbols) remain; expanded, collected by
-    layer counts."""
-    hidden = arch.hidden_size
-    ratios = {
-        n_q: sympy.Integer(arch.num_heads),
-        n_kv: sympy.Integer(arch.num_kv_heads),
-        d_h: sympy.Rational(arch.head_dim, hidden) * H,
-        d_ff: sympy.Rational(arch.intermediate_size, hidden) * H,
-    }
+    """``expr`` for ``arch`` with head and expert counts substituted and every width (head_dim,
+    d_ff, expert and latent sizes) written as an exact multiple of H, so only H (and V, L and the
+    workload symbols) remain; expanded, collected by layer counts."""
+    values = arch.bindings()
+    hidden = values[H]
+    ratios = {s: values[s] for s in COUNTS if s in values}
+    ratios.update({s: values[s] / hidden * H for s in WIDTHS if s in values})
     return sympy.collect(sympy.expand(expr.xreplace(ratios)), LAYER_COUNTS)

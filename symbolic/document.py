@@ -29,6 +29,13 @@ from .workload import DECODE_STEP, PREFILL, Phase
 
 LHS = {
     "params.total": "P",
+    "params.active": r"P_{\mathrm{active}}",
+    "mla.kv_elements_per_token_compressed": r"e_{KV}^{\mathrm{latent}}",
+    "mla.kv_elements_per_token_expanded": r"e_{KV}^{\mathrm{expanded}}",
+    "mla.prefill_flops_expanded": r"F_{\mathrm{prefill}}^{\mathrm{expanded}}",
+    "mla.decode_step_flops_expanded": r"F_{\mathrm{decode}}^{\mathrm{expanded}}",
+    "mla.prefill_flops_absorbed": r"F_{\mathrm{prefill}}^{\mathrm{absorbed}}",
+    "mla.decode_step_flops_absorbed": r"F_{\mathrm{decode}}^{\mathrm{absorbed}}",
     "params.embedding": r"P_{\mathrm{emb}}",
     "params.position_embedding": r"P_{\mathrm{pos}}",
     "params.final_norm": r"P_{\mathrm{norm}}",
@@ -52,7 +59,7 @@ def lhs(key: str) -> str:
         return LHS[key]
     parts = key.split(".")
     if parts[0] == "params" and parts[1] == "per_layer":
-        return rf"P_{{\mathrm{{{parts[2].replace('_attention', '')}}}}}"
+        return rf"P_{{\mathrm{{{parts[2].replace('_attention', '').replace('_', ' ')}}}}}"
     name = "F" if parts[0] == "flops" else "T"
     sup = CATEGORY_LHS[parts[2]]
     return f"{name}_{{{PHASE_LHS[parts[1]]}}}" + (f"^{{{sup}}}" if sup else "")
@@ -158,6 +165,8 @@ class Document:
     claims: tuple[ClaimCheck, ...]
     shares: dict[str, sympy.Rational] = field(default_factory=dict)
     performance: PerfDoc | None = None
+    active: Line | None = None                 # MoE: the parameters a token passes through
+    mla: dict[str, Line] = field(default_factory=dict)
 
     @property
     def model(self):
@@ -379,5 +388,7 @@ def build(d: Derivation, performance: Performance | None = None, batches: list[i
         prefill=_phase(d, PREFILL), decode=_phase(d, DECODE_STEP),
         claims=claims, shares=shares,
         performance=build_performance(performance, batches or [d.workload.batch], users)
-        if performance is not None else None)
+        if performance is not None else None,
+        active=line(d, "params.active") if arch.has_moe else None,
+        mla={k.removeprefix("mla."): line(d, k) for k in d.quantities if k.startswith("mla.")})
 

@@ -66,6 +66,7 @@ class Op:
     kv_read: Expr = ZERO
     kv_written: Expr = ZERO
     shard: Shard = Shard.REPLICATED
+    routed: bool = False                # work of the routed experts (split by expert parallelism)
     note: str = ""
 
     def dims(self) -> dict[str, Expr]:
@@ -121,7 +122,7 @@ def expert_matmul(name: str, component: str, tokens: Expr, experts: Expr, top_k:
               params=experts * weights, active_params=top_k * weights,
               weights_read=touched * weights,
               activations_read=tokens * top_k * d_in, activations_written=tokens * top_k * d_out,
-              shard=shard, note=note)
+              shard=shard, routed=True, note=note)
 
 
 def bias_add(name: str, component: str, tokens: Expr, width: Expr, shard: Shard) -> Op:
@@ -147,12 +148,12 @@ def norm(name: str, component: str, tokens: Expr, width: Expr, kind: str, conv: 
 
 
 def elementwise(name: str, component: str, elements: Expr, flops_per_element: Expr, *,
-                inputs: int = 1, shard: Shard = Shard.REPLICATED, note: str = "") -> Op:
+                inputs: int = 1, shard: Shard = Shard.REPLICATED, routed: bool = False, note: str = "") -> Op:
     """A pointwise op over ``elements`` outputs reading ``inputs`` operands of that size."""
     return Op(name, component, OpKind.ELEMENTWISE, shape=(("elements", elements),),
               flops=flops_per_element * elements,
               activations_read=inputs * elements, activations_written=elements, shard=shard,
-              note=note)
+              routed=routed, note=note)
 
 
 def fused_elementwise(name: str, component: str, elements: Expr, flops_per_element: Expr, *,

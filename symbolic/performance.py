@@ -38,6 +38,7 @@ from .symbols import (
     H,
     L,
     M_dev,
+    N_ep,
     N_pp,
     N_tp,
     S,
@@ -50,6 +51,7 @@ from .symbols import (
     eta_m,
     f_mem,
     g,
+    k,
     n,
     n_kv,
     p_h,
@@ -71,12 +73,21 @@ _SPLIT = {  # shard -> fields divided by N_tp (KV fields by min(N_tp, n_kv))
 }
 
 
+_BATCH_FIELDS = {"flops", "activations_read", "activations_written", "kv_held", "kv_read", "kv_written"}
+
+
 def per_device(op: Op, field_name: str) -> sympy.Expr:
-    """An op's ``field_name`` on one tensor-parallel rank."""
+    """An op's ``field_name`` on one device: one tensor-parallel rank of one expert-parallel rank.
+
+    Expert parallelism (N_ep devices) spreads the routed experts over the devices, so each holds
+    and runs 1/N_ep of them; the rest of the model runs data-parallel beside it (each device a
+    copy of attention and dense layers for B / N_ep of the sequences)."""
     value = getattr(op, field_name)
-    if field_name not in _SPLIT[op.shard]:
-        return value
-    return value / (sympy.Min(N_tp, n_kv) if op.shard is Shard.KV else N_tp)
+    if field_name in _SPLIT[op.shard]:
+        value = value / (sympy.Min(N_tp, n_kv) if op.shard is Shard.KV else N_tp)
+    if op.routed or field_name in _BATCH_FIELDS:
+        value = value / N_ep
+    return value
 
 
 def op_bytes(op: Op) -> sympy.Expr:
@@ -99,6 +110,7 @@ class Deployment:
     accelerator: Accelerator
     tp: int = 1
     pp: int = 1
+    ep: int = 1
     compute_dtype: str = "bf16"
     mfu: sympy.Rational = sympy.Integer(1)
     mbu: sympy.Rational = sympy.Integer(1)
@@ -109,7 +121,7 @@ class Deployment:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self):
-        for name in ("tp", "pp"):
+        for name in ("tp", "pp", "ep"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SymbolicError(f"--{name} must be a positive integer, got {value!r}")
@@ -127,13 +139,13 @@ class Deployment:
             if value is None or value < 0:
                 raise SymbolicError(f"{name} must be a non-negative number, got {raw!r}")
             object.__setattr__(self, name, value)
-        if (self.tp > 1 or self.pp > 1) and self.accelerator.link_bandwidth is None:
+        if (self.tp > 1 or self.pp > 1 or self.ep > 1) and self.accelerator.link_bandwidth is None:
             raise SymbolicError(f"{self.accelerator.name} has no interconnect figure; "
                                 f"tensor or pipeline parallelism needs one")
 
     @property
     def devices(self) -> int:
-        return self.tp * self.pp
+        return self.tp * self.pp * self.ep
 
     def check(self, model: Model) -> None:
         arch = model.arch
@@ -141,6 +153,10 @@ class Deployment:
             raise SymbolicError(f"--tp {self.tp} must divide num_attention_heads ({arch.num_heads})")
         if self.pp > arch.num_layers:
             raise SymbolicError(f"--pp {self.pp} exceeds the {arch.num_layers} layers")
+        if self.ep > 1 and not arch.has_moe:
+            raise SymbolicError("--ep needs a mixture-of-experts model")
+        if self.ep > 1 and arch.num_experts % self.ep:
+            raise SymbolicError(f"--ep {self.ep} must divide the {arch.num_experts} experts")
 
     def bindings(self) -> dict[sympy.Symbol, sympy.Rational]:
         a = self.accelerator
@@ -148,6 +164,7 @@ class Deployment:
             F_peak: a.peak(self.compute_dtype), BW_mem: a.memory_bandwidth, M_dev: a.memory_bytes,
             eta_f: self.mfu, eta_m: self.mbu, t_o: self.overhead_s, alpha: self.link_latency_s,
             f_mem: self.memory_fraction, N_tp: sympy.Integer(self.tp), N_pp: sympy.Integer(self.pp),
+            N_ep: sympy.Integer(self.ep),
         }
         if a.link_bandwidth is not None:
             values[BW_link] = a.link_bandwidth
@@ -198,7 +215,19 @@ class Performance:
                               if op.shard is Shard.ROW else 0, phase)
         if self.deployment.pp > 1:
             time += at((N_pp - 1) * (B * n * H * b_a / BW_link + alpha), phase)
+        if self.deployment.ep > 1:
+            time += self.all_to_all_time(phase)
         return time
+
+    def all_to_all_bytes(self, phase: Phase) -> sympy.Expr:
+        """Bytes one device sends in one all-to-all of an MoE layer: its B n / N_ep tokens' hidden
+        states to each of their k experts, the (N_ep - 1) / N_ep of them held elsewhere."""
+        return at(B * n / N_ep * k * H * b_a * (N_ep - 1) / N_ep, phase)
+
+    def all_to_all_time(self, phase: Phase) -> sympy.Expr:
+        """Two all-to-alls (dispatch to the experts, combine back) in every MoE layer."""
+        moe_layers = sympy.Add(*(s.repeats for s in self.model.layer_sections if s.name.endswith("_moe")))
+        return moe_layers * 2 * (self.all_to_all_bytes(phase) / BW_link + alpha)
 
     def step_time(self, phase: Phase, *, by_op: bool = True) -> sympy.Expr:
         """Time of one step: the roofline op by op (or whole step), plus communication and t_o."""
@@ -231,9 +260,10 @@ class Performance:
         return (stage_layers * per_layer + ends[0] + ends[1]) * b_w
 
     def kv_bytes_per_sequence(self, context: sympy.Expr) -> sympy.Expr:
-        """KV cache one sequence needs on one device once ``context`` tokens are cached."""
+        """KV cache one sequence needs on the device that holds it once ``context`` tokens are
+        cached (with expert parallelism a sequence lives on one device: no division by N_ep)."""
         layers = sympy.Add(*(s.repeats * sympy.Add(*(per_device(op, "kv_held") for op in s.ops))
-                             for s in self.model.layer_sections))
+                             for s in self.model.layer_sections)) * N_ep
         share = sympy.ceiling(L / N_pp) / L if self.deployment.pp > 1 else 1
         return (layers * share).xreplace({B: 1, c: context}) * b_kv
 
@@ -268,7 +298,8 @@ class Performance:
         return self.value(M_dev * f_mem - self.weight_bytes_per_device)
 
     def max_batch(self) -> int:
-        """Most sequences whose KV cache, at the full context S + g, fits beside the weights."""
+        """Most sequences whose KV cache, at the full context S + g, fits beside the weights (with
+        expert parallelism, on all N_ep devices together, each holding its own sequences)."""
         free = self.free_bytes_per_device
         if free <= 0:
             raise WorkloadError(
@@ -276,7 +307,7 @@ class Performance:
                 f"{self.deployment.accelerator.name} offers {_gb(self.value(M_dev * f_mem))}: "
                 f"raise --tp or --pp")
         per_sequence = self.value(self.kv_bytes_per_sequence(S + g))
-        return int(free // per_sequence)
+        return int(free // per_sequence) * self.deployment.ep   # each expert-parallel rank its own
 
     def critical_batch(self, context: int | None = None) -> sympy.Rational | None:
         """The batch at which a decode step at ``context`` (default: the workload's c) turns
@@ -393,7 +424,7 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
                         "memory_bandwidth": float(acc.memory_bandwidth),
                         "link_bandwidth_per_direction": _float(acc.link_bandwidth)},
         "compute_dtype": dep.compute_dtype,
-        "parallel": {"tp": dep.tp, "pp": dep.pp, "devices": dep.devices},
+        "parallel": {"tp": dep.tp, "pp": dep.pp, "ep": dep.ep, "devices": dep.devices},
         "efficiency": {"mfu": float(dep.mfu), "mbu": float(dep.mbu), "overhead_s": float(dep.overhead_s),
                        "link_latency_s": float(dep.link_latency_s),
                        "memory_fraction": float(dep.memory_fraction)},
@@ -405,6 +436,8 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "max_batch": max_batch,
         "critical_batch": _float(critical),
         "critical_batch_without_kv": _float(perf.critical_batch(context=0)),
+        **({"all_to_all_bytes_per_device": [_float(perf.value(perf.all_to_all_bytes(DECODE_STEP), batch=b))
+                                            for b in batches]} if dep.ep > 1 else {}),
         "batch": batches,
         "ttft_s": [float(p.ttft_s) for p in points],
         "tpot_s": [float(p.tpot_s) for p in points],

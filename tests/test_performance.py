@@ -27,7 +27,8 @@ def setups(draw, max_generated=40):
     heads = arch.num_heads
     tp = draw(st.sampled_from([t for t in (1, 2, 4, 8) if heads % t == 0]))
     pp = draw(st.integers(1, min(4, arch.num_layers)))
-    deployment = Deployment(get_accelerator(draw(st.sampled_from(GPUS))), tp=tp, pp=pp,
+    ep = draw(st.sampled_from([e for e in (1, 2, 4, 8) if arch.has_moe and arch.num_experts % e == 0] or [1]))
+    deployment = Deployment(get_accelerator(draw(st.sampled_from(GPUS))), tp=tp, pp=pp, ep=ep,
                             mfu=draw(st.sampled_from([sympy.Rational(1, 2), 1])),
                             mbu=draw(st.sampled_from([sympy.Rational(4, 5), 1])),
                             price_per_hour=sympy.Rational(5, 2))
@@ -77,11 +78,11 @@ def test_totals_do_not_change_with_the_parallel_degrees_and_per_device_shares_ad
                            prompt=perf.derivation.workload.prompt, context=perf.derivation.workload.context)
     for key, quantity in perf.derivation.quantities.items():
         assert quantity.value == base.value(key)
-    tp = perf.deployment.tp
+    devices = perf.deployment.tp * perf.deployment.ep
     for phase in PHASES:
         per_device = perf.value(perf.flops(phase))
         total = perf.derivation.value(f"flops.{phase.name}.total")
-        assert per_device * tp >= total          # replicated norms and adds run on every rank
+        assert per_device * devices >= total      # replicated norms and adds run on every rank
         assert per_device <= total
     weights_total = perf.derivation.value("memory.weights_bytes")
     assert perf.value(perf.weight_bytes_per_device) * perf.deployment.devices >= weights_total
@@ -169,3 +170,17 @@ def test_users_can_add_accelerators(tmp_path):
     result = symbolic_cli("derive", "llama-3.1-8b", "--hardware", "my-npu", "--hardware-file", mine)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["performance"]["accelerator"]["name"] == "my-npu"
+
+
+def test_expert_parallelism_spreads_the_experts_and_pays_all_to_alls():
+    from symbolic.workload import DECODE_STEP
+
+    d = symbolic.derive("mixtral-8x7b", prompt=1024)
+    h100 = get_accelerator("h100-sxm")
+    one = Performance(d, Deployment(h100, ep=1, tp=2), 64)
+    eight = Performance(d, Deployment(h100, ep=8, tp=1), 64)
+    assert eight.value(eight.weight_bytes_per_device) < one.value(one.weight_bytes_per_device)
+    # 8 devices, 32 tokens each, 2 experts per token, 7/8 of them elsewhere, 4096 x 2 bytes each
+    assert eight.value(eight.all_to_all_bytes(DECODE_STEP), batch=256) == 32 * 2 * 4096 * 2 * 7 // 8
+    with pytest.raises(symbolic.SymbolicError, match="--ep needs a mixture-of-experts model"):
+        Performance(symbolic.derive("llama-3.1-8b"), Deployment(h100, ep=2), 16)

@@ -18,15 +18,15 @@ from .mlp import mlp_ops
 
 def moe_ops(spec: MoESpec, conv: Conventions) -> list[Op]:
     tokens = B * n
-    routed = tokens * k * d_e
+    routed = tokens * k * d_e    # elements of the routed experts' inner activations
     ops = [
         matmul("router", "mlp", tokens, H, E, conv, shard=Shard.REPLICATED, note="expert scores"),
         elementwise("router_softmax", "mlp", tokens * E, conv.softmax_flops, note="and top-k"),
         expert_matmul("expert_gate_proj", "mlp", tokens, E, k, H, d_e, conv, shard=Shard.COLUMN),
         expert_matmul("expert_up_proj", "mlp", tokens, E, k, H, d_e, conv, shard=Shard.COLUMN),
         elementwise("expert_activation", "mlp", routed, conv.activation_flops, shard=Shard.COLUMN,
-                    note=spec.activation),
-        elementwise("expert_gate_product", "mlp", routed, 1, inputs=2, shard=Shard.COLUMN),
+                    routed=True, note=spec.activation),
+        elementwise("expert_gate_product", "mlp", routed, 1, inputs=2, shard=Shard.COLUMN, routed=True),
         expert_matmul("expert_down_proj", "mlp", tokens, E, k, d_e, H, conv, shard=Shard.ROW),
         elementwise("expert_combine", "mlp", tokens * k * H, 2, note="weight and sum k outputs"),
     ]

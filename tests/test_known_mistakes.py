@@ -101,6 +101,19 @@ KNOWN = [
           "llama-2-7b", "gate_missing", "L*(4*H^2 + 3*H*d_ff)"),
 ]
 
+KNOWN += [
+    Known("maxtext-mixtral-tflops-all-experts", "https://github.com/AI-Hypercomputer/maxtext",
+          "Mixtral TFLOPs per step computed with num_experts (8) rather than num_experts_per_tok (2)",
+          "2*B*S*L*(2*H*n_q*d_h + 2*H*n_kv*d_h + 3*H*d_e*E + H*E) + 2*B*H*V", "flops.prefill.matmul",
+          "mixtral-8x7b", "moe_without_top_k",
+          "2*B*S*L*(2*H*n_q*d_h + 2*H*n_kv*d_h + 3*H*d_e*k + H*E) + 2*B*H*V"),
+    Known("vllm-fit-moe-params-active-only", "https://github.com (a vLLM memory-fit estimator)",
+          "memory estimated from about 13B (active) parameters for Mixtral-8x7B",
+          "2*V*H + H + L*(2*H*n_q*d_h + 2*H*n_kv*d_h + 3*H*d_e*k + E*H + 2*H)", "params.total",
+          "mixtral-8x7b", "moe_active_only",
+          "2*V*H + H + L*(2*H*n_q*d_h + 2*H*n_kv*d_h + 3*H*d_e*E + E*H + 2*H)"),
+]
+
 FIGURES = [
     # (id, source, quote, claim, against, model or accelerator, reason phrase, corrected, setting)
     ("fms-fsdp-mfu-1979-tflops", "https://github.com/foundation-model-stack/fms-fsdp",

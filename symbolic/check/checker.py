@@ -27,7 +27,7 @@ from ..model import Model
 from ..ops import OpKind
 from ..presets import preset_names
 from ..printing import text
-from ..symbols import E, L, W, k
+from ..symbols import E, L, W, b_w, k
 from . import equivalence as eq
 from .claims import Verdict, judge, read_stated
 from .parser import FormulaError, parse_formula
@@ -161,9 +161,14 @@ def relatives(derivation: Derivation, key: str) -> dict[str, sympy.Expr]:
             found["decode_attention"] = derivation["flops.decode_step.attention"].expr
     if key.startswith("params."):
         found["weights_only"] = _weights_only(derivation, key)
-    if {E, k} <= exact.free_symbols:
+    if k in exact.free_symbols:
         found["all_experts"] = exact.xreplace({k: E})
+    if E in exact.free_symbols:
         found["active_experts_only"] = exact.xreplace({E: k})
+        if key == "params.total":
+            found["active_experts_only"] = derivation["params.active"].expr
+        elif key == "memory.weights_bytes":
+            found["active_experts_only"] = derivation["params.active"].expr * b_w
     return found
 
 

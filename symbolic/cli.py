@@ -114,6 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-o", "--out-file", dest="out_file", help="write the report to this file")
     _add_setting_options(check)
 
+    sweep = commands.add_parser("sweep", help="evaluate the performance model over a grid")
+    sweep.add_argument("model", help="one or more presets or config paths, comma-separated")
+    sweep.add_argument("--hardware", required=True, help="accelerators, comma-separated")
+    sweep.add_argument("--hardware-file", help="a JSON file of your own accelerators")
+    sweep.add_argument("--tp", default="1", help="tensor-parallel degrees, e.g. 1,2,4,8 (1)")
+    sweep.add_argument("--batch", default="1..64*2", help="batch sizes: 1,8,64 or 1..1024 or 1..1024*2")
+    sweep.add_argument("--context", default="128..131072*2", help="decode contexts (128..131072*2)")
+    sweep.add_argument("--prompt", default=None, help="prompt lengths for TTFT (default: the context)")
+    sweep.add_argument("--output", type=_positive_int("--output"), default=256, dest="generated",
+                       help="tokens generated per request, for the memory a request needs (256)")
+    sweep.add_argument("--format", choices=["csv", "json"], default="csv")
+    sweep.add_argument("-o", "--out-file", dest="out_file", help="write to this file (streamed)")
+    sweep.add_argument("--weight-dtype", default="bf16")
+    sweep.add_argument("--kv-dtype", default=None)
+    sweep.add_argument("--activation-dtype", default="bf16")
+    sweep.add_argument("--progress", action="store_true", default=None,
+                       help="show progress (the default on a terminal)")
+
     presets = commands.add_parser("presets", help="list the preset models")
     presets.add_argument("--format", choices=["text", "json"], default="text")
 
@@ -260,6 +278,41 @@ def _check(args) -> tuple[str, int]:
     return text, 0 if check.holds else 1
 
 
+def _sweep(args) -> int:
+    from .sweep import SweepPlan, parse_range, write_sweep
+
+    models = [m.strip() for m in args.model.split(",") if m.strip()]
+    for name in models:
+        load(name)  # an unknown model fails now, in one line, before any output
+    plan = SweepPlan(
+        models=models,
+        accelerators=[get_accelerator(h.strip(), args.hardware_file) for h in args.hardware.split(",")],
+        tps=parse_range(args.tp, "--tp"), batches=parse_range(args.batch, "--batch"),
+        contexts=parse_range(args.context, "--context"),
+        prompts=parse_range(args.prompt, "--prompt") if args.prompt else None,
+        generated=args.generated,
+        precision=Precision.of(args.weight_dtype, args.kv_dtype, args.activation_dtype))
+    if plan.batches[0] < 1 or plan.tps[0] < 1:
+        raise SymbolicError("--batch and --tp start at 1")
+    if args.out_file:
+        target = Path(args.out_file)
+        if not target.parent.is_dir():
+            raise SymbolicError(f"-o: folder {str(target.parent)!r} does not exist")
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                write_sweep(plan, handle, args.format, args.progress)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    else:
+        write_sweep(plan, sys.stdout, args.format, args.progress)
+    for note in plan.skipped:
+        print(f"symbolic: skipped {note}", file=sys.stderr)
+    return 0
+
+
 def _hardware(args) -> str:
     known = accelerators(args.hardware_file)
     if args.format == "json":
@@ -307,6 +360,8 @@ def write_atomically(path: Path, text: str) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "sweep":
+        return _sweep(args)
     if args.command == "check":
         text, status = _check(args)
     else:

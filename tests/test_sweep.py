@@ -1,0 +1,96 @@
+"""Sweeps: compiled NumPy values equal the exact symbolic ones; ranges; streaming; the CLI."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symbolic.errors import SymbolicError
+from symbolic.hardware import get_accelerator
+from symbolic.sweep import SweepPlan, compile_kernel, parse_range, write_sweep
+from symbolic.workload import DECODE_STEP, PREFILL
+
+MODELS = ["llama-3.1-8b", "gemma-2-9b", "mistral-7b-v0.1", "qwen3-30b-a3b", "deepseek-v2-lite", "gpt2"]
+KERNELS = {}
+
+
+def kernel(model, hardware, tp):
+    key = (model, hardware, tp)
+    if key not in KERNELS:
+        KERNELS[key] = compile_kernel(model, get_accelerator(hardware), tp, generated=64)
+    return KERNELS[key]
+
+
+@settings(max_examples=60, deadline=None)
+@given(model=st.sampled_from(MODELS), hardware=st.sampled_from(["h100-sxm", "a100-sxm-80gb", "mi300x"]),
+       tp=st.sampled_from([1, 2]), batch=st.integers(1, 4096), context=st.integers(0, 20000),
+       prompt=st.integers(1, 20000))
+def test_sweep_values_equal_the_exact_substitution(model, hardware, tp, batch, context, prompt):
+    k = kernel(model, hardware, tp)
+    values = k.evaluate(np.array([batch]), np.array([prompt]), np.array([context]))
+    perf = k.perf
+    exact = {
+        "tpot_s": perf.value(perf.step_time(DECODE_STEP), batch=batch, context=context),
+        "ttft_s": perf.value(perf.step_time(PREFILL), batch=batch, prompt=prompt),
+        "kv_bytes_per_device": batch * perf.value(perf.kv_bytes_per_sequence(context)),
+    }
+    for name, value in exact.items():
+        assert values[name][0] == pytest.approx(float(value), rel=1e-10, abs=0), name
+    assert values["tokens_per_s"][0] == pytest.approx(float(batch / exact["tpot_s"]), rel=1e-10)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1,8,64", [1, 8, 64]), ("1..5", [1, 2, 3, 4, 5]), ("128..1024*2", [128, 256, 512, 1024]),
+    ("0..1000+250", [0, 250, 500, 750, 1000]), ("4,1..3", [1, 2, 3, 4]),
+])
+def test_ranges(text, expected):
+    assert parse_range(text, "--batch") == expected
+
+
+@pytest.mark.parametrize("text", ["1..", "5..1", "1..8*1", "x", "0..8*2", "1..100000000"])
+def test_bad_ranges_are_refused(text):
+    with pytest.raises(SymbolicError):
+        parse_range(text, "--batch")
+
+
+def test_large_grids_stream_in_bounded_chunks():
+    plan = SweepPlan(["llama-3.1-8b"], [get_accelerator("h100-sxm")], [1], list(range(1, 3001)),
+                     list(range(0, 3000)))
+    k = next(plan.kernels())
+    sizes = [chunk["batch"].size for chunk in plan.chunks(k, chunk_points=100_000)]
+    assert sum(sizes) == 9_000_000 and max(sizes) <= 100_000
+
+
+def test_csv_and_json_agree():
+    plan = SweepPlan(["qwen2.5-7b"], [get_accelerator("h200")], [1, 2], [1, 16], [512, 4096])
+    text_csv, text_json = io.StringIO(), io.StringIO()
+    assert write_sweep(plan, text_csv, "csv", progress=False) == 8
+    write_sweep(plan, text_json, "json", progress=False)
+    rows = list(csv.DictReader(io.StringIO(text_csv.getvalue())))
+    document = json.loads(text_json.getvalue())
+    assert len(rows) == len(document["rows"]) == 8
+    for row, values in zip(rows, document["rows"], strict=True):
+        assert float(row["tpot_s"]) == pytest.approx(values[7], rel=1e-8)
+
+
+def test_cli_sweep_and_its_errors(tmp_path):
+    out = tmp_path / "grid.csv"
+    result = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "llama-3.1-70b,gpt2", "--hardware",
+                             "h100-sxm,h200", "--tp", "1,4,5", "--batch", "1..8*2", "--context", "256,2048",
+                             "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    # tp 5 divides neither 64 nor 12 heads: skipped, and said so
+    assert {row["tp"] for row in rows} == {"1", "4"}
+    assert len(rows) == 2 * 2 * 2 * 4 * 2
+    assert "skipped llama-3.1-70b on 5 x h100-sxm" in result.stderr
+    bad = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "lama", "--hardware", "h100-sxm",
+                          "-o", str(tmp_path / "none.csv")], capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
+    assert not (tmp_path / "none.csv").exists()

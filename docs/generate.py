@@ -4,6 +4,10 @@ index) and docs/seed-audit.md (the report on docs/seed-audit.claims.md).
     python docs/generate.py           # write the files
     python docs/generate.py --check   # exit 1 and list the files that differ (CI runs this)
 
+The performance examples embed figures (PNG, drawn with matplotlib). Their pixels depend on the
+matplotlib and FreeType versions, so ``--check`` asks only that they exist; the Markdown that links
+them is compared byte for byte.
+
 The documents use the default workload and conventions (``symbolic derive MODEL --format md``).
 """
 
@@ -17,11 +21,13 @@ import symbolic
 from symbolic.check.claims_file import markdown_report, read_claims, run_claim
 from symbolic.hardware import get_accelerator
 from symbolic.performance import Deployment, Performance
+from symbolic.plots import figure_files, render_all
 from symbolic.render import LANGUAGES, render
 from symbolic.units import bytes_both, count
 
 DOCS = Path(__file__).resolve().parent
 OUT = DOCS / "derivations"
+FIGURES = OUT / "performance" / "figures"
 AUDIT = DOCS / "seed-audit.claims.md"
 
 # The seeds' serving questions, answered: (file stem, model, derive options, deployment, g, batches, users)
@@ -34,7 +40,8 @@ PERFORMANCE_EXAMPLES = (
 )
 
 
-def documents() -> dict[Path, str]:
+def documents(draw: bool) -> dict[Path, str]:
+    """Every generated text file and its content; with ``draw``, the figures are drawn too."""
     files: dict[Path, str] = {}
     rows = []
     for name in symbolic.preset_names():
@@ -49,9 +56,12 @@ def documents() -> dict[Path, str]:
         setup = dict(setup)
         deployment = Deployment(get_accelerator(setup.pop("accelerator")), **setup)
         perf = Performance(d, deployment, generated)
+        figures = {kind: f"../figures/{file}" for kind, file in figure_files(stem, True).items()}
+        if draw:
+            render_all(perf, d, batches, FIGURES, stem)
         for lang in LANGUAGES:
             files[OUT / "performance" / lang / f"{stem}.md"] = render(
-                d, "md", lang, performance=perf, batches=batches, users=users)
+                d, "md", lang, performance=perf, batches=batches, users=users, figures=figures)
     specs = read_claims(AUDIT)
     files[DOCS / "seed-audit.md"] = markdown_report(specs, [run_claim(s) for s in specs],
                                                    "The seed notes, audited")
@@ -82,10 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="report stale files instead of writing")
     args = parser.parse_args(argv)
-    files = documents()
+    files = documents(draw=not args.check)
     stale = [p for p, text in files.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
     extra = [p for p in OUT.rglob("*.md") if p not in files] if OUT.is_dir() else []
     if args.check:
+        stale += [FIGURES / name for stem, *_ in PERFORMANCE_EXAMPLES
+                  for name in figure_files(stem, True).values() if not (FIGURES / name).is_file()]
         for path in stale + extra:
             print(f"stale: {path.relative_to(DOCS.parent)}")
         return 1 if stale or extra else 0

@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="concurrent sequences to serve: replicas and devices needed at max batch")
     perf.add_argument("--memory-fraction", type=_number("--memory-fraction"), default=1,
                       help="usable share of device memory (1)")
+    derive.add_argument("--plots", metavar="DIR",
+                        help="draw the figures into DIR and show them in md and tex (needs matplotlib)")
 
     check = commands.add_parser("check", help="check a formula, a stated number or arithmetic")
     check.add_argument("claim", nargs="?", help="'2*2*nlayers*nheads*dhead', '671 MB' or '16/900 = 22.22'")
@@ -114,6 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-o", "--out-file", dest="out_file", help="write the report to this file")
     _add_setting_options(check)
 
+    plot = commands.add_parser("plot", help="draw one figure")
+    plot.add_argument("kind", choices=["roofline", "kv", "throughput", "latency"])
+    plot.add_argument("model", help="a preset or config path (for kv: several, comma-separated)")
+    plot.add_argument("-o", "--out-file", dest="out_file", required=True, help="the PNG to write")
+    _add_setting_options(plot)
+    plot.add_argument("--hardware", help="an accelerator (roofline, throughput, latency)")
+    plot.add_argument("--hardware-file")
+    plot.add_argument("--tp", type=_positive_int("--tp"), default=1)
+    plot.add_argument("--pp", type=_positive_int("--pp"), default=1)
+    plot.add_argument("--ep", type=_positive_int("--ep"), default=1)
+    plot.add_argument("--output", type=_positive_int("--output"), default=256, dest="generated")
+    plot.add_argument("--compute-dtype", default=None)
+    plot.add_argument("--contexts", default="128..131072*2", help="contexts of the kv figure")
+
     sweep = commands.add_parser("sweep", help="evaluate the performance model over a grid")
     sweep.add_argument("model", help="one or more presets or config paths, comma-separated")
     sweep.add_argument("--hardware", required=True, help="accelerators, comma-separated")
@@ -126,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="tokens generated per request, for the memory a request needs (256)")
     sweep.add_argument("--format", choices=["csv", "json"], default="csv")
     sweep.add_argument("-o", "--out-file", dest="out_file", help="write to this file (streamed)")
+    sweep.add_argument("--plot", metavar="PNG",
+                       help="draw throughput over batch and context, one panel per model, hardware and "
+                            "TP (the table is then written only with -o)")
     sweep.add_argument("--weight-dtype", default="bf16")
     sweep.add_argument("--kv-dtype", default=None)
     sweep.add_argument("--activation-dtype", default="bf16")
@@ -203,14 +222,23 @@ def _derive(args) -> str:
     deployment = _deployment(args, precision)
     performance = Performance(derivation, deployment, args.generated) if deployment else None
     if args.format == "json":
+        if args.plots:
+            raise SymbolicError("--plots: figures go into md or tex documents, not json")
         document = derivation.to_dict()
         if performance is not None:
             document["performance"] = performance_dict(performance, args.batch, args.users)
         return json.dumps(document, indent=2) + "\n"
     if performance is not None:
         performance_dict(performance, args.batch, args.users)  # the same checks as for JSON
+    figures = None
+    if args.plots:
+        from .plots import render_all
+
+        made = render_all(performance, derivation, args.batch, Path(args.plots), model.arch.name)
+        base = Path(args.out_file).parent if args.out_file else Path(".")
+        figures = {kind: os.path.relpath(path, base) for kind, path in made.items()}
     return render(derivation, args.format, args.lang, performance=performance, batches=args.batch,
-                  users=args.users)
+                  users=args.users, figures=figures)
 
 
 def _check(args) -> tuple[str, int]:
@@ -294,6 +322,8 @@ def _sweep(args) -> int:
         precision=Precision.of(args.weight_dtype, args.kv_dtype, args.activation_dtype))
     if plan.batches[0] < 1 or plan.tps[0] < 1:
         raise SymbolicError("--batch and --tp start at 1")
+    if args.plot:
+        _sweep_plot(plan, Path(args.plot))
     if args.out_file:
         target = Path(args.out_file)
         if not target.parent.is_dir():
@@ -306,10 +336,51 @@ def _sweep(args) -> int:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    else:
+    elif not args.plot:
         write_sweep(plan, sys.stdout, args.format, args.progress)
     for note in plan.skipped:
         print(f"symbolic: skipped {note}", file=sys.stderr)
+    return 0
+
+
+def _sweep_plot(plan, target: Path) -> None:
+    from .plots import sweep_map
+
+    if not target.parent.is_dir():
+        raise SymbolicError(f"--plot: folder {str(target.parent)!r} does not exist")
+    panels = [(f"{k.model} on {k.tp} x {k.hardware}", plan.batches, plan.contexts, grid)
+              for k, grid in plan.grids()]
+    if not panels:
+        raise SymbolicError("--plot: nothing to draw; " + "; ".join(plan.skipped))
+    sweep_map(panels, target)
+
+
+def _plot(args) -> int:
+    from . import plots
+    from .sweep import parse_range
+
+    precision = Precision.of(args.weight_dtype, args.kv_dtype, args.activation_dtype)
+    target = Path(args.out_file)
+    if not target.parent.is_dir():
+        raise SymbolicError(f"-o: folder {str(target.parent)!r} does not exist")
+    if args.kind == "kv":
+        names = [m.strip() for m in args.model.split(",") if m.strip()]
+        derivations = [Derivation(load(name, _conventions(args)), Workload(1, args.prompt, None),
+                                  precision) for name in names]
+        plots.kv_cache(derivations, parse_range(args.contexts, "--contexts"), target)
+        return 0
+    if not args.hardware:
+        raise SymbolicError(f"the {args.kind} figure needs --hardware")
+    workload = Workload(batch=args.batch[0], prompt=args.prompt, context=args.context)
+    derivation = Derivation(load(args.model, _conventions(args)), workload, precision)
+    deployment = Deployment(get_accelerator(args.hardware, args.hardware_file), tp=args.tp, pp=args.pp,
+                            ep=args.ep, compute_dtype=args.compute_dtype or precision.activation.name)
+    perf = Performance(derivation, deployment, args.generated)
+    drawer = {"roofline": lambda: plots.roofline(perf, args.batch[0], target),
+              "throughput": lambda: plots.throughput(perf, args.batch if len(args.batch) > 1
+                                                     else [1, 2, 4, 8, 16, 32, 64, 128, 256], target),
+              "latency": lambda: plots.latency(perf, args.batch, target)}[args.kind]
+    drawer()
     return 0
 
 
@@ -362,6 +433,8 @@ def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sweep":
         return _sweep(args)
+    if args.command == "plot":
+        return _plot(args)
     if args.command == "check":
         text, status = _check(args)
     else:

@@ -15,7 +15,7 @@ import sympy
 from . import quantities as q
 from .closed_forms import closed_form, relative_to_hidden
 from .dtypes import Precision
-from .exact import plain
+from .exact import plain, substitute
 from .model import Model
 from .printing import decimal, text
 from .units import bytes_both, count, si
@@ -70,7 +70,7 @@ class Derivation:
 
     def evaluate(self, expr: sympy.Expr) -> sympy.Rational:
         """``expr`` with every symbol bound: an exact rational."""
-        value = sympy.sympify(expr).xreplace(self.bindings)
+        value = substitute(expr, self.bindings)
         if not value.is_Rational:
             value = sympy.simplify(value)
         if not value.is_Rational:

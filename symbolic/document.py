@@ -21,7 +21,7 @@ from .model import Section
 from .ops import OpKind
 from .performance import BatchPoint, Deployment, Performance, devices_for_users, op_bytes, per_device
 from .printing import latex, latex_number, latex_with_values
-from .published import ClaimCheck, check_claim, claims_for
+from .published import ClaimCheck, check_claims
 from .quantities import at
 from .symbols import VOCABULARY, BW_mem, F_peak, S, c, eta_f, eta_m, g
 from .units import binary_bytes, seconds_latex, si
@@ -374,7 +374,7 @@ def build(d: Derivation, performance: Performance | None = None, batches: list[i
         "embedding_and_head": (d.value("params.embedding") + d.value("params.lm_head")) / total,
         "kv_to_weights": d.value("kv_cache.bytes_per_batch") / d.value("memory.weights_bytes"),
     }
-    claims = tuple(check_claim(c, d.model) for c in claims_for(arch.name))
+    claims = check_claims(d.model, reuse=d)
     return Document(
         derivation=d, version=__version__, architecture=tuple(rows),
         layer_kinds=tuple((g.spec.kind, g.count) for g in arch.layer_groups),

@@ -54,3 +54,65 @@ def plain(value: sympy.Expr) -> int | str | float:
         return float(value)
     text = str(value)
     return text if len(text) <= MAX_FRACTION_TEXT else float(value)
+
+
+MAX_POWER_BITS = 1 << 16
+"""A rational power whose exact value would need more bits than this is rounded (see substitute)."""
+POWER_MANTISSA_BITS = 256
+POWER_FLOOR_EXPONENT = -1024
+
+
+def substitute(expr: sympy.Expr, bindings: dict, *, fast_extrema: bool = False) -> sympy.Expr:
+    """``expr.xreplace(bindings)``, but a rational raised to a huge integer power is not expanded.
+    With ``fast_extrema``, a max or min that still holds symbols is rebuilt as it is, without
+    SymPy's search for arguments that dominate others (it compares every pair under assumptions:
+    most of the time of binding a step-time expression; the value is the same, the printed
+    form may keep a redundant argument).
+
+    The expected number of experts a batch touches holds ``(1 - k/E)^(B n)``: with B n in the
+    millions its exact fraction has millions of digits and takes minutes. Where the exact power
+    would need more than 65,536 bits it is rounded to the nearest fraction m / 2^j with a 256-bit
+    m (relative error below 2^-255), and to 0 below 2^-1024; every other power stays exact."""
+    cache: dict = {}
+    bindings = {key: sympy.sympify(value) for key, value in bindings.items()}
+
+    def walk(node):
+        if node in bindings:
+            return bindings[node]
+        if not node.args:
+            return node
+        if node in cache:
+            return cache[node]
+        args = [walk(arg) for arg in node.args]
+        if isinstance(node, sympy.Pow) and _huge_power(*args):
+            result = _rounded_power(*args)
+        elif fast_extrema and isinstance(node, (sympy.Max, sympy.Min)) \
+                and not all(a.is_Number for a in args):
+            result = node.func(*args, evaluate=False)   # SymPy's pairwise comparisons are slow
+        elif all(a is b for a, b in zip(args, node.args, strict=True)):
+            result = node
+        else:
+            result = node.func(*args)
+        cache[node] = result
+        return result
+
+    return walk(sympy.sympify(expr))
+
+
+def _huge_power(base, exponent) -> bool:
+    return (isinstance(base, sympy.Rational) and isinstance(exponent, sympy.Integer) and exponent > 1
+            and not base.is_Integer and 0 < base < 1
+            and int(exponent) * max(base.p.bit_length(), base.q.bit_length()) > MAX_POWER_BITS)
+
+
+def _rounded_power(base: sympy.Rational, exponent: sympy.Integer) -> sympy.Rational:
+    """base^exponent for 0 < base < 1, as m / 2^j with a POWER_MANTISSA_BITS-bit m."""
+    import mpmath
+
+    with mpmath.workprec(POWER_MANTISSA_BITS + 64):
+        value = mpmath.power(mpmath.mpf(base.p) / base.q, int(exponent))
+        mantissa, exp2 = mpmath.frexp(value)          # value = mantissa 2^exp2, 1/2 <= mantissa < 1
+        m = int(mpmath.nint(mpmath.ldexp(mantissa, POWER_MANTISSA_BITS)))
+    if exp2 < POWER_FLOOR_EXPONENT:
+        return sympy.Integer(0)
+    return sympy.Rational(m, 2 ** (POWER_MANTISSA_BITS - exp2))

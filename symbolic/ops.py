@@ -41,6 +41,7 @@ class Shard(str, Enum):
 
     REPLICATED = "replicated"  # every rank does all of it (norms, residual adds)
     COLUMN = "column"          # output features split: each rank holds d_out / N_tp of them
+    FEATURES = "features"      # a pointwise op on a column-split tensor: reads and writes split
     ROW = "row"                # input features split; the partial outputs are summed (all-reduce)
     HEADS = "heads"            # attention heads split across ranks
     KV = "kv"                  # KV heads split, and replicated once ranks outnumber them

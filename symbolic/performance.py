@@ -25,7 +25,7 @@ import sympy
 
 from .derive import Derivation
 from .errors import SymbolicError, WorkloadError
-from .exact import to_rational
+from .exact import substitute, to_rational
 from .hardware import Accelerator
 from .model import Model
 from .ops import Op, Shard
@@ -65,6 +65,7 @@ the hardware'; the upper end is the default."""
 
 _SPLIT = {  # shard -> fields divided by N_tp (KV fields by min(N_tp, n_kv))
     Shard.COLUMN: {"flops", "params", "weights_read", "activations_written"},
+    Shard.FEATURES: {"flops", "params", "weights_read", "activations_read", "activations_written"},
     Shard.ROW: {"flops", "params", "weights_read", "activations_read"},
     Shard.VOCAB: {"flops", "params", "weights_read", "activations_written"},
     Shard.HEADS: {"flops", "activations_read", "activations_written"},
@@ -90,11 +91,17 @@ def per_device(op: Op, field_name: str) -> sympy.Expr:
     return value
 
 
+def op_traffic(op: Op) -> dict[str, sympy.Expr]:
+    """Bytes an op moves on one rank, by what they hold: weights, KV cache, activations."""
+    return {"weights": per_device(op, "weights_read") * b_w,
+            "kv_cache": (per_device(op, "kv_read") + per_device(op, "kv_written")) * b_kv,
+            "activations": (per_device(op, "activations_read")
+                            + per_device(op, "activations_written")) * b_a}
+
+
 def op_bytes(op: Op) -> sympy.Expr:
     """Bytes an op moves on one rank: weights, activations and KV cache."""
-    return (per_device(op, "weights_read") * b_w
-            + (per_device(op, "activations_read") + per_device(op, "activations_written")) * b_a
-            + (per_device(op, "kv_read") + per_device(op, "kv_written")) * b_kv)
+    return sympy.Add(*op_traffic(op).values())
 
 
 def op_time(op: Op) -> sympy.Expr:
@@ -189,16 +196,21 @@ class Performance:
 
     # --- expressions -------------------------------------------------------------------------
 
-    def _sum(self, per_op, phase: Phase | None) -> sympy.Expr:
+    def sum_over_ops(self, per_op, phase: Phase | None) -> sympy.Expr:
         """Sum over the whole model (all stages) of a per-op expression, at ``phase``."""
         return at(sympy.Add(*(s.repeats * sympy.Add(*(per_op(op) for op in s.ops))
                               for s in self.model.sections)), phase)
 
     def flops(self, phase: Phase) -> sympy.Expr:
-        return self._sum(lambda op: per_device(op, "flops"), phase)
+        return self.sum_over_ops(lambda op: per_device(op, "flops"), phase)
 
     def bytes(self, phase: Phase) -> sympy.Expr:
-        return self._sum(op_bytes, phase)
+        return self.sum_over_ops(op_bytes, phase)
+
+    def traffic(self, phase: Phase) -> dict[str, sympy.Expr]:
+        """Bytes one device moves in a step, by what they hold (see ``op_traffic``)."""
+        return {part: self.sum_over_ops(lambda op, p=part: op_traffic(op)[p], phase)
+                for part in ("weights", "kv_cache", "activations")}
 
     def compute_time(self, phase: Phase) -> sympy.Expr:
         return self.flops(phase) / (F_peak * eta_f)
@@ -211,7 +223,7 @@ class Performance:
         time = sympy.Integer(0)
         if self.deployment.tp > 1:
             ring = 2 * (N_tp - 1) / N_tp
-            time += self._sum(lambda op: (ring * op.activations_written * b_a / BW_link + alpha)
+            time += self.sum_over_ops(lambda op: (ring * op.activations_written * b_a / BW_link + alpha)
                               if op.shard is Shard.ROW else 0, phase)
         if self.deployment.pp > 1:
             time += at((N_pp - 1) * (B * n * H * b_a / BW_link + alpha), phase)
@@ -233,7 +245,7 @@ class Performance:
         """Time of one step: the roofline op by op (or whole step), plus communication and t_o."""
         key = (phase.name, by_op)
         if key not in self._step_times:
-            compute = self._sum(op_time, phase) if by_op else sympy.Max(
+            compute = self.sum_over_ops(op_time, phase) if by_op else sympy.Max(
                 self.compute_time(phase), self.memory_time(phase), evaluate=False)
             self._step_times[key] = compute + self.communication_time(phase) + t_o
         return self._step_times[key]
@@ -243,7 +255,7 @@ class Performance:
         key = (phase.name, "bound")
         if key not in self._step_times:
             fixed = {k: v for k, v in self.bindings.items() if k not in (B, c)}
-            self._step_times[key] = self.step_time(phase).xreplace(fixed)
+            self._step_times[key] = substitute(self.step_time(phase), fixed, fast_extrema=True)
         return self._step_times[key]
 
     @cached_property
@@ -273,7 +285,7 @@ class Performance:
         """``expr`` with every symbol bound; keyword arguments override B, S or c."""
         overrides = {{"batch": B, "prompt": S, "context": c}[k]: sympy.Integer(v)
                      for k, v in workload.items()}
-        result = sympy.sympify(expr).xreplace({**self.bindings, **overrides})
+        result = substitute(expr, {**self.bindings, **overrides})
         if not result.is_Rational:
             result = sympy.nsimplify(result) if not result.free_symbols else result
         if not result.is_Rational:
@@ -283,7 +295,7 @@ class Performance:
     def decode_total(self, batch: int) -> sympy.Rational:
         """Exact sum of the g decode steps' times, contexts S .. S + g - 1 (see :func:`sum_linear_pieces`)."""
         start = self.derivation.workload.prompt
-        per_step = self._bound_step(DECODE_STEP).xreplace({B: sympy.Integer(batch)})
+        per_step = substitute(self._bound_step(DECODE_STEP), {B: sympy.Integer(batch)})
         return sum_linear_pieces(per_step, c, start, self.generated)
 
     def decode_loop(self, batch: int) -> sympy.Rational:
@@ -379,7 +391,7 @@ def sum_linear_pieces(expr: sympy.Expr, var: sympy.Symbol, start: int, count: in
     cuts = [start, end + 1]
 
     def at_point(e, point):
-        return e.xreplace({var: point})
+        return substitute(e, {var: point})
 
     nodes = [node for node in sympy.postorder_traversal(expr) if isinstance(node, (sympy.Max, sympy.Min))]
     for node in nodes:

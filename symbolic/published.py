@@ -87,19 +87,33 @@ def claims_for(model_name: str) -> list[Claim]:
     return [c for c in all_claims() if model_name in c.models]
 
 
-def setting_of(claim: Claim, model: Model) -> Derivation:
+def setting_of(claim: Claim, model: Model, known: dict | None = None) -> Derivation:
     """The derivation the claim is about: its model with the claim's workload, dtypes and
-    conventions (conventions not named are symbolic's defaults)."""
+    conventions (conventions not named are symbolic's defaults). ``known`` maps settings already
+    derived (conventions, workload, precision) to their derivations, and is added to."""
     s = claim.setting
     conventions = Conventions().replace(**s.get("conventions", {}))
-    workload = Workload(s.get("batch", 1), s.get("prompt"), s.get("context"))
+    workload, _ = Workload(s.get("batch", 1), s.get("prompt"), s.get("context")).fitted(model.arch)
     precision = Precision.of(s.get("weight_dtype", "bf16"), s.get("kv_dtype"),
                              s.get("activation_dtype", "bf16"))
-    return Derivation(Model(model.arch, conventions), workload, precision)
+    key = (conventions, workload, precision)
+    known = {} if known is None else known
+    if key not in known:
+        known[key] = Derivation(Model(model.arch, conventions), workload, precision)
+    return known[key]
 
 
-def check_claim(claim: Claim, model: Model) -> ClaimCheck:
-    derivation = setting_of(claim, model)
+def check_claims(model: Model, reuse: Derivation | None = None) -> tuple[ClaimCheck, ...]:
+    """Every published claim about ``model``'s architecture, each derivation built once per
+    setting (``reuse``: a derivation already made, taken where its setting matches)."""
+    known = {}
+    if reuse is not None:
+        known[(reuse.model.conventions, reuse.workload, reuse.precision)] = reuse
+    return tuple(check_claim(c, model, known) for c in claims_for(model.arch.name))
+
+
+def check_claim(claim: Claim, model: Model, known: dict | None = None) -> ClaimCheck:
+    derivation = setting_of(claim, model, known)
     quantity = derivation[claim.quantity]
     verdict = judge(read_stated(claim.stated), quantity.value) if claim.stated else None
     formula = formula_value = formula_holds = None

@@ -8,6 +8,7 @@ calls, so formulas are shared and prose is written once per language.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,12 +109,25 @@ def breakable(latex: str) -> str:
     return re.sub(r"\\(left|right)(?=[()\[\]|.]|\\[{}])", "", latex)
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs (Jinja2's own cache, in $XDG_CACHE_HOME/symbolic or
+    ~/.cache/symbolic): a cold start then skips compiling them. Keyed by the templates' source, so
+    an edited template is recompiled; None where the folder cannot be made."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "symbolic", "jinja")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(folder) if os.access(folder, os.W_OK) else None
+
+
 @cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_folder())),
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True)
+        trim_blocks=True, lstrip_blocks=True, bytecode_cache=_bytecode_cache())
     env.filters["breakable"] = breakable
     env.globals.update(vocabulary=VOCABULARY, convention_docs=Conventions.documentation(),
                        units=Numbers, latex=latex, latex_number=latex_number, seconds=seconds_latex)
@@ -164,7 +178,8 @@ class Numbers:
 
 
 def render(derivation: Derivation, fmt: str = "md", lang: str = "en", *, performance=None,
-           batches: list[int] | None = None, users: int | None = None) -> str:
+           batches: list[int] | None = None, users: int | None = None,
+           figures: dict[str, str] | None = None) -> str:
     """The derivation document of ``derivation`` in a format (md, tex) and a language (en, zh)."""
     if fmt not in FORMATS:
         raise SymbolicError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
@@ -173,4 +188,4 @@ def render(derivation: Derivation, fmt: str = "md", lang: str = "en", *, perform
     formatter = MARKDOWN if fmt == "md" else LATEX
     template = environment().get_template(FORMATS[fmt])
     document = build(derivation, performance, batches, users)
-    return template.render(doc=document, fmt=formatter, lang=lang)
+    return template.render(doc=document, fmt=formatter, lang=lang, figures=figures or {})

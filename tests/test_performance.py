@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 import symbolic
 from symbolic.hardware import accelerators, get_accelerator
-from symbolic.performance import Deployment, Performance, sum_linear_pieces
+from symbolic.ops import OpKind
+from symbolic.performance import Deployment, Performance, per_device, sum_linear_pieces
 from symbolic.strategies import Bounds, scenarios
-from symbolic.symbols import c
+from symbolic.symbols import N_ep, N_tp, c
 from symbolic.workload import PHASES
 
 MEDIUM = Bounds(max_kv_heads=8, max_group=4, max_head_dim=128, max_width_factor=64,
@@ -98,6 +99,24 @@ def test_tensor_parallel_splits_weights_and_replicates_kv_heads_beyond_n_kv():
     w1 = Performance(d, Deployment(h100, tp=1), 16)
     w8 = Performance(d, Deployment(h100, tp=8), 16)
     assert w8.value(w8.weight_bytes_per_device) < w1.value(w1.weight_bytes_per_device) / 7
+
+
+@pytest.mark.parametrize("name", ["llama-3.1-8b", "gpt2", "qwen3-30b-a3b", "deepseek-v2-lite"])
+def test_pointwise_ops_on_split_tensors_move_only_their_share(name):
+    """Megatron-LM: after a column-split matmul each rank holds d_out / N_tp of the features, so a
+    pointwise op on them (activation, gate product) reads and writes only that share."""
+    model = symbolic.derive(name).model
+    for section in model.sections:
+        for op in section.ops:
+            if op.kind is not OpKind.ELEMENTWISE or op.flops == 0:
+                continue
+            def share(field, op=op):
+                return sympy.simplify(per_device(op, field).subs(N_ep, 1) / getattr(op, field))
+
+            if share("flops") == 1 / N_tp:
+                for field in ("activations_read", "activations_written"):
+                    if getattr(op, field) != 0:
+                        assert share(field) == 1 / N_tp, (op.name, field)
 
 
 def test_pipeline_stages_hold_their_share_of_the_layers():

@@ -43,6 +43,11 @@ def test_sweep_values_equal_the_exact_substitution(model, hardware, tp, batch, c
     for name, value in exact.items():
         assert values[name][0] == pytest.approx(float(value), rel=1e-10, abs=0), name
     assert values["tokens_per_s"][0] == pytest.approx(float(batch / exact["tpot_s"]), rel=1e-10)
+    # Fits: the request's KV cache at its end (prompt + g, g = 64) beside the weights.
+    peak = batch * perf.value(perf.kv_bytes_per_sequence(max(prompt + 64, context)))
+    free = perf.free_bytes_per_device
+    if abs(peak - free) > free / 10**9:
+        assert bool(values["fits"][0]) == (peak <= free)
 
 
 @pytest.mark.parametrize("text, expected", [

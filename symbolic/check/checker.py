@@ -21,7 +21,7 @@ import sympy
 from .. import quantities as q
 from ..derive import Derivation
 from ..errors import SymbolicError
-from ..exact import plain
+from ..exact import plain, substitute
 from ..hardware import Accelerator
 from ..model import Model
 from ..ops import OpKind
@@ -268,7 +268,7 @@ def _value(formula: sympy.Expr, derivation: Derivation) -> sympy.Rational | None
     by zero, a square root of a negative number)."""
     if not formula.free_symbols <= set(derivation.bindings):
         return None
-    value = formula.xreplace(derivation.bindings)
+    value = substitute(formula, derivation.bindings)
     return value if value.is_Rational else None
 
 

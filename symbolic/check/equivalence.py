@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import sympy
@@ -34,15 +34,14 @@ def _point(symbols: list[sympy.Symbol], rng: random.Random) -> dict[sympy.Symbol
     return values
 
 
-def sample(a: sympy.Expr, b: sympy.Expr, points: int = POINTS) -> list[tuple[sympy.Expr, sympy.Expr]]:
-    """Both expressions evaluated exactly at the same random points (fixed seed: deterministic)."""
+def sample(a: sympy.Expr, b: sympy.Expr, points: int = POINTS) -> Iterator[tuple[sympy.Expr, sympy.Expr]]:
+    """Both expressions evaluated exactly at the same random points (fixed seed: deterministic),
+    one point at a time, so that a caller may stop at the first disagreement."""
     symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
     rng = random.Random(_SEED)
-    pairs = []
     for _ in range(points):
         values = _point(symbols, rng)
-        pairs.append((a.xreplace(values), b.xreplace(values)))
-    return pairs
+        yield a.xreplace(values), b.xreplace(values)
 
 
 def same(a: sympy.Expr, b: sympy.Expr) -> bool:

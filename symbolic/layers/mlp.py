@@ -19,10 +19,10 @@ def mlp_ops(spec: MLPSpec, conv: Conventions, width=d_ff) -> list[Op]:
         ops.append(matmul(name, "mlp", tokens, H, width, conv, shard=Shard.COLUMN))
         if spec.bias:
             ops.append(bias_add(name.replace("_proj", "_bias"), "mlp", tokens, width, Shard.COLUMN))
-    ops.append(elementwise("activation", "mlp", inner, conv.activation_flops, shard=Shard.COLUMN,
+    ops.append(elementwise("activation", "mlp", inner, conv.activation_flops, shard=Shard.FEATURES,
                            note=spec.activation))
     if spec.gated:
-        ops.append(elementwise("gate_product", "mlp", inner, 1, inputs=2, shard=Shard.COLUMN))
+        ops.append(elementwise("gate_product", "mlp", inner, 1, inputs=2, shard=Shard.FEATURES))
     ops.append(matmul("down_proj", "mlp", tokens, width, H, conv, shard=Shard.ROW))
     if spec.bias:
         ops.append(bias_add("down_bias", "mlp", tokens, H, Shard.REPLICATED))

@@ -24,9 +24,9 @@ def moe_ops(spec: MoESpec, conv: Conventions) -> list[Op]:
         elementwise("router_softmax", "mlp", tokens * E, conv.softmax_flops, note="and top-k"),
         expert_matmul("expert_gate_proj", "mlp", tokens, E, k, H, d_e, conv, shard=Shard.COLUMN),
         expert_matmul("expert_up_proj", "mlp", tokens, E, k, H, d_e, conv, shard=Shard.COLUMN),
-        elementwise("expert_activation", "mlp", routed, conv.activation_flops, shard=Shard.COLUMN,
+        elementwise("expert_activation", "mlp", routed, conv.activation_flops, shard=Shard.FEATURES,
                     routed=True, note=spec.activation),
-        elementwise("expert_gate_product", "mlp", routed, 1, inputs=2, shard=Shard.COLUMN, routed=True),
+        elementwise("expert_gate_product", "mlp", routed, 1, inputs=2, shard=Shard.FEATURES, routed=True),
         expert_matmul("expert_down_proj", "mlp", tokens, E, k, d_e, H, conv, shard=Shard.ROW),
         elementwise("expert_combine", "mlp", tokens * k * H, 2, note="weight and sum k outputs"),
     ]

@@ -1,0 +1,290 @@
+"""Pictures of the derivation: roofline, KV cache against context, throughput against batch, and
+where a decode step's time goes. matplotlib is an optional extra (``pip install symbolic[plots]``).
+
+Every figure is computed from the same exact values as the documents, converted to floats only to
+be drawn, and saved without a timestamp, so the same input gives the same image.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .derive import Derivation
+from .errors import SymbolicError
+from .ops import OpKind
+from .performance import Performance, op_bytes, per_device
+from .quantities import at
+from .symbols import BW_mem, F_peak, c, eta_f, eta_m
+from .workload import DECODE_STEP, PREFILL
+
+KINDS = ("roofline", "kv", "throughput", "latency")
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise SymbolicError("plots need matplotlib: pip install 'symbolic[plots]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 110, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    path = Path(path)
+    fig.savefig(path, metadata={"Software": None}, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
+def roofline_points(perf: Performance, phase, batch: int) -> dict[str, tuple[float, float]]:
+    """Op name -> (FLOPs, bytes) of a step on one device, summed over the layers the op repeats in;
+    ops that do no arithmetic or move nothing of their own (the KV-cache write; softmax, fused into
+    attention) have no place on it and are left out."""
+    points: dict[str, list] = {}
+    for section in perf.model.sections:
+        for op in section.ops:
+            if op.kind is OpKind.CACHE:
+                continue
+            flops = perf.value(section.repeats * at(per_device(op, "flops"), phase), batch=batch)
+            moved = perf.value(section.repeats * at(op_bytes(op), phase), batch=batch)
+            if flops == 0 or moved == 0:
+                continue
+            total = points.setdefault(op.name, [0, 0])
+            total[0] += flops
+            total[1] += moved
+    return {name: (float(f), float(b)) for name, (f, b) in points.items()}
+
+
+def roofline(perf: Performance, batch: int, path: Path) -> Path:
+    """Each op of a prefill and of a decode step placed by its FLOP per byte on the roofline of
+    the device."""
+    plt = _pyplot()
+    peak = float(perf.value(F_peak * eta_f))
+    bandwidth = float(perf.value(BW_mem * eta_m))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    lo, hi = 1e-2, 1e5
+    ax.plot([lo, peak / bandwidth, hi], [lo * bandwidth, peak, peak], color="black", linewidth=1.2,
+            label=f"roof: {peak / 1e12:.0f} TFLOP/s, {bandwidth / 1e12:.2f} TB/s")
+    workload = perf.derivation.workload
+    for phase, marker, colour in ((PREFILL, "o", "tab:blue"), (DECODE_STEP, "s", "tab:orange")):
+        points = roofline_points(perf, phase, batch)
+        xs = [f / b for f, b in points.values()]
+        ys = [min(peak, x * bandwidth) for x in xs]
+        ax.scatter(xs, ys, marker=marker, color=colour, s=22, zorder=3,
+                   label=f"{phase.name.replace('_', ' ')} ops (B = {batch}, "
+                         + (f"S = {workload.prompt})" if phase is PREFILL else f"c = {workload.context})"))
+        below = phase is DECODE_STEP
+        for index, (names, x, y) in enumerate(_clusters(list(points), xs, ys)):
+            label = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+            lift = 8 * (index % 2)                   # neighbouring labels on alternate lines
+            ax.annotate(label, (x, y), textcoords="offset points", fontsize=6, color=colour,
+                        xytext=(6, -12 - lift) if below else (-6, 6 + lift), ha="left" if below else "right")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("arithmetic intensity (FLOP per byte)")
+    ax.set_ylabel("attainable FLOP/s")
+    ax.set_title(f"{perf.model.arch.name} on {perf.deployment.accelerator.label}")
+    ax.legend(loc="lower right", fontsize=7)
+    return _save(fig, path)
+
+
+def _clusters(names: list[str], xs: list[float], ys: list[float]):
+    """Points whose intensities lie within 20% of each other, labelled together."""
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and xs[i] <= xs[groups[-1][0]] * 1.2:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    for group in groups:
+        yield [names[i] for i in group], xs[group[0]], ys[group[0]]
+
+
+def kv_cache(derivations: list[Derivation], contexts: list[int], path: Path) -> Path:
+    """KV cache of one sequence against its context, for several models, beside their weights."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for index, d in enumerate(derivations):
+        expr = d["kv_cache.bytes_per_sequence"].expr
+        values = [float(d.evaluate(expr.xreplace({c: ctx}))) / 2**30 for ctx in contexts]
+        line, = ax.plot(contexts, values, marker=".", label=d.model.arch.name)
+        weights = float(d.value("memory.weights_bytes")) / 2**30
+        ax.axhline(weights, color=line.get_color(), linestyle=":", linewidth=0.8)
+        if index == 0:
+            ax.annotate("dotted: weights", (contexts[0], weights), fontsize=7, xytext=(2, 2),
+                        textcoords="offset points")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("context (tokens)")
+    ax.set_ylabel(f"KV cache per sequence (GiB, {derivations[0].precision.kv.name})")
+    ax.set_title("KV cache against context")
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def throughput(perf: Performance, batches: list[int], path: Path) -> Path:
+    """Generated tokens per second, for all sequences and for one, against the batch size; the
+    largest batch whose KV cache fits is marked."""
+    plt = _pyplot()
+    points = [perf.at_batch(b) for b in batches]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(batches, [float(p.throughput) for p in points], marker="o", label="all sequences")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("generated tokens/s")
+    right = ax.twinx()
+    right.plot(batches, [float(p.per_user) for p in points], marker="s", color="tab:orange",
+               label="one sequence")
+    right.set_ylabel("tokens/s per sequence")
+    right.grid(False)
+    if perf.free_bytes_per_device > 0:
+        limit = perf.max_batch()
+        ax.axvline(limit, color="red", linestyle="--", linewidth=1)
+        ax.annotate(f"memory limit: {limit}", (limit, ax.get_ylim()[0]), rotation=90, fontsize=7,
+                    xytext=(-10, 10), textcoords="offset points", color="red")
+    lines = ax.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="center left", fontsize=7)
+    ax.set_title(f"{perf.model.arch.name} on {perf.deployment.devices} x {perf.deployment.accelerator.name}, "
+                 f"g = {perf.generated}")
+    return _save(fig, path)
+
+
+def latency_parts(perf: Performance, batches: list[int]) -> dict[str, list[float]]:
+    """Where one decode step's time goes, in seconds, by batch: reading weights, reading and
+    writing the KV cache, moving activations, compute beyond what memory hides (the op-by-op
+    roofline), communication, overhead. The parts add up to the time per output token."""
+    bandwidth = perf.value(BW_mem * eta_m)
+    parts: dict[str, list[float]] = {"weights": [], "KV cache": [], "activations": [],
+                                     "compute beyond memory": [], "communication": [], "overhead": []}
+    step_traffic = perf.traffic(DECODE_STEP)
+    for b in batches:
+        traffic = {name: perf.value(expr, batch=b) for name, expr in zip(
+            ("weights", "KV cache", "activations"), step_traffic.values(), strict=True)}
+        step = perf.value(perf.step_time(DECODE_STEP), batch=b)
+        communication = perf.value(perf.communication_time(DECODE_STEP), batch=b)
+        memory = sum(traffic.values()) / bandwidth
+        for name, moved in traffic.items():
+            parts[name].append(float(moved / bandwidth))
+        parts["compute beyond memory"].append(float(step - communication - perf.deployment.overhead_s
+                                                    - memory))
+        parts["communication"].append(float(communication))
+        parts["overhead"].append(float(perf.deployment.overhead_s))
+    return parts
+
+
+def latency(perf: Performance, batches: list[int], path: Path) -> Path:
+    """A stacked bar per batch size of ``latency_parts``."""
+    plt = _pyplot()
+    parts = latency_parts(perf, batches)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    labels = [str(b) for b in batches]
+    bottom = [0.0] * len(batches)
+    for name, values in parts.items():
+        ms = [v * 1e3 for v in values]
+        ax.bar(labels, ms, bottom=bottom, label=name)
+        bottom = [a + b for a, b in zip(bottom, ms, strict=True)]
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("decode step time (ms)")
+    ax.set_title(f"One decode step at c = {perf.derivation.workload.context}, "
+                 f"{perf.deployment.devices} x {perf.deployment.accelerator.name}")
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def sweep_map(panels: list[tuple[str, list[int], list[int], dict[str, np.ndarray]]], path: Path,
+              tpot_levels_ms: tuple[float, ...] = (10, 20, 50, 100, 200, 500)) -> Path:
+    """A sweep at a glance: for each (model, hardware, TP) panel, generated tokens/s over batch
+    and context on one shared colour scale; grey where the KV cache does not fit, with lines of
+    equal time per output token. ``panels`` holds (title, batches, contexts, grid), the grid's
+    arrays indexed [batch, context]."""
+    from matplotlib.colors import LogNorm
+
+    plt = _pyplot()
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns + 1, 3.9 * rows), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    rates = [np.where(grid["fits"], grid["tokens_per_s"], np.nan) for *_, grid in panels]
+    fitting = [r[np.isfinite(r)] for r in rates if np.isfinite(r).any()]
+    norm = LogNorm(min(r.min() for r in fitting), max(r.max() for r in fitting)) if fitting else None
+    mesh = None
+    for ax, (title, batch_list, context_list, grid), rate in zip(axes.flat, panels, rates, strict=False):
+        batches, contexts = np.asarray(batch_list, float), np.asarray(context_list, float)
+        log_x, log_y = _geometric(batches), _geometric(contexts)
+        ax.set_facecolor("0.85")                       # what does not fit shows through, grey
+        if norm is not None:
+            mesh = ax.pcolormesh(_edges(batches, log_x), _edges(contexts, log_y), rate.T, norm=norm,
+                                 cmap="viridis", rasterized=True)
+        tpot_ms = grid["tpot_s"].T * 1e3
+        levels = [t for t in tpot_levels_ms if tpot_ms.min() < t < tpot_ms.max()]
+        if levels and len(batches) > 1 and len(contexts) > 1:
+            lines = ax.contour(batches, contexts, tpot_ms, levels=levels, colors="white", linewidths=0.8)
+            ax.clabel(lines, fmt=lambda v: f"{v:g} ms", fontsize=6)
+        if log_x:
+            ax.set_xscale("log", base=2)
+        if log_y:
+            ax.set_yscale("log", base=2)
+        ax.set_xlabel("batch size")
+        ax.set_ylabel("context (tokens)")
+        ax.set_title(title, fontsize=8)
+        ax.grid(False)
+    if mesh is not None:
+        fig.colorbar(mesh, ax=axes, label="generated tokens/s, all sequences", shrink=0.9)
+    fig.suptitle("Throughput over batch and context (grey: the KV cache does not fit; "
+                 "white lines: time per output token)", fontsize=9)
+    return _save(fig, path)
+
+
+def _geometric(values: np.ndarray) -> bool:
+    """Whether an axis spans enough octaves to be drawn on a log scale."""
+    return bool(values[0] > 0 and len(values) > 2 and values[-1] / values[0] >= 32)
+
+
+def _edges(centres: np.ndarray, log: bool) -> np.ndarray:
+    """Cell edges halfway between neighbouring centres (geometrically on a log axis)."""
+    v = np.log(centres) if log else centres
+    if len(v) == 1:
+        inner, first, last = np.array([]), v[0] - 0.5, v[0] + 0.5
+    else:
+        inner = (v[1:] + v[:-1]) / 2
+        first, last = v[0] - (inner[0] - v[0]), v[-1] + (v[-1] - inner[-1])
+    edges = np.concatenate([[first], inner, [last]])
+    return np.exp(edges) if log else edges
+
+
+def figure_files(stem: str, with_performance: bool) -> dict[str, str]:
+    """The file names ``render_all`` gives a derivation's figures, by kind."""
+    stem = re.sub(r"[^A-Za-z0-9-]", "-", stem)   # LaTeX reads a second dot as the extension
+    return {kind: f"{stem}-{kind}.png" for kind in KINDS if with_performance or kind == "kv"}
+
+
+def render_all(perf: Performance | None, derivation: Derivation, batches: list[int], folder: Path,
+               stem: str) -> dict[str, Path]:
+    """The figures of a derivation into ``folder`` (the hardware ones only with ``perf``)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {kind: folder / name for kind, name in figure_files(stem, perf is not None).items()}
+    contexts = [2**i for i in range(7, 18)]
+    kv_cache([derivation], contexts, paths["kv"])
+    if perf is not None:
+        sweep = sorted({1, 2, 4, 8, 16, 32, 64, 128, 256, *batches})
+        if perf.free_bytes_per_device > 0:
+            sweep = [b for b in sweep if b <= max(perf.max_batch(), max(batches))]
+        roofline(perf, batches[0], paths["roofline"])
+        throughput(perf, sweep, paths["throughput"])
+        latency(perf, sorted(set(batches)), paths["latency"])
+    return paths

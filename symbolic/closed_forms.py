@@ -37,8 +37,21 @@ LAYER_COUNTS = (L, L_full, L_sliding, L_moe, L_sliding_moe)
 
 
 def closed_form(expr: sympy.Expr) -> sympy.Expr:
-    """``expr`` expanded and collected by layer counts, common factors pulled out."""
-    return sympy.collect(sympy.expand(expr), LAYER_COUNTS, func=sympy.factor_terms)
+    """``expr`` expanded and collected by layer counts, common factors pulled out.
+
+    The same as ``sympy.collect(expanded, LAYER_COUNTS, func=sympy.factor_terms)`` for sums
+    linear in the layer counts (every op list's), in less than half the time: each term goes to
+    the one layer count it is a multiple of (or to none), and each group is factored once."""
+    groups: dict[sympy.Expr, list[sympy.Expr]] = {}
+    for term in sympy.Add.make_args(sympy.expand(expr)):
+        key = sympy.S.One
+        for count in LAYER_COUNTS:
+            coefficient = term.as_coefficient(count) if term.has(count) else None
+            if coefficient is not None and not coefficient.has(*LAYER_COUNTS):
+                key, term = count, coefficient
+                break
+        groups.setdefault(key, []).append(term)
+    return sympy.Add(*(key * sympy.factor_terms(sympy.Add(*terms)) for key, terms in groups.items()))
 
 
 COUNTS = (n_q, n_kv, E, k)

@@ -88,7 +88,7 @@ def substitute(expr: sympy.Expr, bindings: dict, *, fast_extrema: bool = False) 
             result = _rounded_power(*args)
         elif fast_extrema and isinstance(node, (sympy.Max, sympy.Min)) \
                 and not all(a.is_Number for a in args):
-            result = node.func(*args, evaluate=False)   # SymPy's pairwise comparisons are slow
+            result = _extremum(node.func, args)
         elif all(a is b for a, b in zip(args, node.args, strict=True)):
             result = node
         else:
@@ -97,6 +97,20 @@ def substitute(expr: sympy.Expr, bindings: dict, *, fast_extrema: bool = False) 
         return result
 
     return walk(sympy.sympify(expr))
+
+
+def _extremum(func, args: list) -> sympy.Expr:
+    """Max or Min of ``args`` without SymPy's pairwise search: only when every argument is a
+    number times the same positive term (``a x`` and ``b x``) is it reduced, to the larger (or
+    smaller) number times that term; otherwise it is kept as it is."""
+    split = [arg.as_coeff_Mul() for arg in args]
+    terms = {term for _, term in split}
+    if len(terms) == 1:
+        (term,) = terms
+        if term.is_positive:
+            pick = max if func is sympy.Max else min
+            return pick(coefficient for coefficient, _ in split) * term
+    return func(*args, evaluate=False)
 
 
 def _huge_power(base, exponent) -> bool:

@@ -116,13 +116,32 @@ def compile_kernel(model_name: str, accelerator: Accelerator, tp: int, *, genera
                                               compute_dtype=precision.activation.name), generated)
     fixed = {k: v for k, v in perf.bindings.items() if k not in (B, S, c)}
     def compiled(expr, *args):
-        return sympy.lambdify(args, substitute(expr, fixed, fast_extrema=True), modules="numpy")
+        return _grouped(substitute(expr, fixed, fast_extrema=True), args)
 
     tpot = compiled(perf.step_time(DECODE_STEP), B, c)
     ttft = compiled(perf.step_time(PREFILL), B, S)
     kv = compiled(perf.kv_bytes_per_sequence(c), c)
     return Kernel(model.arch.name, accelerator.name, tp, tpot, ttft, kv,
                   float(perf.value(perf.weight_bytes_per_device)), float(perf.free_bytes_per_device), perf)
+
+
+def _grouped(expr: sympy.Expr, args: tuple[sympy.Symbol, ...]):
+    """``expr`` compiled to NumPy with the terms of its top-level sum grouped by the symbols they
+    hold: on a grid of orthogonal axes the terms in B alone (the weights' time) are summed on the
+    batch axis, and only the few in B and c together fill the grid."""
+    groups: dict[frozenset, list[sympy.Expr]] = {}
+    for term in sympy.Add.make_args(expr):
+        groups.setdefault(frozenset(term.free_symbols), []).append(term)
+    parts = [sympy.lambdify(args, sympy.Add(*terms), modules="numpy", cse=True)
+             for _, terms in sorted(groups.items(), key=lambda item: sorted(map(str, item[0])))]
+
+    def evaluate(*values):
+        total = parts[0](*values)
+        for part in parts[1:]:
+            total = total + part(*values)
+        return total
+
+    return evaluate
 
 
 @dataclass

@@ -72,6 +72,18 @@ def test_large_grids_stream_in_bounded_chunks():
     assert sum(sizes) == 9_000_000 and max(sizes) <= 100_000
 
 
+def test_chunks_split_the_inner_axes_too_and_keep_batch_major_order():
+    """The contexts alone, and prompts x contexts, outnumber a chunk: chunks stay bounded."""
+    plan = SweepPlan(["gpt2"], [get_accelerator("h100-sxm")], [1], [1, 2], list(range(1000)),
+                     prompts=[1, 2, 3])
+    k = next(plan.kernels())
+    chunks = list(plan.chunks(k, chunk_points=700))
+    assert max(chunk["batch"].size for chunk in chunks) <= 700
+    rows = np.concatenate([np.stack([c["batch"], c["prompt"], c["context"]], axis=1) for c in chunks])
+    expected = np.array([(b, p, x) for b in (1, 2) for p in (1, 2, 3) for x in range(1000)])
+    assert (rows == expected).all()
+
+
 def test_csv_and_json_agree():
     plan = SweepPlan(["qwen2.5-7b"], [get_accelerator("h200")], [1, 2], [1, 16], [512, 4096])
     text_csv, text_json = io.StringIO(), io.StringIO()

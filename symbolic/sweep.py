@@ -33,6 +33,7 @@ from .workload import DECODE_STEP, PREFILL, Workload
 
 MAX_POINTS_PER_AXIS = 10**7
 CHUNK_POINTS = 1 << 20
+WRITE_CHUNK_POINTS = 1 << 17   # rows formatted at once: their text is ~10x the bytes of the floats
 PICTURED = ("tokens_per_s", "tpot_s", "fits")
 MAX_GRID_POINTS = 1 << 24   # a panel of a sweep picture: 16M points, ~1 GiB of columns
 COLUMNS = ("model", "hardware", "tp", "batch", "prompt", "context", "ttft_s", "tpot_s", "tokens_per_s",
@@ -223,7 +224,7 @@ def write_sweep(plan: SweepPlan, out, fmt: str = "csv", progress: bool | None = 
     else:
         out.write('{"columns": ' + json.dumps(COLUMNS) + ', "rows": [\n')
     for kernel in plan.kernels():
-        for chunk in plan.chunks(kernel):
+        for chunk in plan.chunks(kernel, WRITE_CHUNK_POINTS):
             count = chunk["batch"].size
             if fmt == "csv":
                 _write_csv(out, kernel, chunk)

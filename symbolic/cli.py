@@ -145,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--plot", metavar="PNG",
                        help="draw throughput over batch and context, one panel per model, hardware and "
                             "TP (the table is then written only with -o)")
-    sweep.add_argument("--weight-dtype", default="bf16")
-    sweep.add_argument("--kv-dtype", default=None)
+    sweep.add_argument("--weight-dtype", default="bf16", help="weight formats, e.g. bf16,fp8,int4 (bf16)")
+    sweep.add_argument("--kv-dtype", default=None, help="KV-cache formats, e.g. bf16,fp8 (as the weights)")
     sweep.add_argument("--activation-dtype", default="bf16")
     sweep.add_argument("--progress", action="store_true", default=None,
                        help="show progress (the default on a terminal)")
@@ -318,8 +318,7 @@ def _sweep(args) -> int:
         tps=parse_range(args.tp, "--tp"), batches=parse_range(args.batch, "--batch"),
         contexts=parse_range(args.context, "--context"),
         prompts=parse_range(args.prompt, "--prompt") if args.prompt else None,
-        generated=args.generated,
-        precision=Precision.of(args.weight_dtype, args.kv_dtype, args.activation_dtype))
+        generated=args.generated, precisions=_precisions(args))
     if plan.batches[0] < 1 or plan.tps[0] < 1:
         raise SymbolicError("--batch and --tp start at 1")
     if args.plot:
@@ -343,13 +342,22 @@ def _sweep(args) -> int:
     return 0
 
 
+def _precisions(args) -> list[Precision]:
+    """Every weight dtype with every KV dtype (or its default) of comma-separated lists."""
+    weights = [w.strip() for w in args.weight_dtype.split(",") if w.strip()]
+    kvs = [k.strip() for k in args.kv_dtype.split(",") if k.strip()] if args.kv_dtype else [None]
+    return [Precision.of(w, kv, args.activation_dtype) for w in weights for kv in kvs]
+
+
 def _sweep_plot(plan, target: Path) -> None:
     from .plots import sweep_map
 
     if not target.parent.is_dir():
         raise SymbolicError(f"--plot: folder {str(target.parent)!r} does not exist")
-    panels = [(f"{k.model} on {k.tp} x {k.hardware}", plan.batches, plan.contexts, grid)
-              for k, grid in plan.grids()]
+    dtypes = len(plan.precisions) > 1
+    panels = [(f"{k.model} on {k.tp} x {k.hardware}"
+               + (f", {k.precision.weight.name} / KV {k.precision.kv.name}" if dtypes else ""),
+               plan.batches, plan.contexts, grid) for k, grid in plan.grids()]
     if not panels:
         raise SymbolicError("--plot: nothing to draw; " + "; ".join(plan.skipped))
     sweep_map(panels, target)

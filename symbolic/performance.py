@@ -197,9 +197,12 @@ class Performance:
     # --- expressions -------------------------------------------------------------------------
 
     def sum_over_ops(self, per_op, phase: Phase | None) -> sympy.Expr:
-        """Sum over the whole model (all stages) of a per-op expression, at ``phase``."""
-        return at(sympy.Add(*(s.repeats * sympy.Add(*(per_op(op) for op in s.ops))
-                              for s in self.model.sections)), phase)
+        """Sum over the whole model (all stages) of a per-op expression, at ``phase``. Each op's
+        roofline max is rebuilt without SymPy's search for a dominating argument (``fast_extrema``),
+        which was most of the time of building a step's expression; the values are the same."""
+        total = sympy.Add(*(s.repeats * sympy.Add(*(per_op(op) for op in s.ops))
+                            for s in self.model.sections))
+        return total if phase is None else substitute(total, phase.substitutions(), fast_extrema=True)
 
     def flops(self, phase: Phase) -> sympy.Expr:
         return self.sum_over_ops(lambda op: per_device(op, "flops"), phase)

@@ -36,8 +36,9 @@ CHUNK_POINTS = 1 << 20
 WRITE_CHUNK_POINTS = 1 << 17   # rows formatted at once: their text is ~10x the bytes of the floats
 PICTURED = ("tokens_per_s", "tpot_s", "fits")
 MAX_GRID_POINTS = 1 << 24   # a panel of a sweep picture: 16M points, ~1 GiB of columns
-COLUMNS = ("model", "hardware", "tp", "batch", "prompt", "context", "ttft_s", "tpot_s", "tokens_per_s",
-           "tokens_per_s_per_sequence", "weights_bytes_per_device", "kv_bytes_per_device", "fits")
+COLUMNS = ("model", "hardware", "tp", "weight_dtype", "kv_dtype", "batch", "prompt", "context", "ttft_s",
+           "tpot_s", "tokens_per_s", "tokens_per_s_per_sequence", "weights_bytes_per_device",
+           "kv_bytes_per_device", "fits")
 
 _RANGE = re.compile(r"^(?P<start>\d+)\.\.(?P<stop>\d+)(?:(?P<op>[*+])(?P<step>\d+))?$")
 
@@ -79,6 +80,7 @@ class Kernel:
     model: str
     hardware: str
     tp: int
+    precision: Precision
     tpot: object            # f(B, c) -> seconds
     ttft: object            # f(B, S) -> seconds
     kv_per_sequence: object  # f(c) -> bytes on one device
@@ -122,7 +124,7 @@ def compile_kernel(model_name: str, accelerator: Accelerator, tp: int, *, genera
     tpot = compiled(perf.step_time(DECODE_STEP), B, c)
     ttft = compiled(perf.step_time(PREFILL), B, S)
     kv = compiled(perf.kv_bytes_per_sequence(c), c)
-    return Kernel(model.arch.name, accelerator.name, tp, tpot, ttft, kv,
+    return Kernel(model.arch.name, accelerator.name, tp, precision, tpot, ttft, kv,
                   float(perf.value(perf.weight_bytes_per_device)), float(perf.free_bytes_per_device), perf)
 
 
@@ -154,7 +156,7 @@ class SweepPlan:
     contexts: list[int]
     prompts: list[int] | None = None     # None: the prompt equals the context
     generated: int = 256
-    precision: Precision | None = None
+    precisions: list[Precision] = field(default_factory=lambda: [Precision.of()])
     conventions: dict = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
@@ -165,12 +167,13 @@ class SweepPlan:
     def kernels(self) -> Iterator[Kernel]:
         for name in self.models:
             for accelerator in self.accelerators:
-                for tp in self.tps:
+                for tp, precision in itertools.product(self.tps, self.precisions):
                     try:
                         yield compile_kernel(name, accelerator, tp, generated=self.generated,
-                                             precision=self.precision, conventions=self.conventions)
+                                             precision=precision, conventions=self.conventions)
                     except (WorkloadError, SymbolicError) as exc:
-                        self.skipped.append(f"{name} on {tp} x {accelerator.name}: {exc}")
+                        self.skipped.append(f"{name} on {tp} x {accelerator.name} in "
+                                            f"{precision.weight.name}: {exc}")
 
     def chunks(self, kernel: Kernel, chunk_points: int = CHUNK_POINTS) -> Iterator[dict[str, np.ndarray]]:
         """The kernel's grid in batch-major order (batch, then prompt, then context), in blocks of
@@ -216,7 +219,8 @@ def _blocks(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
 def write_sweep(plan: SweepPlan, out, fmt: str = "csv", progress: bool | None = None) -> int:
     """Stream the sweep to the text stream ``out``; returns the number of points written."""
     show = sys.stderr.isatty() if progress is None else progress
-    total = plan.points_per_kernel * len(plan.models) * len(plan.accelerators) * len(plan.tps)
+    total = plan.points_per_kernel * len(plan.models) * len(plan.accelerators) * len(plan.tps) \
+        * len(plan.precisions)
     written = 0
     first = True
     if fmt == "csv":
@@ -241,15 +245,17 @@ def write_sweep(plan: SweepPlan, out, fmt: str = "csv", progress: bool | None = 
 
 
 _INTEGER_COLUMNS = ("batch", "prompt", "context")
-_FLOAT_COLUMNS = COLUMNS[6:-1]
+_FLOAT_COLUMNS = COLUMNS[8:-1]
 
 
 def _rows(chunk: dict[str, np.ndarray], true: str, false: str) -> Iterator[str]:
-    """The chunk's numeric cells, comma-joined row by row: integers as integers, floats to nine
-    significant digits, and the fits flag as ``true`` / ``false``. Formatted column by column
-    (one C-level map per column), which is several times faster than formatting row by row."""
+    """The chunk's numeric cells, comma-joined row by row: integers as integers, times and rates
+    to nine significant digits, bytes in full, and the fits flag as ``true`` / ``false``.
+    Formatted column by column (one C-level map per column), several times faster than row by
+    row."""
     texts = [_formatted(chunk[name].astype(np.int64), str) for name in _INTEGER_COLUMNS]
-    texts += [_formatted(chunk[name], "%.9g".__mod__) for name in _FLOAT_COLUMNS]
+    texts += [_formatted(chunk[name], ("%.17g" if name.endswith("bytes_per_device") else "%.9g").__mod__)
+              for name in _FLOAT_COLUMNS]
     texts.append(_formatted(chunk["fits"], {True: true, False: false}.__getitem__))
     return map(",".join, zip(*texts, strict=True))
 
@@ -266,7 +272,9 @@ def _formatted(column: np.ndarray, fmt) -> Iterator[str]:
 
 
 def _write_csv(out, kernel: Kernel, chunk: dict[str, np.ndarray]) -> None:
-    prefix = f"{_csv_cell(kernel.model)},{_csv_cell(kernel.hardware)},{kernel.tp},"
+    labels = (_csv_cell(kernel.model), _csv_cell(kernel.hardware), str(kernel.tp),
+              kernel.precision.weight.name, kernel.precision.kv.name)
+    prefix = ",".join(labels) + ","
     out.write("".join(prefix + row + "\n" for row in _rows(chunk, "1", "0")))
 
 
@@ -276,7 +284,9 @@ def _csv_cell(text: str) -> str:
 
 
 def _write_json(out, kernel: Kernel, chunk: dict[str, np.ndarray], first: bool) -> bool:
-    prefix = "[" + json.dumps(kernel.model) + ", " + json.dumps(kernel.hardware) + f", {kernel.tp}, "
+    p = kernel.precision
+    labels = (kernel.model, kernel.hardware, kernel.tp, p.weight.name, p.kv.name)
+    prefix = "[" + ", ".join(json.dumps(label) for label in labels) + ", "
     text = ",\n".join(prefix + row + "]" for row in _rows(chunk, "true", "false"))
     if text:
         out.write(("" if first else ",\n") + text)

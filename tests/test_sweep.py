@@ -92,8 +92,27 @@ def test_csv_and_json_agree():
     rows = list(csv.DictReader(io.StringIO(text_csv.getvalue())))
     document = json.loads(text_json.getvalue())
     assert len(rows) == len(document["rows"]) == 8
+    tpot = document["columns"].index("tpot_s")
     for row, values in zip(rows, document["rows"], strict=True):
-        assert float(row["tpot_s"]) == pytest.approx(values[7], rel=1e-8)
+        assert float(row["tpot_s"]) == pytest.approx(values[tpot], rel=1e-8)
+        assert [row[name] for name in ("model", "weight_dtype", "kv_dtype")] == values[:1] + values[3:5]
+
+
+def test_dtypes_are_a_sweep_axis(tmp_path):
+    out = tmp_path / "dtypes.csv"
+    result = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "llama-3.1-8b", "--hardware",
+                             "h100-sxm", "--weight-dtype", "bf16,fp8", "--kv-dtype", "bf16,fp8", "--batch",
+                             "8", "--context", "4096", "-o", str(out)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = {(r["weight_dtype"], r["kv_dtype"]): r for r in csv.DictReader(out.open())}
+    assert set(rows) == {("bf16", "bf16"), ("bf16", "fp8"), ("fp8", "bf16"), ("fp8", "fp8")}
+    # Llama-3.1-8B: 8,030,261,248 parameters; 32 layers x 8 KV heads x 128 x 2 (K and V) elements
+    # per token (meta-llama/Llama-3.1-8B config.json); one byte each in fp8, two in bf16.
+    assert float(rows["fp8", "bf16"]["weights_bytes_per_device"]) == 8_030_261_248
+    assert float(rows["bf16", "bf16"]["weights_bytes_per_device"]) == 2 * 8_030_261_248
+    assert float(rows["bf16", "fp8"]["kv_bytes_per_device"]) == 8 * 4096 * 32 * 8 * 128 * 2
+    assert float(rows["bf16", "bf16"]["tpot_s"]) > float(rows["fp8", "fp8"]["tpot_s"])
 
 
 def test_cli_sweep_and_its_errors(tmp_path):

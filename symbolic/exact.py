@@ -102,7 +102,16 @@ def substitute(expr: sympy.Expr, bindings: dict, *, fast_extrema: bool = False) 
 def _extremum(func, args: list) -> sympy.Expr:
     """Max or Min of ``args`` without SymPy's pairwise search: only when every argument is a
     number times the same positive term (``a x`` and ``b x``) is it reduced, to the larger (or
-    smaller) number times that term; otherwise it is kept as it is."""
+    smaller) number times that term. A zero beside non-negative terms (an op with no FLOPs or no
+    bytes) is dropped from a Max and wins a Min. Otherwise the extremum is kept as it is."""
+    if any(arg.is_zero for arg in args):
+        rest = [arg for arg in args if not arg.is_zero]
+        if all(arg.is_nonnegative for arg in rest):
+            if func is sympy.Min or not rest:
+                return sympy.Integer(0)
+            args = rest
+            if len(args) == 1:
+                return args[0]
     split = [arg.as_coeff_Mul() for arg in args]
     terms = {term for _, term in split}
     if len(terms) == 1:

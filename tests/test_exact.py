@@ -27,6 +27,30 @@ def test_small_powers_stay_exact(p, q, a, b):
     assert substitute(expr, {x: a, y: b}) == expr.xreplace({x: a, y: b})
 
 
+z = sympy.Symbol("z")   # no sign known
+
+
+@settings(max_examples=150, deadline=None)
+@given(picks=st.lists(st.sampled_from(sympy.sympify([0, 3 * x, x / 5, 2 * x * y, y, x - y, z, 7])),
+                      min_size=1, max_size=4),
+       use_max=st.booleans(), a=st.integers(0, 40), b=st.integers(1, 40), c=st.integers(-9, 9))
+def test_fast_extrema_agree_with_sympy(picks, use_max, a, b, c):
+    """The shortcut for Max/Min gives the value SymPy's own evaluation gives, with or without a
+    zero among the arguments, and whether or not the terms share a positive factor."""
+    func = sympy.Max if use_max else sympy.Min
+    expr = 11 * func(*picks, evaluate=False) + y
+    values = {x: a, y: b, z: c}
+    expected = sympy.sympify(expr.xreplace(values)).doit()
+    assert substitute(expr, values, fast_extrema=True) == expected
+    assert sympy.sympify(substitute(expr, {}, fast_extrema=True)).xreplace(values) == expected
+
+
+def test_fast_extrema_drop_a_zero_beside_positive_terms():
+    assert substitute(sympy.Max(0, 2 * x * y, evaluate=False), {}, fast_extrema=True) == 2 * x * y
+    assert substitute(sympy.Min(0, x, evaluate=False), {}, fast_extrema=True) == 0
+    assert substitute(sympy.Max(0, z, evaluate=False), {}, fast_extrema=True).has(sympy.Max)
+
+
 @pytest.mark.parametrize("numerator, denominator, exponent", [(255, 256, 40_000), (120, 128, 3_000_000),
                                                              (63, 64, 20_000)])
 def test_huge_powers_are_rounded_within_the_bound(numerator, denominator, exponent):

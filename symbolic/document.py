@@ -18,8 +18,8 @@ from .derive import Derivation, Quantity
 from .errors import WorkloadError
 from .exact import plain
 from .model import Section
-from .ops import OpKind
-from .performance import BatchPoint, Deployment, Performance, devices_for_users, op_bytes, per_device
+from .ops import OpKind, kernels
+from .performance import BatchPoint, Deployment, Performance, devices_for_users, kernel_sum
 from .printing import latex, latex_number, latex_with_values
 from .published import ClaimCheck, check_claims
 from .quantities import at
@@ -312,14 +312,15 @@ def _roofline(perf: Performance, batch: int) -> tuple:
     tables = []
     for section in perf.model.layer_sections:
         rows = []
-        for op in section.ops:
-            flops = perf.value(at(per_device(op, "flops"), DECODE_STEP), batch=batch)
-            moved = perf.value(at(op_bytes(op), DECODE_STEP), batch=batch)
+        for kernel in kernels(section.ops):
+            flops, moved = (perf.value(at(kernel_sum(kernel, what), DECODE_STEP), batch=batch)
+                            for what in ("flops", "bytes"))
             if flops == 0 and moved == 0:
                 continue
             compute = flops / perf.value(F_peak * eta_f)
             memory = moved / perf.value(BW_mem * eta_m)
-            rows.append(RooflineRow(op.name, op.kind.value, flops, moved, max(compute, memory),
+            kind = kernel.ops[0].kind.value if len(kernel.ops) == 1 else "fused"
+            rows.append(RooflineRow(kernel.label, kind, flops, moved, max(compute, memory),
                                     compute >= memory))
         tables.append((section.name, section.group.count, tuple(rows)))
     return tuple(tables)

@@ -86,8 +86,9 @@ def substitute(expr: sympy.Expr, bindings: dict, *, fast_extrema: bool = False) 
         args = [walk(arg) for arg in node.args]
         if isinstance(node, sympy.Pow) and _huge_power(*args):
             result = _rounded_power(*args)
-        elif fast_extrema and isinstance(node, (sympy.Max, sympy.Min)) \
-                and not all(a.is_Number for a in args):
+        elif isinstance(node, (sympy.Max, sympy.Min)) and all(a.is_Number for a in args):
+            result = node.func(*args)        # also one built unevaluated from numbers
+        elif fast_extrema and isinstance(node, (sympy.Max, sympy.Min)):
             result = _extremum(node.func, args)
         elif all(a is b for a, b in zip(args, node.args, strict=True)):
             result = node

@@ -12,7 +12,7 @@ attention, ``c`` (tokens already cached); a prefill and a decode step are the sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import sympy
@@ -68,6 +68,7 @@ class Op:
     kv_written: Expr = ZERO
     shard: Shard = Shard.REPLICATED
     routed: bool = False                # work of the routed experts (split by expert parallelism)
+    fused: str = ""                     # the fused kernel the op runs in ("" : a kernel of its own)
     note: str = ""
 
     def dims(self) -> dict[str, Expr]:
@@ -77,6 +78,42 @@ class Op:
     def active(self) -> Expr:
         """Parameters a token passes through: all of them, except in routed experts."""
         return self.params if self.active_params is None else self.active_params
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """The ops one kernel runs: a single op, or every op of a layer that shares a ``fused`` name.
+    A kernel's FLOPs and bytes are its ops' sums, and its roofline time is taken over those sums
+    (FlashAttention reads the KV cache, computes scores, softmax and values in one pass)."""
+
+    name: str
+    ops: tuple[Op, ...]
+
+    @property
+    def label(self) -> str:
+        """The name, and for a fused kernel the ops it runs: ``attention (kv_cache + scores + ...)``."""
+        return self.name if len(self.ops) == 1 else f"{self.name} ({' + '.join(op.name for op in self.ops)})"
+
+
+def fused(kernel: str, ops: list[Op]) -> list[Op]:
+    """``ops`` marked as running in the one fused kernel ``kernel``."""
+    return [replace(op, fused=kernel) for op in ops]
+
+
+def kernels(ops: tuple[Op, ...] | list[Op]) -> list[Kernel]:
+    """A layer's ops grouped into kernels, in the order each kernel's first op appears."""
+    groups: dict[str, list[Op]] = {}
+    order: list[str | Op] = []
+    for op in ops:
+        if not op.fused:
+            order.append(op)
+        elif op.fused not in groups:
+            groups[op.fused] = [op]
+            order.append(op.fused)
+        else:
+            groups[op.fused].append(op)
+    return [Kernel(item.name, (item,)) if isinstance(item, Op) else Kernel(item, tuple(groups[item]))
+            for item in order]
 
 
 def matmul(name: str, component: str, tokens: Expr, d_in: Expr, d_out: Expr, conv: Conventions,

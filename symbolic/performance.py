@@ -28,7 +28,7 @@ from .errors import SymbolicError, WorkloadError
 from .exact import substitute, to_rational
 from .hardware import Accelerator
 from .model import Model
-from .ops import Op, Shard
+from .ops import Kernel, Op, Shard, kernels
 from .quantities import at
 from .symbols import (
     B,
@@ -104,10 +104,16 @@ def op_bytes(op: Op) -> sympy.Expr:
     return sympy.Add(*op_traffic(op).values())
 
 
-def op_time(op: Op) -> sympy.Expr:
-    """Roofline time of one op on one rank."""
-    return sympy.Max(per_device(op, "flops") / (F_peak * eta_f), op_bytes(op) / (BW_mem * eta_m),
-                     evaluate=False)
+def kernel_sum(kernel: Kernel, what: str) -> sympy.Expr:
+    """A kernel's ``flops`` or ``bytes`` on one rank: the sum over its ops."""
+    return sympy.Add(*(op_bytes(op) if what == "bytes" else per_device(op, what) for op in kernel.ops))
+
+
+def kernel_time(kernel: Kernel) -> sympy.Expr:
+    """Roofline time of one kernel on one rank: the longer of its FLOPs at the peak rate and its
+    bytes at the memory bandwidth (Williams, Waterman and Patterson, 'Roofline', CACM 2009)."""
+    return sympy.Max(kernel_sum(kernel, "flops") / (F_peak * eta_f),
+                     kernel_sum(kernel, "bytes") / (BW_mem * eta_m), evaluate=False)
 
 
 @dataclass(frozen=True)
@@ -197,11 +203,18 @@ class Performance:
     # --- expressions -------------------------------------------------------------------------
 
     def sum_over_ops(self, per_op, phase: Phase | None) -> sympy.Expr:
-        """Sum over the whole model (all stages) of a per-op expression, at ``phase``. Each op's
-        roofline max is rebuilt without SymPy's search for a dominating argument (``fast_extrema``),
-        which was most of the time of building a step's expression; the values are the same."""
-        total = sympy.Add(*(s.repeats * sympy.Add(*(per_op(op) for op in s.ops))
-                            for s in self.model.sections))
+        """Sum over the whole model (all stages) of a per-op expression, at ``phase``."""
+        return self._sum_over_sections(lambda ops: map(per_op, ops), phase)
+
+    def sum_over_kernels(self, per_kernel, phase: Phase | None) -> sympy.Expr:
+        """Sum over the whole model of a per-kernel expression (fused ops taken together)."""
+        return self._sum_over_sections(lambda ops: map(per_kernel, kernels(ops)), phase)
+
+    def _sum_over_sections(self, terms, phase: Phase | None) -> sympy.Expr:
+        """Each section's ``terms(ops)`` summed, times its repeats, at ``phase``. Roofline maxes are
+        rebuilt without SymPy's search for a dominating argument (``fast_extrema``), which was most
+        of the time of building a step's expression; the values are the same."""
+        total = sympy.Add(*(s.repeats * sympy.Add(*terms(s.ops)) for s in self.model.sections))
         return total if phase is None else substitute(total, phase.substitutions(), fast_extrema=True)
 
     def flops(self, phase: Phase) -> sympy.Expr:
@@ -245,10 +258,10 @@ class Performance:
         return moe_layers * 2 * (self.all_to_all_bytes(phase) / BW_link + alpha)
 
     def step_time(self, phase: Phase, *, by_op: bool = True) -> sympy.Expr:
-        """Time of one step: the roofline op by op (or whole step), plus communication and t_o."""
+        """Time of one step: the roofline kernel by kernel (or whole step), plus communication and t_o."""
         key = (phase.name, by_op)
         if key not in self._step_times:
-            compute = self.sum_over_ops(op_time, phase) if by_op else sympy.Max(
+            compute = self.sum_over_kernels(kernel_time, phase) if by_op else sympy.Max(
                 self.compute_time(phase), self.memory_time(phase), evaluate=False)
             self._step_times[key] = compute + self.communication_time(phase) + t_o
         return self._step_times[key]

@@ -14,8 +14,8 @@ import numpy as np
 
 from .derive import Derivation
 from .errors import SymbolicError
-from .ops import OpKind
-from .performance import Performance, op_bytes, per_device
+from .ops import kernels
+from .performance import Performance, kernel_sum
 from .quantities import at
 from .symbols import BW_mem, F_peak, c, eta_f, eta_m
 from .workload import DECODE_STEP, PREFILL
@@ -45,19 +45,17 @@ def _save(fig, path: Path) -> Path:
 
 
 def roofline_points(perf: Performance, phase, batch: int) -> dict[str, tuple[float, float]]:
-    """Op name -> (FLOPs, bytes) of a step on one device, summed over the layers the op repeats in;
-    ops that do no arithmetic or move nothing of their own (the KV-cache write; softmax, fused into
-    attention) have no place on it and are left out."""
+    """Kernel name -> (FLOPs, bytes) of a step on one device, summed over the layers the kernel
+    repeats in. Fused attention (KV-cache read, scores, softmax, values) is one point; a kernel
+    that does no arithmetic (an unfused cache read) has no place on the chart and is left out."""
     points: dict[str, list] = {}
     for section in perf.model.sections:
-        for op in section.ops:
-            if op.kind is OpKind.CACHE:
-                continue
-            flops = perf.value(section.repeats * at(per_device(op, "flops"), phase), batch=batch)
-            moved = perf.value(section.repeats * at(op_bytes(op), phase), batch=batch)
+        for kernel in kernels(section.ops):
+            flops, moved = (perf.value(section.repeats * at(kernel_sum(kernel, what), phase), batch=batch)
+                            for what in ("flops", "bytes"))
             if flops == 0 or moved == 0:
                 continue
-            total = points.setdefault(op.name, [0, 0])
+            total = points.setdefault(kernel.name, [0, 0])
             total[0] += flops
             total[1] += moved
     return {name: (float(f), float(b)) for name, (f, b) in points.items()}

@@ -11,7 +11,7 @@ import symbolic
 from symbolic.errors import SymbolicError
 from symbolic.exact import to_rational
 from symbolic.hardware import get_accelerator
-from symbolic.performance import Deployment, Performance, op_bytes, per_device
+from symbolic.performance import Deployment, Performance, op_bytes
 from symbolic.render import render
 from symbolic.workload import DECODE_STEP, PREFILL
 
@@ -80,15 +80,32 @@ def test_latency_parts_tell_dense_from_mixture_of_experts():
     assert 2.5 < parts["weights"][1] / parts["weights"][0] < 4
 
 
-def test_roofline_points_hold_every_flop_but_the_fused_ones():
+def test_roofline_points_hold_every_flop_and_the_bytes_of_every_op_that_computes():
+    """Fused attention is one point with its cache reads; only the embedding lookup (no FLOPs)
+    has no place on the chart."""
     d, perf = deployed("llama-3.1-8b")
-    fused = {op.name for s in perf.model.sections for op in s.ops if op_bytes(op) == 0}
-    assert fused == {"softmax"}
+    alone = {op.name for s in perf.model.sections for op in s.ops if op.flops == 0 and not op.fused}
+    assert alone == {"embed_tokens"}
     for phase in (PREFILL, DECODE_STEP):
         points = plots.roofline_points(perf, phase, 1)
-        placed = perf.sum_over_ops(lambda op: 0 if op.name in fused else per_device(op, "flops"), phase)
-        assert sum(f for f, _ in points.values()) == pytest.approx(float(perf.value(placed, batch=1)),
-                                                                   rel=1e-12)
+        placed_flops, placed_bytes = (sum(p[i] for p in points.values()) for i in (0, 1))
+        assert placed_flops == pytest.approx(float(perf.value(perf.flops(phase), batch=1)), rel=1e-12)
+        unplaced = perf.sum_over_ops(lambda op: op_bytes(op) if op.name in alone else 0, phase)
+        expected = perf.value(perf.bytes(phase) - unplaced, batch=1)
+        assert placed_bytes == pytest.approx(float(expected), rel=1e-12)
+
+
+@pytest.mark.parametrize("preset, group", [("llama-3.1-8b", 32 // 8), ("llama-3.1-70b", 64 // 8),
+                                           ("gpt2", 1)])
+def test_decode_attention_sits_at_the_group_size(preset, group):
+    """Published (FlashInfer, Ye et al. 2025, arXiv:2501.01005, sec. 2; scaling-book, 'All About
+    Transformer Inference'): a decode step's fused attention reads every cached key and value
+    once and does 4 FLOPs per key element for each query head sharing it, so in 16-bit it does
+    about (n_q / n_kv) FLOPs per byte: memory-bound, far below an H100's ~295. The KV heads
+    come from each model's config.json (Llama-3.1: 32/8 and 64/8 heads; GPT-2: 12/12)."""
+    _, perf = deployed(preset, hardware="h100-sxm")
+    flops, moved = plots.roofline_points(perf, DECODE_STEP, 1)["attention"]
+    assert flops / moved == pytest.approx(group, rel=0.02)
 
 
 def test_a_bf16_weight_matmul_at_batch_one_does_about_one_flop_per_byte():

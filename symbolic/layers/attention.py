@@ -26,12 +26,18 @@ from ..ops import (
     batched_matmul,
     bias_add,
     elementwise,
+    fused,
     fused_elementwise,
     kv_cache,
     matmul,
     norm,
 )
 from ..symbols import B, H, W, c, d_h, d_nope, d_rope, d_v, n, n_kv, n_q, r_kv, r_q
+
+ATTENTION_KERNEL = "attention"
+"""The fused attention kernel (FlashAttention, FlashDecoding, FlashMLA): it reads the KV cache
+and computes scores, softmax and values in one pass, so its time is one roofline over their
+summed FLOPs and bytes, and a decode step's attention sits at the intensity of reading the cache."""
 
 
 def cached_tokens(spec: AttentionSpec, context: sympy.Expr = c) -> sympy.Expr:
@@ -76,20 +82,21 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
         rotated = tokens * (n_q + n_kv) * d_h * spec.rotary_fraction
         ops.append(elementwise("rope", "attention", rotated, conv.rope_flops, shard=Shard.HEADS,
                                note="q and k"))
-    ops += [
+    core = [
         kv_cache("kv_cache", "attention", B, 2 * n_kv * d_h, cached_tokens(spec), n, note="K and V"),
         attention_product("scores", "attention", B, n_q, pairs, d_h, conv, reads=query_elements,
                           note="Q K^T"),
     ]
     if spec.logit_softcap:
-        ops.append(fused_elementwise("score_softcap", "attention", B * n_q * pairs, conv.softcap_flops,
-                                     shard=Shard.HEADS))
-    ops += [
+        core.append(fused_elementwise("score_softcap", "attention", B * n_q * pairs, conv.softcap_flops,
+                                      shard=Shard.HEADS))
+    core += [
         fused_elementwise("softmax", "attention", B * n_q * pairs, conv.softmax_flops, shard=Shard.HEADS),
         attention_product("values", "attention", B, n_q, pairs, d_h, conv, writes=query_elements,
                           note="P V"),
-        matmul("o_proj", "attention", tokens, n_q * d_h, H, conv, shard=Shard.ROW),
     ]
+    ops += fused(ATTENTION_KERNEL, core)
+    ops.append(matmul("o_proj", "attention", tokens, n_q * d_h, H, conv, shard=Shard.ROW))
     if spec.o_bias:
         ops.append(bias_add("o_bias", "attention", tokens, H, Shard.REPLICATED))
     return ops
@@ -128,27 +135,31 @@ def mla_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
         ops.append(bias_add("kv_a_bias", "attention", tokens, r_kv + d_rope, Shard.REPLICATED))
     ops += [norm("kv_a_norm", "attention", tokens, r_kv, "rms", conv),
             elementwise("rope", "attention", tokens * (n_q + 1) * d_rope, conv.rope_flops,
-                        shard=Shard.HEADS, note="q and the shared k"),
-            kv_cache("kv_cache", "attention", B, r_kv + d_rope, cached_tokens(spec), n,
-                     shard=Shard.REPLICATED, note="latent and rotary key")]
+                        shard=Shard.HEADS, note="q and the shared k")]
+    cache = kv_cache("kv_cache", "attention", B, r_kv + d_rope, cached_tokens(spec), n,
+                     shard=Shard.REPLICATED, note="latent and rotary key")
     softmax = fused_elementwise("softmax", "attention", B * n_q * pairs, conv.softmax_flops,
                                 shard=Shard.HEADS)
-    if conv.mla_form == "expanded":
-        ops += [matmul("kv_b_proj", "attention", B * keys, r_kv, n_q * (d_nope + d_v), conv,
+    if conv.mla_form == "expanded":   # kv_b_proj reads the cache; attention runs on its output
+        ops += [cache,
+                matmul("kv_b_proj", "attention", B * keys, r_kv, n_q * (d_nope + d_v), conv,
                        shard=Shard.COLUMN, note="re-expands every cached latent"),
-                attention_product("scores", "attention", B, n_q, pairs, head_qk, conv,
-                                  reads=tokens * n_q * head_qk, note="Q K^T"),
-                softmax,
-                attention_product("values", "attention", B, n_q, pairs, d_v, conv,
-                                  writes=tokens * n_q * d_v, note="P V")]
-    else:
+                *fused(ATTENTION_KERNEL, [
+                    attention_product("scores", "attention", B, n_q, pairs, head_qk, conv,
+                                      reads=tokens * n_q * head_qk, note="Q K^T"),
+                    softmax,
+                    attention_product("values", "attention", B, n_q, pairs, d_v, conv,
+                                      writes=tokens * n_q * d_v, note="P V")])]
+    else:                             # FlashMLA: one kernel reads the latent cache and attends
         ops += [batched_matmul("q_absorb", "attention", tokens, n_q, d_nope, r_kv, conv,
                                shard=Shard.HEADS, note="kv_b_proj's key half"),
-                attention_product("scores", "attention", B, n_q, pairs, r_kv + d_rope, conv,
-                                  reads=tokens * n_q * (r_kv + d_rope), note="in the latent space"),
-                softmax,
-                attention_product("values", "attention", B, n_q, pairs, r_kv, conv,
-                                  writes=tokens * n_q * r_kv, note="latent values"),
+                *fused(ATTENTION_KERNEL, [
+                    cache,
+                    attention_product("scores", "attention", B, n_q, pairs, r_kv + d_rope, conv,
+                                      reads=tokens * n_q * (r_kv + d_rope), note="in the latent space"),
+                    softmax,
+                    attention_product("values", "attention", B, n_q, pairs, r_kv, conv,
+                                      writes=tokens * n_q * r_kv, note="latent values")]),
                 batched_matmul("v_absorb", "attention", tokens, n_q, r_kv, d_v, conv,
                                shard=Shard.HEADS, note="kv_b_proj's value half")]
     ops.append(matmul("o_proj", "attention", tokens, n_q * d_v, H, conv, shard=Shard.ROW))

@@ -148,8 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--weight-dtype", default="bf16", help="weight formats, e.g. bf16,fp8,int4 (bf16)")
     sweep.add_argument("--kv-dtype", default=None, help="KV-cache formats, e.g. bf16,fp8 (as the weights)")
     sweep.add_argument("--activation-dtype", default="bf16")
-    sweep.add_argument("--progress", action="store_true", default=None,
-                       help="show progress (the default on a terminal)")
+    sweep.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="show progress on stderr (the default on a terminal)")
 
     presets = commands.add_parser("presets", help="list the preset models")
     presets.add_argument("--format", choices=["text", "json"], default="text")

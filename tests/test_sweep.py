@@ -102,9 +102,10 @@ def test_dtypes_are_a_sweep_axis(tmp_path):
     out = tmp_path / "dtypes.csv"
     result = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "llama-3.1-8b", "--hardware",
                              "h100-sxm", "--weight-dtype", "bf16,fp8", "--kv-dtype", "bf16,fp8", "--batch",
-                             "8", "--context", "4096", "-o", str(out)], capture_output=True, text=True,
-                            timeout=300)
+                             "8", "--context", "4096", "--progress", "-o", str(out)], capture_output=True,
+                            text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+    assert "symbolic sweep: 4 of 4 points" in result.stderr
     rows = {(r["weight_dtype"], r["kv_dtype"]): r for r in csv.DictReader(out.open())}
     assert set(rows) == {("bf16", "bf16"), ("bf16", "fp8"), ("fp8", "bf16"), ("fp8", "fp8")}
     # Llama-3.1-8B: 8,030,261,248 parameters; 32 layers x 8 KV heads x 128 x 2 (K and V) elements
@@ -119,8 +120,9 @@ def test_cli_sweep_and_its_errors(tmp_path):
     out = tmp_path / "grid.csv"
     result = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "llama-3.1-70b,gpt2", "--hardware",
                              "h100-sxm,h200", "--tp", "1,4,5", "--batch", "1..8*2", "--context", "256,2048",
-                             "-o", str(out)], capture_output=True, text=True, timeout=300)
+                             "--no-progress", "-o", str(out)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+    assert "points" not in result.stderr
     rows = list(csv.DictReader(out.open()))
     # tp 5 divides neither 64 nor 12 heads: skipped, and said so
     assert {row["tp"] for row in rows} == {"1", "4"}

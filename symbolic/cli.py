@@ -14,6 +14,7 @@ to an output file unless the whole document was produced.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -327,14 +328,8 @@ def _sweep(args) -> int:
         target = Path(args.out_file)
         if not target.parent.is_dir():
             raise SymbolicError(f"-o: folder {str(target.parent)!r} does not exist")
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                write_sweep(plan, handle, args.format, args.progress)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(target) as handle:
+            write_sweep(plan, handle, args.format, args.progress)
     elif not args.plot:
         write_sweep(plan, sys.stdout, args.format, args.progress)
     for note in plan.skipped:
@@ -426,11 +421,23 @@ def _presets(args) -> str:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` all at once: a reader never sees a partial file."""
+    with atomic_output(path) as handle:
+        handle.write(text)
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path):
+    """A text handle whose contents replace ``path`` when the block ends: a reader never sees a
+    partial file and a failure leaves none. The file gets the permissions ``open`` would give it
+    (0o666 less the umask), not the 0o600 of the temporary file it was written as."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            yield handle
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,6 +1,8 @@
 """The command line: the JSON document, determinism, and one-line errors for bad input."""
 
 import json
+import os
+import stat
 import subprocess
 import sys
 
@@ -73,6 +75,10 @@ def test_output_is_deterministic_and_o_writes_the_same_bytes(tmp_path):
     target = tmp_path / "out.json"
     assert symbolic_cli("derive", "gemma-2-9b", "-o", target).returncode == 0
     assert target.read_text() == first
+    # as open() would make it (0o666 less the umask), not the 0o600 of a temporary file
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
 
 
 def test_default_workload_fits_the_model_and_long_contexts_are_flagged():

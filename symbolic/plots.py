@@ -44,6 +44,12 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+LABELLED_SHARE = 0.03
+LABELLED_MOST = 6
+"""The roofline chart names the kernels taking at least this share of a step's time, at most
+this many of them per step, the longest first."""
+
+
 def roofline_points(perf: Performance, phase, batch: int) -> dict[str, tuple[float, float]]:
     """Kernel name -> (FLOPs, bytes) of a step on one device, summed over the layers the kernel
     repeats in. Fused attention (KV-cache read, scores, softmax, values) is one point; a kernel
@@ -62,12 +68,13 @@ def roofline_points(perf: Performance, phase, batch: int) -> dict[str, tuple[flo
 
 
 def roofline(perf: Performance, batch: int, path: Path) -> Path:
-    """Each op of a prefill and of a decode step placed by its FLOP per byte on the roofline of
-    the device."""
+    """Each kernel of a prefill and of a decode step placed by its FLOP per byte on the roofline
+    of the device; a marker's area is the kernel's share of its step's time, and kernels taking
+    at least ``LABELLED_SHARE`` of it are named."""
     plt = _pyplot()
     peak = float(perf.value(F_peak * eta_f))
     bandwidth = float(perf.value(BW_mem * eta_m))
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
     lo, hi = 1e-2, 1e5
     ax.plot([lo, peak / bandwidth, hi], [lo * bandwidth, peak, peak], color="black", linewidth=1.2,
             label=f"roof: {peak / 1e12:.0f} TFLOP/s, {bandwidth / 1e12:.2f} TB/s")
@@ -76,27 +83,38 @@ def roofline(perf: Performance, batch: int, path: Path) -> Path:
         points = roofline_points(perf, phase, batch)
         xs = [f / b for f, b in points.values()]
         ys = [min(peak, x * bandwidth) for x in xs]
-        ax.scatter(xs, ys, marker=marker, color=colour, s=22, zorder=3,
-                   label=f"{phase.name.replace('_', ' ')} ops (B = {batch}, "
+        times = [max(f / peak, b / bandwidth) for f, b in points.values()]
+        shares = [t / sum(times) for t in times]
+        ax.scatter(xs, ys, marker=marker, color=colour, s=[8 + 400 * share for share in shares], alpha=0.75,
+                   edgecolors="white", linewidths=0.5, zorder=3,
+                   label=f"{phase.name.replace('_', ' ')} kernels (B = {batch}, "
                          + (f"S = {workload.prompt})" if phase is PREFILL else f"c = {workload.context})"))
         below = phase is DECODE_STEP
-        for index, (names, x, y) in enumerate(_clusters(list(points), xs, ys)):
+        named = sorted((i for i, share in enumerate(shares) if share >= LABELLED_SHARE),
+                       key=lambda i: -shares[i])[:LABELLED_MOST]
+        for index, (names, x, y) in enumerate(_clusters(
+                [f"{list(points)[i]} {shares[i]:.0%}" for i in named], [xs[i] for i in named],
+                [ys[i] for i in named])):
             label = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
-            lift = 8 * (index % 2)                   # neighbouring labels on alternate lines
-            ax.annotate(label, (x, y), textcoords="offset points", fontsize=6, color=colour,
-                        xytext=(6, -12 - lift) if below else (-6, 6 + lift), ha="left" if below else "right")
+            lift = 9 * (index % 3)                   # neighbouring labels on different lines
+            ax.annotate(label, (x, y), textcoords="offset points", fontsize=6.5, color=colour,
+                        xytext=(8, -14 - lift) if below else (-8, 8 + lift), ha="left" if below else "right")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
+    ax.set_ylim(top=peak * 8)
     ax.set_xlabel("arithmetic intensity (FLOP per byte)")
     ax.set_ylabel("attainable FLOP/s")
-    ax.set_title(f"{perf.model.arch.name} on {perf.deployment.accelerator.label}")
-    ax.legend(loc="lower right", fontsize=7)
+    ax.set_title(f"{perf.model.arch.name} on {perf.deployment.tp} x {perf.deployment.accelerator.label}, "
+                 "per device")
+    ax.legend(loc="lower right", fontsize=7, title=f"area: share of the step's time; named: "
+                                                   f"{LABELLED_SHARE:.0%} or more", title_fontsize=7)
     return _save(fig, path)
 
 
 def _clusters(names: list[str], xs: list[float], ys: list[float]):
-    """Points whose intensities lie within 20% of each other, labelled together."""
+    """Points whose intensities lie within 20% of each other, labelled together (names in the
+    order given, placed at the first one)."""
     order = sorted(range(len(xs)), key=lambda i: xs[i])
     groups: list[list[int]] = []
     for i in order:
@@ -105,6 +123,7 @@ def _clusters(names: list[str], xs: list[float], ys: list[float]):
         else:
             groups.append([i])
     for group in groups:
+        group.sort()                                 # the order the names came in
         yield [names[i] for i in group], xs[group[0]], ys[group[0]]
 
 

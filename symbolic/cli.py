@@ -216,6 +216,10 @@ def _deployment(args, precision: Precision) -> Deployment | None:
 
 
 def _derive(args) -> str:
+    if args.plots and args.format != "json":
+        from .plots import require_matplotlib
+
+        require_matplotlib()
     model = load(args.model, _conventions(args))
     workload = Workload(batch=args.batch[0], prompt=args.prompt, context=args.context)
     precision = Precision.of(args.weight_dtype, args.kv_dtype, args.activation_dtype)
@@ -323,6 +327,9 @@ def _sweep(args) -> int:
     if plan.batches[0] < 1 or plan.tps[0] < 1:
         raise SymbolicError("--batch and --tp start at 1")
     if args.plot:
+        from .plots import require_matplotlib
+
+        require_matplotlib()
         _sweep_plot(plan, Path(args.plot))
     if args.out_file:
         target = Path(args.out_file)
@@ -361,6 +368,8 @@ def _sweep_plot(plan, target: Path) -> None:
 def _plot(args) -> int:
     from . import plots
     from .sweep import parse_range
+
+    plots.require_matplotlib()
 
     precision = Precision.of(args.weight_dtype, args.kv_dtype, args.activation_dtype)
     target = Path(args.out_file)

@@ -23,6 +23,11 @@ from .workload import DECODE_STEP, PREFILL
 KINDS = ("roofline", "kv", "throughput", "latency")
 
 
+def require_matplotlib() -> None:
+    """Fail with the one-line install hint before any work is done for a figure."""
+    _pyplot()
+
+
 def _pyplot():
     try:
         import matplotlib
@@ -226,9 +231,9 @@ def sweep_map(panels: list[tuple[str, list[int], list[int], dict[str, np.ndarray
     and context on one shared colour scale; grey where the KV cache does not fit, with lines of
     equal time per output token. ``panels`` holds (title, batches, contexts, grid), the grid's
     arrays indexed [batch, context]."""
+    plt = _pyplot()
     from matplotlib.colors import LogNorm
 
-    plt = _pyplot()
     columns = min(3, len(panels))
     rows = -(-len(panels) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns + 1, 3.9 * rows), squeeze=False,

@@ -145,6 +145,22 @@ def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch):
         plots._pyplot()
 
 
+@pytest.mark.parametrize("args", [
+    ["plot", "roofline", "llama-3.1-8b", "--hardware", "h100-sxm", "-o", "{tmp}/r.png"],
+    ["plot", "kv", "llama-3.1-8b", "-o", "{tmp}/r.png"],
+    ["sweep", "llama-3.1-8b", "--hardware", "h100-sxm", "--batch", "1,2", "--plot", "{tmp}/r.png"],
+    ["derive", "llama-3.1-8b", "--format", "md", "--plots", "{tmp}", "-o", "{tmp}/r.md"],
+])
+def test_every_drawing_command_without_matplotlib_says_how_to_install_it(args, tmp_path):
+    blocked = ("import sys; sys.modules['matplotlib'] = None; from symbolic.cli import main; "
+               "sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", blocked, *(a.format(tmp=tmp_path) for a in args)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and "symbolic[plots]" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "symbolic", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, timeout=300)

@@ -147,6 +147,7 @@ def kv_cache(derivations: list[Derivation], contexts: list[int], path: Path) -> 
                         textcoords="offset points")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    _plain_ticks(ax.xaxis, ax.yaxis)
     ax.set_xlabel("context (tokens)")
     ax.set_ylabel(f"KV cache per sequence (GiB, {derivations[0].precision.kv.name})")
     ax.set_title("KV cache against context")
@@ -163,6 +164,7 @@ def throughput(perf: Performance, batches: list[int], path: Path) -> Path:
     ax.plot(batches, [float(p.throughput) for p in points], marker="o", label="all sequences")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    _plain_ticks(ax.xaxis, ax.yaxis)
     ax.set_xlabel("batch size")
     ax.set_ylabel("generated tokens/s")
     right = ax.twinx()
@@ -306,6 +308,15 @@ def _plain_numbers():
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda value, _: _plain(value))
+
+
+def _plain_ticks(*axes) -> None:
+    """Log axes labelled 1,024 and 0.01 rather than 2^10 and 10^-2; minor ticks unlabelled."""
+    from matplotlib.ticker import NullFormatter
+
+    for axis in axes:
+        axis.set_major_formatter(_plain_numbers())
+        axis.set_minor_formatter(NullFormatter())
 
 
 def figure_files(stem: str, with_performance: bool) -> dict[str, str]:

@@ -324,8 +324,7 @@ def _sweep(args) -> int:
         contexts=parse_range(args.context, "--context"),
         prompts=parse_range(args.prompt, "--prompt") if args.prompt else None,
         generated=args.generated, precisions=_precisions(args))
-    if plan.batches[0] < 1 or plan.tps[0] < 1:
-        raise SymbolicError("--batch and --tp start at 1")
+    plan.check()
     if args.plot:
         from .plots import require_matplotlib
 
@@ -379,7 +378,11 @@ def _plot(args) -> int:
         names = [m.strip() for m in args.model.split(",") if m.strip()]
         derivations = [Derivation(load(name, _conventions(args)), Workload(1, args.prompt, None),
                                   precision) for name in names]
-        plots.kv_cache(derivations, parse_range(args.contexts, "--contexts"), target)
+        contexts = parse_range(args.contexts, "--contexts")
+        if contexts[0] < 1 or len(contexts) > plots.MAX_LINE_POINTS:
+            raise SymbolicError(f"--contexts: between 1 and {plots.MAX_LINE_POINTS:,} contexts, each "
+                                "at least 1 token (the axes are logarithmic)")
+        plots.kv_cache(derivations, contexts, target)
         return 0
     if not args.hardware:
         raise SymbolicError(f"the {args.kind} figure needs --hardware")

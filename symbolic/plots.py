@@ -49,6 +49,9 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+MAX_LINE_POINTS = 4096
+"""Points of one line of a figure, each an exact evaluation; more would not show."""
+
 LABELLED_SHARE = 0.03
 LABELLED_MOST = 6
 """The roofline chart names the kernels taking at least this share of a step's time, at most

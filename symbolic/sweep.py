@@ -35,6 +35,7 @@ MAX_POINTS_PER_AXIS = 10**7
 CHUNK_POINTS = 1 << 20
 WRITE_CHUNK_POINTS = 1 << 17   # rows formatted at once: their text is ~10x the bytes of the floats
 PICTURED = ("tokens_per_s", "tpot_s", "fits")
+MAX_SWEEP_POINTS = 10**9     # a CSV of 10^9 rows is ~120 GB and an hour of writing
 MAX_GRID_POINTS = 1 << 24   # a panel of a sweep picture: 16M points, ~1 GiB of columns
 COLUMNS = ("model", "hardware", "tp", "weight_dtype", "kv_dtype", "batch", "prompt", "context", "ttft_s",
            "tpot_s", "tokens_per_s", "tokens_per_s_per_sequence", "weights_bytes_per_device",
@@ -164,6 +165,26 @@ class SweepPlan:
     def points_per_kernel(self) -> int:
         return len(self.batches) * len(self.contexts) * (len(self.prompts) if self.prompts else 1)
 
+    @property
+    def total_points(self) -> int:
+        return self.points_per_kernel * len(self.models) * len(self.accelerators) * len(self.tps) \
+            * len(self.precisions)
+
+    def check(self) -> None:
+        """An impossible or runaway sweep fails before any work, naming the flag to change."""
+        if self.batches[0] < 1:
+            raise SymbolicError("--batch: batch sizes start at 1")
+        if self.tps[0] < 1:
+            raise SymbolicError("--tp: tensor-parallel degrees start at 1")
+        if self.prompts and self.prompts[0] < 1:
+            raise SymbolicError("--prompt: a prompt holds at least 1 token")
+        if not self.prompts and self.contexts[0] < 1:
+            raise SymbolicError("--context: without --prompt the prompt is the context, and a prompt "
+                                "holds at least 1 token")
+        if self.total_points > MAX_SWEEP_POINTS:
+            raise SymbolicError(f"the sweep has {self.total_points:,} points, more than "
+                                f"{MAX_SWEEP_POINTS:,}; narrow --batch, --context or --prompt")
+
     def kernels(self) -> Iterator[Kernel]:
         for name in self.models:
             for accelerator in self.accelerators:
@@ -219,8 +240,7 @@ def _blocks(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
 def write_sweep(plan: SweepPlan, out, fmt: str = "csv", progress: bool | None = None) -> int:
     """Stream the sweep to the text stream ``out``; returns the number of points written."""
     show = sys.stderr.isatty() if progress is None else progress
-    total = plan.points_per_kernel * len(plan.models) * len(plan.accelerators) * len(plan.tps) \
-        * len(plan.precisions)
+    total = plan.total_points
     written = 0
     first = True
     if fmt == "csv":

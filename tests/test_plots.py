@@ -196,6 +196,8 @@ def test_derive_plots_links_figures_beside_the_document(tmp_path):
     (["plot", "kv", "llama-3.1-8b", "-o", "{tmp}/missing/r.png"], "-o"),
     (["plot", "kv", "llama-3.1-8b,nope-7b", "-o", "{tmp}/r.png"], "nope-7b"),
     (["plot", "kv", "llama-3.1-8b", "--contexts", "9..1", "-o", "{tmp}/r.png"], "--contexts"),
+    (["plot", "kv", "llama-3.1-8b", "--contexts", "0..4", "-o", "{tmp}/r.png"], "--contexts"),
+    (["plot", "kv", "llama-3.1-8b", "--contexts", "1..10000000", "-o", "{tmp}/r.png"], "--contexts"),
     (["plot", "pie", "llama-3.1-8b", "-o", "{tmp}/r.png"], "pie"),
     (["derive", "llama-3.1-8b", "--format", "json", "--plots", "{tmp}"], "--plots"),
 ])

@@ -132,3 +132,18 @@ def test_cli_sweep_and_its_errors(tmp_path):
                           "-o", str(tmp_path / "none.csv")], capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
     assert not (tmp_path / "none.csv").exists()
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--batch", "0..4"], "--batch"),
+    (["--tp", "0,1"], "--tp"),
+    (["--context", "0,128"], "--context"),
+    (["--context", "128", "--prompt", "0"], "--prompt"),
+    (["--batch", "1..10000000", "--context", "1..10000000"], "100,000,000,000,000 points"),
+])
+def test_impossible_or_runaway_sweeps_fail_at_once(args, named, tmp_path):
+    out = tmp_path / "none.csv"
+    bad = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "llama-3.1-8b", "--hardware", "h100-sxm",
+                          *args, "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and named in bad.stderr
+    assert not out.exists()

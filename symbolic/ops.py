@@ -8,6 +8,10 @@ Parameters, FLOPs and bytes are therefore never written as separate formulas and
 Shapes use the workload symbols ``B`` (sequences) and ``n`` (new tokens per sequence) and, for
 attention, ``c`` (tokens already cached); a prefill and a decode step are the same ops evaluated at
 ``n = S, c = 0`` and at ``n = 1``.
+
+Ops that one device kernel runs together (attention's cache read, scores, softmax and values)
+share a ``fused`` name; ``kernels`` groups a layer's ops into the kernels whose roofline times
+make a step's time.
 """
 
 from __future__ import annotations
@@ -81,8 +85,9 @@ class Op:
 
 
 @dataclass(frozen=True)
-class Kernel:
-    """The ops one kernel runs: a single op, or every op of a layer that shares a ``fused`` name.
+class DeviceKernel:
+    """The ops one device kernel runs (a GPU launch; not a compiled sweep kernel): a single op, or
+    every op of a layer that shares a ``fused`` name.
     A kernel's FLOPs and bytes are its ops' sums, and its roofline time is taken over those sums
     (FlashAttention reads the KV cache, computes scores, softmax and values in one pass)."""
 
@@ -100,7 +105,7 @@ def fused(kernel: str, ops: list[Op]) -> list[Op]:
     return [replace(op, fused=kernel) for op in ops]
 
 
-def kernels(ops: tuple[Op, ...] | list[Op]) -> list[Kernel]:
+def kernels(ops: tuple[Op, ...] | list[Op]) -> list[DeviceKernel]:
     """A layer's ops grouped into kernels, in the order each kernel's first op appears."""
     groups: dict[str, list[Op]] = {}
     order: list[str | Op] = []
@@ -112,8 +117,8 @@ def kernels(ops: tuple[Op, ...] | list[Op]) -> list[Kernel]:
             order.append(op.fused)
         else:
             groups[op.fused].append(op)
-    return [Kernel(item.name, (item,)) if isinstance(item, Op) else Kernel(item, tuple(groups[item]))
-            for item in order]
+    return [DeviceKernel(item.name, (item,)) if isinstance(item, Op)
+            else DeviceKernel(item, tuple(groups[item])) for item in order]
 
 
 def matmul(name: str, component: str, tokens: Expr, d_in: Expr, d_out: Expr, conv: Conventions,

@@ -28,7 +28,7 @@ from .errors import SymbolicError, WorkloadError
 from .exact import substitute, to_rational
 from .hardware import Accelerator
 from .model import Model
-from .ops import Kernel, Op, Shard, kernels
+from .ops import DeviceKernel, Op, Shard, kernels
 from .quantities import at
 from .symbols import (
     B,
@@ -104,12 +104,12 @@ def op_bytes(op: Op) -> sympy.Expr:
     return sympy.Add(*op_traffic(op).values())
 
 
-def kernel_sum(kernel: Kernel, what: str) -> sympy.Expr:
+def kernel_sum(kernel: DeviceKernel, what: str) -> sympy.Expr:
     """A kernel's ``flops`` or ``bytes`` on one rank: the sum over its ops."""
     return sympy.Add(*(op_bytes(op) if what == "bytes" else per_device(op, what) for op in kernel.ops))
 
 
-def kernel_time(kernel: Kernel) -> sympy.Expr:
+def kernel_time(kernel: DeviceKernel) -> sympy.Expr:
     """Roofline time of one kernel on one rank: the longer of its FLOPs at the peak rate and its
     bytes at the memory bandwidth (Williams, Waterman and Patterson, 'Roofline', CACM 2009)."""
     return sympy.Max(kernel_sum(kernel, "flops") / (F_peak * eta_f),

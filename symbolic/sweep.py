@@ -295,7 +295,9 @@ def _write_csv(out, kernel: Kernel, chunk: dict[str, np.ndarray]) -> None:
     labels = (_csv_cell(kernel.model), _csv_cell(kernel.hardware), str(kernel.tp),
               kernel.precision.weight.name, kernel.precision.kv.name)
     prefix = ",".join(labels) + ","
-    out.write("".join(prefix + row + "\n" for row in _rows(chunk, "1", "0")))
+    text = ("\n" + prefix).join(_rows(chunk, "1", "0"))
+    if text:
+        out.write(prefix + text + "\n")
 
 
 def _csv_cell(text: str) -> str:

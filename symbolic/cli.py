@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--weight-dtype", default="bf16", help="weight formats, e.g. bf16,fp8,int4 (bf16)")
     sweep.add_argument("--kv-dtype", default=None, help="KV-cache formats, e.g. bf16,fp8 (as the weights)")
     sweep.add_argument("--activation-dtype", default="bf16")
+    sweep.add_argument("--price", default=None,
+                       help="USD per device-hour, for the cost column: 2.5 for every accelerator, or "
+                            "h100-sxm=2.5,h200=3.5")
     sweep.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show progress on stderr (the default on a terminal)")
 
@@ -317,9 +320,9 @@ def _sweep(args) -> int:
     models = [m.strip() for m in args.model.split(",") if m.strip()]
     for name in models:
         load(name)  # an unknown model fails now, in one line, before any output
+    accelerators = [get_accelerator(h.strip(), args.hardware_file) for h in args.hardware.split(",")]
     plan = SweepPlan(
-        models=models,
-        accelerators=[get_accelerator(h.strip(), args.hardware_file) for h in args.hardware.split(",")],
+        models=models, accelerators=accelerators, prices=_prices(args.price, accelerators),
         tps=parse_range(args.tp, "--tp"), batches=parse_range(args.batch, "--batch"),
         contexts=parse_range(args.context, "--context"),
         prompts=parse_range(args.prompt, "--prompt") if args.prompt else None,
@@ -341,6 +344,27 @@ def _sweep(args) -> int:
     for note in plan.skipped:
         print(f"symbolic: skipped {note}", file=sys.stderr)
     return 0
+
+
+def _prices(text: str | None, accelerators) -> dict[str, float]:
+    """``--price``: one USD-per-device-hour figure for every accelerator, or name=figure pairs."""
+    if not text:
+        return {}
+    names = [a.name for a in accelerators]
+    prices: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, figure = part.rpartition("=")
+        value = to_rational(figure.strip())
+        if value is None or value < 0:
+            raise SymbolicError(f"--price: cannot read {figure.strip()!r} as USD per device-hour")
+        if not name:
+            if len(text.split(",")) > 1:
+                raise SymbolicError(f"--price: {part!r} needs a name (h100-sxm=2.5) beside other prices")
+            return dict.fromkeys(names, float(value))
+        if name.strip() not in names:
+            raise SymbolicError(f"--price: {name.strip()!r} is not among --hardware ({', '.join(names)})")
+        prices[name.strip()] = float(value)
+    return prices
 
 
 def _precisions(args) -> list[Precision]:

@@ -38,8 +38,8 @@ PICTURED = ("tokens_per_s", "tpot_s", "fits")
 MAX_SWEEP_POINTS = 10**9     # a CSV of 10^9 rows is ~120 GB and an hour of writing
 MAX_GRID_POINTS = 1 << 24   # a panel of a sweep picture: 16M points, ~1 GiB of columns
 COLUMNS = ("model", "hardware", "tp", "weight_dtype", "kv_dtype", "batch", "prompt", "context", "ttft_s",
-           "tpot_s", "tokens_per_s", "tokens_per_s_per_sequence", "weights_bytes_per_device",
-           "kv_bytes_per_device", "fits")
+           "tpot_s", "tokens_per_s", "tokens_per_s_per_sequence", "usd_per_million_output_tokens",
+           "weights_bytes_per_device", "kv_bytes_per_device", "fits")
 
 _RANGE = re.compile(r"^(?P<start>\d+)\.\.(?P<stop>\d+)(?:(?P<op>[*+])(?P<step>\d+))?$")
 
@@ -88,6 +88,7 @@ class Kernel:
     weights: float
     free: float
     perf: Performance = field(repr=False)
+    price_per_hour: float | None = None    # USD per device-hour; None: the cost column is empty
 
     def evaluate(self, batch: np.ndarray, prompt: np.ndarray, context: np.ndarray) -> dict[str, np.ndarray]:
         """Every column, flattened, for arrays of batch, prompt and context that broadcast together.
@@ -103,15 +104,20 @@ class Kernel:
         kv = self.kv_per_sequence(context) * batch / ep
         # A request holds its most KV at its end, prompt + g tokens (as Performance.max_batch).
         peak = self.kv_per_sequence(np.maximum(prompt + self.perf.generated, context)) * batch / ep
+        # The tp devices' price for the time one decode step takes, over the B tokens it makes.
+        cost = np.nan if self.price_per_hour is None \
+            else self.price_per_hour * self.tp / 3600 * tpot / batch * 1e6
         columns = {"batch": batch, "prompt": prompt, "context": context, "ttft_s": ttft, "tpot_s": tpot,
                    "tokens_per_s": batch / tpot, "tokens_per_s_per_sequence": 1 / tpot,
+                   "usd_per_million_output_tokens": cost,
                    "weights_bytes_per_device": self.weights, "kv_bytes_per_device": kv,
                    "fits": peak <= self.free}
         return {name: np.broadcast_to(value, shape).ravel() for name, value in columns.items()}
 
 
 def compile_kernel(model_name: str, accelerator: Accelerator, tp: int, *, generated: int = 256,
-                   precision: Precision | None = None, conventions: dict | None = None) -> Kernel:
+                   precision: Precision | None = None, conventions: dict | None = None,
+                   price_per_hour: float | None = None) -> Kernel:
     """Bind a model and a deployment, and lambdify its step times and memory to NumPy."""
     model = load(model_name, **(conventions or {}))
     precision = precision or Precision.of()
@@ -126,7 +132,8 @@ def compile_kernel(model_name: str, accelerator: Accelerator, tp: int, *, genera
     ttft = compiled(perf.step_time(PREFILL), B, S)
     kv = compiled(perf.kv_bytes_per_sequence(c), c)
     return Kernel(model.arch.name, accelerator.name, tp, precision, tpot, ttft, kv,
-                  float(perf.value(perf.weight_bytes_per_device)), float(perf.free_bytes_per_device), perf)
+                  float(perf.value(perf.weight_bytes_per_device)), float(perf.free_bytes_per_device), perf,
+                  price_per_hour)
 
 
 def _grouped(expr: sympy.Expr, args: tuple[sympy.Symbol, ...]):
@@ -158,6 +165,7 @@ class SweepPlan:
     prompts: list[int] | None = None     # None: the prompt equals the context
     generated: int = 256
     precisions: list[Precision] = field(default_factory=lambda: [Precision.of()])
+    prices: dict[str, float] = field(default_factory=dict)   # accelerator name -> USD per device-hour
     conventions: dict = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
@@ -191,7 +199,8 @@ class SweepPlan:
                 for tp, precision in itertools.product(self.tps, self.precisions):
                     try:
                         yield compile_kernel(name, accelerator, tp, generated=self.generated,
-                                             precision=precision, conventions=self.conventions)
+                                             precision=precision, conventions=self.conventions,
+                                             price_per_hour=self.prices.get(accelerator.name))
                     except (WorkloadError, SymbolicError) as exc:
                         self.skipped.append(f"{name} on {tp} x {accelerator.name} in "
                                             f"{precision.weight.name}: {exc}")
@@ -268,13 +277,14 @@ _INTEGER_COLUMNS = ("batch", "prompt", "context")
 _FLOAT_COLUMNS = COLUMNS[8:-1]
 
 
-def _rows(chunk: dict[str, np.ndarray], true: str, false: str) -> Iterator[str]:
-    """The chunk's numeric cells, comma-joined row by row: integers as integers, times and rates
-    to nine significant digits, bytes in full, and the fits flag as ``true`` / ``false``.
-    Formatted column by column (one C-level map per column), several times faster than row by
-    row."""
+def _rows(chunk: dict[str, np.ndarray], true: str, false: str, missing: str) -> Iterator[str]:
+    """The chunk's numeric cells, comma-joined row by row: integers as integers, times, rates and
+    costs to nine significant digits, bytes in full, a cost without a price as ``missing``, and
+    the fits flag as ``true`` / ``false``. Formatted column by column (one C-level map per
+    column), several times faster than row by row."""
     texts = [_formatted(chunk[name].astype(np.int64), str) for name in _INTEGER_COLUMNS]
-    texts += [_formatted(chunk[name], ("%.17g" if name.endswith("bytes_per_device") else "%.9g").__mod__)
+    texts += [itertools.repeat(missing, chunk[name].size) if np.isnan(chunk[name][:1]).all()
+              else _formatted(chunk[name], ("%.17g" if name.endswith("bytes_per_device") else "%.9g").__mod__)
               for name in _FLOAT_COLUMNS]
     texts.append(_formatted(chunk["fits"], {True: true, False: false}.__getitem__))
     return map(",".join, zip(*texts, strict=True))
@@ -295,7 +305,7 @@ def _write_csv(out, kernel: Kernel, chunk: dict[str, np.ndarray]) -> None:
     labels = (_csv_cell(kernel.model), _csv_cell(kernel.hardware), str(kernel.tp),
               kernel.precision.weight.name, kernel.precision.kv.name)
     prefix = ",".join(labels) + ","
-    text = ("\n" + prefix).join(_rows(chunk, "1", "0"))
+    text = ("\n" + prefix).join(_rows(chunk, "1", "0", ""))
     if text:
         out.write(prefix + text + "\n")
 
@@ -309,7 +319,7 @@ def _write_json(out, kernel: Kernel, chunk: dict[str, np.ndarray], first: bool) 
     p = kernel.precision
     labels = (kernel.model, kernel.hardware, kernel.tp, p.weight.name, p.kv.name)
     prefix = "[" + ", ".join(json.dumps(label) for label in labels) + ", "
-    text = ",\n".join(prefix + row + "]" for row in _rows(chunk, "true", "false"))
+    text = ",\n".join(prefix + row + "]" for row in _rows(chunk, "true", "false", "null"))
     if text:
         out.write(("" if first else ",\n") + text)
         first = False

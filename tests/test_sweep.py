@@ -134,12 +134,40 @@ def test_cli_sweep_and_its_errors(tmp_path):
     assert not (tmp_path / "none.csv").exists()
 
 
+def test_a_price_gives_the_cost_of_a_million_output_tokens(tmp_path):
+    out = tmp_path / "cost.csv"
+    result = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "llama-3.1-8b", "--hardware",
+                             "h100-sxm,h200", "--tp", "1,2", "--batch", "1,64", "--context", "2048",
+                             "--price", "h100-sxm=2.5", "-o", str(out)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    for row in rows:
+        if row["hardware"] == "h200":                   # no price given: no cost
+            assert row["usd_per_million_output_tokens"] == ""
+            continue
+        # 2.5 USD per device-hour, tp devices, for the seconds a million tokens take at this rate
+        expected = 2.5 * int(row["tp"]) / 3600 / float(row["tokens_per_s"]) * 1e6
+        assert float(row["usd_per_million_output_tokens"]) == pytest.approx(expected, rel=1e-8)
+    # The document's cost of one generated token per sequence (--output 1: one decode step at
+    # c = 2048) is the same figure.
+    derived = subprocess.run([sys.executable, "-m", "symbolic", "derive", "llama-3.1-8b", "--hardware",
+                              "h100-sxm", "--tp", "2", "--batch", "64", "--prompt", "2048", "--output", "1",
+                              "--price", "2.5", "--format", "json"], capture_output=True, text=True,
+                             timeout=300)
+    cost = json.loads(derived.stdout)["performance"]["cost_per_million_output_tokens"][0]
+    row = next(r for r in rows if (r["hardware"], r["tp"], r["batch"]) == ("h100-sxm", "2", "64"))
+    assert float(row["usd_per_million_output_tokens"]) == pytest.approx(cost, rel=1e-8)
+
+
 @pytest.mark.parametrize("args, named", [
     (["--batch", "0..4"], "--batch"),
     (["--tp", "0,1"], "--tp"),
     (["--context", "0,128"], "--context"),
     (["--context", "128", "--prompt", "0"], "--prompt"),
     (["--batch", "1..10000000", "--context", "1..10000000"], "100,000,000,000,000 points"),
+    (["--price", "h200=3"], "'h200'"),
+    (["--price", "cheap"], "--price"),
 ])
 def test_impossible_or_runaway_sweeps_fail_at_once(args, named, tmp_path):
     out = tmp_path / "none.csv"

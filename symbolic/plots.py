@@ -100,8 +100,9 @@ def roofline(perf: Performance, batch: int, path: Path) -> Path:
         below = phase is DECODE_STEP
         named = sorted((i for i, share in enumerate(shares) if share >= LABELLED_SHARE),
                        key=lambda i: -shares[i])[:LABELLED_MOST]
+        kernel_names = list(points)
         for index, (names, x, y) in enumerate(_clusters(
-                [f"{list(points)[i]} {shares[i]:.0%}" for i in named], [xs[i] for i in named],
+                [f"{kernel_names[i]} {shares[i]:.0%}" for i in named], [xs[i] for i in named],
                 [ys[i] for i in named])):
             label = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
             lift = 9 * (index % 3)                   # neighbouring labels on different lines
@@ -113,8 +114,8 @@ def roofline(perf: Performance, batch: int, path: Path) -> Path:
     ax.set_ylim(top=peak * 8)
     ax.set_xlabel("arithmetic intensity (FLOP per byte)")
     ax.set_ylabel("attainable FLOP/s")
-    ax.set_title(f"{perf.model.arch.name} on {perf.deployment.tp} x {perf.deployment.accelerator.label}, "
-                 "per device")
+    where = f"{perf.deployment.devices} x {perf.deployment.accelerator.label}"
+    ax.set_title(f"{perf.model.arch.name} on {where}, per device")
     ax.legend(loc="lower right", fontsize=7, title=f"area: share of the step's time; named: "
                                                    f"{LABELLED_SHARE:.0%} or more", title_fontsize=7)
     return _save(fig, path)

@@ -255,12 +255,15 @@ def _group_layers(specs: list[LayerSpec]) -> tuple[LayerGroup, ...]:
     return tuple(LayerGroup(spec, count) for spec, count in counts.items())
 
 
+def _core_sizes(reader: ConfigReader) -> tuple[int, int, int, int, int]:
+    """The sizes every Llama-style config.json names alike: vocab_size, hidden_size,
+    intermediate_size, num_hidden_layers, num_attention_heads (read in that order)."""
+    return tuple(reader.integer(field) for field in (
+        "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads"))
+
+
 def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source: str) -> Architecture:
-    vocab = reader.integer("vocab_size")
-    hidden = reader.integer("hidden_size")
-    ffn = reader.integer("intermediate_size")
-    layers = reader.integer("num_hidden_layers")
-    heads = reader.integer("num_attention_heads")
+    vocab, hidden, ffn, layers, heads = _core_sizes(reader)
     kv_heads = reader.integer("num_key_value_heads", default=heads)
     if heads % kv_heads:
         raise reader.fail(f"config field 'num_key_value_heads' ({kv_heads}) must divide "
@@ -327,11 +330,7 @@ def _read_deepseek(reader: ConfigReader, model_type: str, name: str, source: str
     """DeepSeek-V2/V3: multi-head latent attention, and MoE layers with shared experts after the
     first ``first_k_dense_replace`` dense layers (transformers' DeepseekV2/V3DecoderLayer)."""
     v3 = model_type == "deepseek_v3"
-    vocab = reader.integer("vocab_size")
-    hidden = reader.integer("hidden_size")
-    ffn = reader.integer("intermediate_size")
-    layers = reader.integer("num_hidden_layers")
-    heads = reader.integer("num_attention_heads")
+    vocab, hidden, ffn, layers, heads = _core_sizes(reader)
     q_rank = reader.integer("q_lora_rank", default=None)
     kv_rank = reader.integer("kv_lora_rank", default=512)
     nope = reader.integer("qk_nope_head_dim", default=128)

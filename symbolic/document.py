@@ -19,7 +19,7 @@ from .errors import WorkloadError
 from .exact import plain
 from .model import Section
 from .ops import OpKind, kernels
-from .performance import BatchPoint, Deployment, Performance, devices_for_users, kernel_sum
+from .performance import BatchPoint, Deployment, Performance, devices_for_users
 from .printing import latex, latex_number, latex_with_values
 from .published import ClaimCheck, check_claims
 from .quantities import at
@@ -313,8 +313,7 @@ def _roofline(perf: Performance, batch: int) -> tuple:
     for section in perf.model.layer_sections:
         rows = []
         for kernel in kernels(section.ops):
-            flops, moved = (perf.value(at(kernel_sum(kernel, what), DECODE_STEP), batch=batch)
-                            for what in ("flops", "bytes"))
+            flops, moved = perf.kernel_work(kernel, DECODE_STEP, batch)
             if flops == 0 and moved == 0:
                 continue
             compute = flops / perf.value(F_peak * eta_f)

@@ -356,6 +356,12 @@ class Performance:
         """The device's balance point: FLOP it can do per byte it reads, F_peak / BW_mem."""
         return self.value(F_peak / BW_mem)
 
+    def kernel_work(self, kernel: DeviceKernel, phase: Phase, batch: int, repeats=1) -> tuple:
+        """A kernel's (FLOPs, bytes) on one device in a step of ``phase`` at ``batch``, times
+        ``repeats`` (the layers it runs in), as exact numbers."""
+        return tuple(self.value(repeats * at(kernel_sum(kernel, what), phase), batch=batch)
+                     for what in ("flops", "bytes"))
+
     def at_batch(self, batch: int) -> BatchPoint:
         prompt = self.derivation.workload.prompt
         ttft = self.value(self._bound_step(PREFILL), batch=batch)
@@ -364,7 +370,7 @@ class Performance:
         tokens = batch * self.generated
         devices = self.deployment.devices
         price = self.deployment.price_per_hour
-        per_token_cost = (lambda seconds, count: price * devices * seconds / 3600 / count * 10**6) \
+        per_token_cost = (lambda seconds, count: cost_per_million_tokens(price, devices, seconds, count)) \
             if price is not None else None
         return BatchPoint(
             batch=batch, ttft_s=ttft, tpot_s=tpot, decode_s=decode, request_s=ttft + decode,
@@ -373,6 +379,12 @@ class Performance:
             cost_output=per_token_cost(decode, tokens) if per_token_cost else None,
             cost_input=per_token_cost(ttft, batch * prompt) if per_token_cost else None,
         )
+
+
+def cost_per_million_tokens(price_per_hour, devices, seconds, tokens):
+    """USD for a million tokens: ``devices`` devices at ``price_per_hour`` each, for the
+    ``seconds`` it takes to make ``tokens`` tokens. Works on exact rationals and on NumPy arrays."""
+    return price_per_hour * devices * seconds / 3600 / tokens * 10**6
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,7 @@ import numpy as np
 from .derive import Derivation
 from .errors import SymbolicError
 from .ops import kernels
-from .performance import Performance, kernel_sum
-from .quantities import at
+from .performance import Performance
 from .symbols import BW_mem, F_peak, c, eta_f, eta_m
 from .workload import DECODE_STEP, PREFILL
 
@@ -65,8 +64,7 @@ def roofline_points(perf: Performance, phase, batch: int) -> dict[str, tuple[flo
     points: dict[str, list] = {}
     for section in perf.model.sections:
         for kernel in kernels(section.ops):
-            flops, moved = (perf.value(section.repeats * at(kernel_sum(kernel, what), phase), batch=batch)
-                            for what in ("flops", "bytes"))
+            flops, moved = perf.kernel_work(kernel, phase, batch, section.repeats)
             if flops == 0 or moved == 0:
                 continue
             total = points.setdefault(kernel.name, [0, 0])

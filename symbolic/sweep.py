@@ -27,7 +27,7 @@ from .errors import SymbolicError, WorkloadError
 from .exact import substitute
 from .hardware import Accelerator
 from .load import load
-from .performance import Deployment, Performance
+from .performance import Deployment, Performance, cost_per_million_tokens
 from .symbols import B, S, c
 from .workload import DECODE_STEP, PREFILL, Workload
 
@@ -104,9 +104,9 @@ class Kernel:
         kv = self.kv_per_sequence(context) * batch / ep
         # A request holds its most KV at its end, prompt + g tokens (as Performance.max_batch).
         peak = self.kv_per_sequence(np.maximum(prompt + self.perf.generated, context)) * batch / ep
-        # The tp devices' price for the time one decode step takes, over the B tokens it makes.
+        # The devices' price for the time one decode step takes, over the B tokens it makes.
         cost = np.nan if self.price_per_hour is None \
-            else self.price_per_hour * self.tp / 3600 * tpot / batch * 1e6
+            else cost_per_million_tokens(self.price_per_hour, self.perf.deployment.devices, tpot, batch)
         columns = {"batch": batch, "prompt": prompt, "context": context, "ttft_s": ttft, "tpot_s": tpot,
                    "tokens_per_s": batch / tpot, "tokens_per_s_per_sequence": 1 / tpot,
                    "usd_per_million_output_tokens": cost,

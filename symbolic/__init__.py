@@ -21,25 +21,21 @@ from .errors import ConfigError, SymbolicError, UnknownModelError, WorkloadError
 from .load import load, load_architecture
 from .model import Model
 from .presets import preset_names
+from .setting import Setting
 from .workload import DECODE_STEP, PREFILL, Workload
 
 
-def derive(model, *, batch: int = 1, prompt: int | None = None, context: int | None = None,
-           weight_dtype: str = "bf16", kv_dtype: str | None = None, activation_dtype: str = "bf16",
-           **conventions) -> Derivation:
-    """Every quantity of ``model`` (a :class:`Model`, preset name, config path or dict) for a workload.
-
-    Keyword arguments beyond the workload and dtypes set counting conventions, e.g.
-    ``attention_count="full"``."""
-    if not isinstance(model, Model) or conventions:
-        base = model.conventions if isinstance(model, Model) else None
-        model = load(model.arch if isinstance(model, Model) else model, base, **conventions)
-    return Derivation(model, Workload(batch, prompt, context),
-                      Precision.of(weight_dtype, kv_dtype, activation_dtype))
+def derive(model, **setting) -> Derivation:
+    """Every quantity of ``model`` (a :class:`Model`, preset name, config path or dict) in a
+    setting given by keyword: ``batch``, ``prompt``, ``context``, ``weight_dtype``, ``kv_dtype``,
+    ``activation_dtype`` and counting conventions by name, e.g. ``attention_count="full"``. They
+    are read as the command line's options are (:class:`symbolic.setting.Setting`)."""
+    base = model.conventions if isinstance(model, Model) else None
+    return Setting.from_mapping(model, setting, conventions=base).derivation
 
 
 __all__ = [
     "Architecture", "ConfigError", "Conventions", "DECODE_STEP", "Derivation", "Model", "PREFILL",
-    "Precision", "Quantity", "SymbolicError", "UnknownModelError", "Workload", "WorkloadError",
+    "Precision", "Quantity", "Setting", "SymbolicError", "UnknownModelError", "Workload", "WorkloadError",
     "derive", "load", "load_architecture", "preset_names", "__version__",
 ]

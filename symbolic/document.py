@@ -19,7 +19,7 @@ from .errors import WorkloadError
 from .exact import plain
 from .model import Section
 from .ops import OpKind, kernels
-from .performance import BatchPoint, Deployment, Performance, devices_for_users
+from .performance import BatchPoint, CriticalBatch, Deployment, Performance, devices_for_users
 from .printing import latex, latex_number, latex_with_values
 from .published import ClaimCheck, check_claims
 from .quantities import at
@@ -284,11 +284,9 @@ class PerfDoc:
     batch: int
     roofline: tuple[tuple[str, int, tuple[RooflineRow, ...]], ...]
     lines: dict[str, Line]
-    ttft: sympy.Rational
-    tpot: sympy.Rational
-    request: sympy.Rational
-    critical: sympy.Rational | None
-    critical_without_kv: sympy.Rational | None
+    point: BatchPoint               # the first batch, detailed
+    critical: CriticalBatch | None
+    critical_without_kv: CriticalBatch | None
     points: tuple[BatchPoint, ...]
     max_batch: int | None
     users: tuple[int, int, int] | None
@@ -345,13 +343,12 @@ def build_performance(perf: Performance, batches: list[int], users: int | None =
         lines["communication"] = perf_line(perf, "communication", r"t_{\mathrm{comm}}",
                                            perf.communication_time(DECODE_STEP), "s")
     points = tuple(perf.at_batch(b) for b in batches)
-    first = points[0]
     users_row = None
     if users and max_batch:
         replicas, devices = devices_for_users(users, max_batch, perf.deployment.devices)
         users_row = (users, replicas, devices)
     return PerfDoc(perf=perf, batch=batch, roofline=_roofline(perf, batch), lines=lines,
-                   ttft=first.ttft_s, tpot=first.tpot_s, request=first.request_s,
+                   point=points[0],
                    critical=perf.critical_batch(), critical_without_kv=perf.critical_batch(context=0),
                    points=points, max_batch=max_batch, users=users_row)
 

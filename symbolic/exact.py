@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import fractions
 import numbers
+import re
 
 import sympy
+
+MAX_NUMBER_TEXT = 400
+MAX_EXPONENT_DIGITS = 4
+_EXPONENT = re.compile(r"[eE][+-]?([0-9]+)")
 
 
 def to_rational(value: object) -> sympy.Rational | None:
@@ -13,6 +18,8 @@ def to_rational(value: object) -> sympy.Rational | None:
     float (read through its shortest decimal form, so 0.1 becomes 1/10). None if it is not a number.
 
     Strings go through :class:`fractions.Fraction`, never through ``sympify`` (which evaluates).
+    A string longer than ``MAX_NUMBER_TEXT`` characters or with an exponent of more than
+    ``MAX_EXPONENT_DIGITS`` digits is not read: ``1e999999999`` would take minutes to expand.
     """
     if isinstance(value, bool):
         return None
@@ -25,8 +32,12 @@ def to_rational(value: object) -> sympy.Rational | None:
     if isinstance(value, float):
         value = repr(value)
     if isinstance(value, str):
+        text = value.strip()
+        if len(text) > MAX_NUMBER_TEXT or any(len(e.lstrip("0")) > MAX_EXPONENT_DIGITS
+                                              for e in _EXPONENT.findall(text)):
+            return None
         try:
-            frac = fractions.Fraction(value.strip())
+            frac = fractions.Fraction(text)
         except (ValueError, ZeroDivisionError):
             return None
         return sympy.Rational(frac.numerator, frac.denominator)

@@ -4,11 +4,18 @@ Each supported ``model_type`` is a row of traits: which biases it has, its defau
 tying, how it places sliding-window layers. Defaults for absent optional fields are those of the
 transformers configuration classes (``LlamaConfig``, ``Qwen3Config``, ...), so a config means here
 what it means to transformers. Required sizes that are absent are an error naming the field.
+
+Every field is read through :class:`ConfigReader`, which checks its type and its range once for all
+families: sizes are whole numbers (not floats, booleans or strings) from 1 to ``MAX_SIZE`` (2^40,
+about a trillion: a hidden size that wide already means 2^80 weights a layer) and layer counts at
+most ``MAX_LAYERS`` (a million; the deepest published models have a few hundred). The bounds keep
+every count exact and every derivation well under a second, whatever the file says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import sympy
@@ -24,77 +31,69 @@ from .architecture import (
     MoESpec,
 )
 from .errors import ConfigError
-from .exact import to_rational
+from .userfiles import Fields, shown
 
 _MISSING = object()
 
+MAX_SIZE = 2**40
+"""The largest size a config may give: vocabulary, widths, heads, experts, window, positions."""
+MAX_LAYERS = 10**6
+"""The most layers a config may stack."""
+_LAYER_COUNTS = ("num_hidden_layers", "n_layer")
 
-class ConfigReader:
-    """Typed access to a config dict; every failure is a one-line error naming the field."""
 
-    def __init__(self, config: dict, where: str):
-        self.config = config
-        self.where = where
+class ConfigReader(Fields):
+    """Typed, bounded access to a config dict (see :class:`symbolic.userfiles.Fields`): failures are
+    :class:`ConfigError` naming the ``config field``."""
 
-    def fail(self, message: str) -> ConfigError:
-        return ConfigError(f"{self.where}: {message}")
+    error = ConfigError
+    noun = "config field"
 
-    def present(self, *names: str) -> str | None:
-        """The first of ``names`` present with a non-null value."""
-        return next((nm for nm in names if self.config.get(nm) is not None), None)
+    @property
+    def config(self) -> dict:
+        return self.data
 
     def integer(self, *names: str, default=_MISSING, minimum: int = 1) -> int:
-        """A whole number from the first of ``names`` present, or ``default`` when none is."""
+        """A whole number from the first of ``names`` present, or ``default`` when none is; at most
+        ``MAX_LAYERS`` for a layer count, else at most ``MAX_SIZE``."""
         name = self.present(*names)
         if name is None:
             if default is _MISSING:
-                raise self.fail(f"config field '{names[0]}' is missing")
+                raise self.missing(names[0])
             return default
         value = self.config[name]
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"config field '{name}' must be an integer, got {value!r}")
+            raise self.fail(f"{self.field(name)} must be an integer, got {shown(value)}")
         if value < minimum:
             kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-            raise self.fail(f"config field '{name}' must be {kind}, got {value}")
-        return value
-
-    def flag(self, name: str, default: bool) -> bool:
-        value = self.config.get(name)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self.fail(f"config field '{name}' must be true or false, got {value!r}")
-        return value
-
-    def text(self, *names: str, default: str) -> str:
-        name = self.present(*names)
-        if name is None:
-            return default
-        value = self.config[name]
-        if not isinstance(value, str):
-            raise self.fail(f"config field '{name}' must be a string, got {value!r}")
+            raise self.fail(f"{self.field(name)} must be {kind}, got {shown(value)}")
+        maximum = MAX_LAYERS if name in _LAYER_COUNTS else MAX_SIZE
+        if value > maximum:
+            raise self.fail(f"{self.field(name)} is {shown(value)}, more than symbolic accepts "
+                            f"({maximum:,})")
         return value
 
     def fraction(self, name: str, default: sympy.Rational) -> sympy.Rational:
-        value = self.config.get(name)
-        if value is None:
-            return default
-        exact = to_rational(value)
-        if exact is None or not 0 < exact <= 1:
-            raise self.fail(f"config field '{name}' must be a number in (0, 1], got {value!r}")
-        return exact
+        return self.real(name, lambda x: 0 < x <= 1, "a number in (0, 1]", default)
 
     def layer_types(self, num_layers: int) -> list[str] | None:
         value = self.config.get("layer_types")
         if value is None:
             return None
         if not isinstance(value, list) or len(value) != num_layers:
-            raise self.fail(f"config field 'layer_types' must list one type per layer ({num_layers})")
+            raise self.fail(f"{self.field('layer_types')} must list one type per layer ({num_layers})")
         for entry in value:
             if entry not in (FULL, SLIDING):
-                raise self.fail(f"config field 'layer_types' has unsupported entry {entry!r}; "
+                raise self.fail(f"{self.field('layer_types')} has unsupported entry {shown(entry)}; "
                                 f"supported: {FULL}, {SLIDING}")
         return value
+
+    def layer_indices(self, name: str) -> set[int]:
+        """The layer indices listed in field ``name`` (none when absent)."""
+        value = self.config.get(name) or []
+        if not isinstance(value, list) or not all(type(i) is int for i in value):
+            raise self.fail(f"{self.field(name)} must be a list of layer indices, got {shown(value)}")
+        return set(value)
 
 
 # How each family decides which layers slide: (reader, num_layers) -> one bool per layer.
@@ -163,9 +162,7 @@ def _qwen_experts(shared: bool, experts_default: int, top_k_default: int, size_d
     def experts(reader: ConfigReader, num_layers: int, activation: str) -> Experts:
         count = reader.integer("num_experts", default=experts_default)
         step = reader.integer("decoder_sparse_step", default=1)
-        dense = reader.config.get("mlp_only_layers") or []
-        if not isinstance(dense, list) or not all(isinstance(i, int) for i in dense):
-            raise reader.fail("config field 'mlp_only_layers' must be a list of layer indices")
+        dense = reader.layer_indices("mlp_only_layers")
         placement = [i not in dense and (i + 1) % step == 0 for i in range(num_layers)]
         return Experts(placement, MoESpec(shared=shared, shared_gate=shared, activation=activation), count,
                        reader.integer("num_experts_per_tok", default=top_k_default),
@@ -223,16 +220,17 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
     if not isinstance(config, dict):
         raise ConfigError(f"{name}: a config must be a JSON object, got {type(config).__name__}")
     reader = ConfigReader(config, name)
-    model_type = config.get("model_type")
+    model_type = reader.text("model_type", default=None)
     if model_type is None:
-        raise reader.fail("config field 'model_type' is missing")
+        raise reader.missing("model_type")
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        raise reader.fail(f"unknown model_type {shown(model_type)}; supported: "
+                          f"{', '.join(SUPPORTED_MODEL_TYPES)}")
+    _rope_sections(reader)  # a broken rotary setting is refused, whatever the family
     if model_type == "gpt2":
         return _read_gpt2(reader, name, source)
     if model_type in ("deepseek_v2", "deepseek_v3"):
         return _read_deepseek(reader, model_type, name, source)
-    if model_type not in FAMILIES:
-        raise reader.fail(f"unknown model_type {model_type!r}; supported: "
-                          f"{', '.join(SUPPORTED_MODEL_TYPES)}")
     return _read_rotary_family(reader, FAMILIES[model_type], name, source)
 
 
@@ -247,12 +245,31 @@ def _head_dim(reader: ConfigReader, hidden: int, heads: int, default: int | None
     return hidden // heads
 
 
-def _group_layers(specs: list[LayerSpec]) -> tuple[LayerGroup, ...]:
-    """Consecutive or not, layers of the same kind form one group, in order of first appearance."""
-    counts: dict[LayerSpec, int] = {}
-    for spec in specs:
-        counts[spec] = counts.get(spec, 0) + 1
-    return tuple(LayerGroup(spec, count) for spec, count in counts.items())
+def _group_layers(kinds: list[Hashable], spec_of: Callable[..., LayerSpec]) -> tuple[LayerGroup, ...]:
+    """Consecutive or not, layers of the same kind form one group, in order of first appearance.
+    ``kinds`` holds one key per layer; ``spec_of(key)`` is that kind's LayerSpec, made once per kind."""
+    return tuple(LayerGroup(spec_of(kind), count) for kind, count in Counter(kinds).items())
+
+
+def _rope_sections(reader: ConfigReader) -> list[ConfigReader]:
+    """The rotary settings of a config, each an object: ``rope_scaling``, then ``rope_parameters``
+    (transformers 5) and the per-layer-type objects inside it. A ``factor`` in any of them must be a
+    positive number, though the costs do not depend on it: a config that says otherwise is broken."""
+    scaling, parameters = reader.section("rope_scaling"), reader.section("rope_parameters")
+    per_type = [parameters.section(kind) for kind in (FULL, SLIDING)] if parameters else []
+    sections = [s for s in (scaling, parameters, *per_type) if s]
+    for section in sections:
+        section.real("factor", lambda x: x > 0, "a positive number", None)
+    return sections
+
+
+def _rotary_fraction(reader: ConfigReader, field: str | None) -> sympy.Rational:
+    """The share of each head's dimensions rotated: ``field`` (phi3's partial_rotary_factor) read
+    from the rotary settings or, failing them, the config itself; 1 when absent or unread."""
+    if field is None:
+        return sympy.Integer(1)
+    holder = next((s for s in _rope_sections(reader) if s.present(field)), reader)
+    return holder.fraction(field, sympy.Integer(1))
 
 
 def _core_sizes(reader: ConfigReader) -> tuple[int, int, int, int, int]:
@@ -277,13 +294,8 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
     if any(sliding):
         window = reader.integer("sliding_window", default=family.sliding_window_default)
         if window is None:
-            raise reader.fail("config field 'sliding_window' is missing")
-    rotary_fraction = sympy.Integer(1)
-    if family.rotary_fraction_field:
-        rope = reader.config.get("rope_scaling") or reader.config.get("rope_parameters") or {}
-        nested = rope.get(family.rotary_fraction_field) if isinstance(rope, dict) else None
-        rotary_fraction = (to_rational(nested) if nested is not None
-                           else reader.fraction(family.rotary_fraction_field, sympy.Integer(1)))
+            raise reader.missing("sliding_window")
+    rotary_fraction = _rotary_fraction(reader, family.rotary_fraction_field)
     activation = reader.text("hidden_activation", "hidden_act", default="silu")
     mlp = MLPSpec(gated=True,
                   bias=reader.flag("mlp_bias", False) if family.reads_mlp_bias else False,
@@ -307,7 +319,7 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
         name=name, model_type=family.model_type, vocab_size=vocab, hidden_size=hidden,
         num_layers=layers, num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
         intermediate_size=ffn,
-        layer_groups=_group_layers([layer(s, m) for s, m in zip(sliding, is_moe, strict=True)]),
+        layer_groups=_group_layers(list(zip(sliding, is_moe, strict=True)), lambda kind: layer(*kind)),
         tie_word_embeddings=reader.flag("tie_word_embeddings", family.tie_default),
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
         sliding_window=window, norm="rms", embedding_scale=family.embedding_scale,
@@ -339,7 +351,7 @@ def _read_deepseek(reader: ConfigReader, model_type: str, name: str, source: str
     experts = reader.integer("n_routed_experts", default=256 if v3 else 64)
     top_k = reader.integer("num_experts_per_tok", default=8 if v3 else None)
     if top_k is None:
-        raise reader.fail("config field 'num_experts_per_tok' is missing")
+        raise reader.missing("num_experts_per_tok")
     shared = reader.integer("n_shared_experts", default=1 if v3 else 2, minimum=0)
     expert_size = reader.integer("moe_intermediate_size", default=2048 if v3 else 1407)
     dense_layers = reader.integer("first_k_dense_replace", default=3 if v3 else 0, minimum=0)
@@ -349,12 +361,12 @@ def _read_deepseek(reader: ConfigReader, model_type: str, name: str, source: str
                               q_lora=q_rank is not None)
     dense = MLPSpec(gated=True, bias=False if v3 else reader.flag("mlp_bias", False), activation=activation)
     moe = MoESpec(shared=shared > 0, activation=activation)
-    specs = [LayerSpec(layer_kind(False, i >= dense_layers), attention, moe if i >= dense_layers else dense)
-             for i in range(layers)]
     return Architecture(
         name=name, model_type=model_type, vocab_size=vocab, hidden_size=hidden, num_layers=layers,
         num_heads=heads, num_kv_heads=heads, head_dim=nope + rope, intermediate_size=ffn,
-        layer_groups=_group_layers(specs),
+        layer_groups=_group_layers([i >= dense_layers for i in range(layers)],
+                                   lambda is_moe: LayerSpec(layer_kind(False, is_moe), attention,
+                                                            moe if is_moe else dense)),
         tie_word_embeddings=reader.flag("tie_word_embeddings", False),
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
         num_experts=experts, experts_per_token=top_k, expert_intermediate_size=expert_size,

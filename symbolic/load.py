@@ -2,45 +2,50 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .architecture import Architecture
 from .conventions import Conventions
-from .errors import ConfigError
+from .errors import ConfigError, SymbolicError
 from .families import architecture_from_config
 from .model import Model
-from .presets import find_preset, get_preset
+from .presets import find_preset, get_preset, unwrap
+from .userfiles import read_json, shown_path
 
 
 def load_architecture(model: str | Path | dict, name: str | None = None) -> Architecture:
-    """The architecture of a preset (``"llama-3.1-8b"``), a config.json path, or a config dict."""
+    """The architecture of a preset (``"llama-3.1-8b"``), a config.json path (or a preset file's),
+    or a config dict."""
     if isinstance(model, dict):
         return architecture_from_config(model, name or str(model.get("_name_or_path") or "config"))
     text = str(model)
     preset = None if isinstance(model, Path) else find_preset(text)
     if preset is not None:
         return architecture_from_config(preset.config, name or preset.name, preset.source)
-    path = Path(text)
-    if path.is_dir():
-        path = path / "config.json"
-    if not path.is_file():
+    path = config_path(text)
+    if path is None:
         get_preset(text)  # raises with the closest preset names
-    config = read_config_file(path)
+    try:
+        config, preset_name = unwrap(read_json(path, "config"))
+    except SymbolicError as exc:
+        raise ConfigError(str(exc)) from None
     default_name = path.parent.name if path.name == "config.json" and path.parent.name else path.stem
-    return architecture_from_config(config, name or default_name, str(path))
+    return architecture_from_config(config, name or preset_name or default_name, str(path))
 
 
-def read_config_file(path: Path) -> dict:
+def config_path(text: str) -> Path | None:
+    """The file ``text`` names: itself, or the config.json inside a folder; None if nothing is there.
+    A path the system refuses (a name over 255 bytes, a loop of links) is an error naming it."""
+    path = Path(text)
     try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.__class__.__name__}: {exc}") from None
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") \
-            from None
+        if path.is_dir():
+            if not (path / "config.json").exists():
+                raise ConfigError(f"{shown_path(path)}: a folder without a config.json")
+            return path / "config.json"
+        return path if path.exists() else None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(f"{shown_path(path)}: cannot read the config: {reason}") from None
 
 
 def load(model: str | Path | dict | Architecture | Model, conventions: Conventions | None = None,

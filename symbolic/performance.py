@@ -325,32 +325,71 @@ class Performance:
     def free_bytes_per_device(self) -> sympy.Rational:
         return self.value(M_dev * f_mem - self.weight_bytes_per_device)
 
+    @cached_property
+    def usable_bytes_per_device(self) -> sympy.Rational:
+        return self.value(M_dev * f_mem)
+
+    @cached_property
+    def kv_bytes_per_sequence_at_end(self) -> sympy.Rational:
+        """KV cache of one sequence at the end of its request, context S + g, on its device."""
+        return self.value(self.kv_bytes_per_sequence(S + g))
+
+    def check_weights_fit(self) -> None:
+        """Refuse a deployment whose weights alone exceed a device's usable memory, naming how many
+        devices' memory they need."""
+        if self.free_bytes_per_device > 0:
+            return
+        weights = self.value(self.weight_bytes_per_device)
+        usable = self.usable_bytes_per_device
+        share = weights * self.deployment.tp * self.deployment.pp // usable   # devices' worth, floored
+        raise WorkloadError(
+            f"the weights need {_gb(weights)} per device but {self.deployment.accelerator.name} offers "
+            f"{_gb(usable)}: shard them over at least {int(share) + 1} devices (--tp, --pp"
+            f"{', --ep' if self.model.arch.has_moe else ''}) or use a smaller --weight-dtype")
+
+    def memory_needed_per_device(self, batch: int) -> sympy.Rational:
+        """Bytes one device holds for ``batch`` sequences at the end of their requests: its weights
+        and the KV cache of its ceil(B / N_ep) sequences at context S + g."""
+        sequences = -(-batch // self.deployment.ep)
+        return self.value(self.weight_bytes_per_device) + sequences * self.kv_bytes_per_sequence_at_end
+
+    def fits(self, batch: int) -> bool:
+        return bool(self.memory_needed_per_device(batch) <= self.usable_bytes_per_device)
+
     def max_batch(self) -> int:
         """Most sequences whose KV cache, at the full context S + g, fits beside the weights (with
         expert parallelism, on all N_ep devices together, each holding its own sequences)."""
-        free = self.free_bytes_per_device
-        if free <= 0:
-            raise WorkloadError(
-                f"the weights need {_gb(self.value(self.weight_bytes_per_device))} per device but "
-                f"{self.deployment.accelerator.name} offers {_gb(self.value(M_dev * f_mem))}: "
-                f"raise --tp or --pp")
-        per_sequence = self.value(self.kv_bytes_per_sequence(S + g))
-        return int(free // per_sequence) * self.deployment.ep   # each expert-parallel rank its own
+        self.check_weights_fit()
+        return int(self.free_bytes_per_device // self.kv_bytes_per_sequence_at_end) * self.deployment.ep
 
-    def critical_batch(self, context: int | None = None) -> sympy.Rational | None:
+    def critical_batch(self, context: int | None = None) -> CriticalBatch | None:
         """The batch at which a decode step at ``context`` (default: the workload's c) turns
         compute-bound in the whole-step roofline: the root of compute_time(B) = memory_time(B).
-        None if it never does (each sequence's KV reads cost more time than its FLOPs)."""
+        None if it never does (each sequence's KV reads cost more time than its FLOPs).
+
+        A difference linear in B (dense models) has an exact rational root. MoE makes it
+        transcendental: a decode step reads the E (1 - (1 - k/E)^B) experts its B tokens touch,
+        so the weight bytes are concave in B while the FLOPs stay linear. The difference
+        f(B) = t_compute - t_memory is then convex with f(0) <= 0, so it has at most one positive
+        root; it is bracketed by doubling B and found by bisection to ``ROOT_PRECISION``
+        (relative), and reported as numeric."""
         bound = {k: v for k, v in self.bindings.items() if k is not B}
         if context is not None:
             bound[c] = sympy.Integer(context)
         batch = sympy.Dummy("batch", positive=True)  # B is an integer; the crossing need not be
-        equation = (self.compute_time(DECODE_STEP) - self.memory_time(DECODE_STEP)).xreplace(
-            {**bound, B: batch})
-        roots = [r for r in sympy.solve(sympy.Eq(equation, 0), batch) if r.is_Rational and r > 0]
-        if not roots:
-            return None
-        return roots[0]
+        difference = substitute(self.compute_time(DECODE_STEP) - self.memory_time(DECODE_STEP), bound,
+                                fast_extrema=True).xreplace({B: batch})
+        if difference.free_symbols - {batch}:
+            raise ValueError(f"unbound symbols in the critical-batch equation: {difference.free_symbols}")
+        polynomial = sympy.Poly(difference, batch) if difference.is_polynomial(batch) else None
+        if polynomial is not None and polynomial.degree() <= 1:
+            slope, offset = (polynomial.all_coeffs() if polynomial.degree() == 1
+                             else (sympy.Integer(0), polynomial.as_expr()))
+            if slope <= 0:
+                return None
+            root = -offset / slope
+            return CriticalBatch(root, exact=True) if root > 0 else None
+        return _bisect_root(sympy.lambdify(batch, difference, modules="mpmath"))
 
     def ops_per_byte(self) -> sympy.Rational:
         """The device's balance point: FLOP it can do per byte it reads, F_peak / BW_mem."""
@@ -363,9 +402,10 @@ class Performance:
                      for what in ("flops", "bytes"))
 
     def at_batch(self, batch: int) -> BatchPoint:
+        """Latency, throughput, cost and memory of a static batch of ``batch`` requests, each a
+        prefill of S tokens and g decode steps at contexts S, ..., S + g - 1."""
         prompt = self.derivation.workload.prompt
         ttft = self.value(self._bound_step(PREFILL), batch=batch)
-        tpot = self.value(self._bound_step(DECODE_STEP), batch=batch)
         decode = self.decode_total(batch)
         tokens = batch * self.generated
         devices = self.deployment.devices
@@ -373,12 +413,59 @@ class Performance:
         per_token_cost = (lambda seconds, count: cost_per_million_tokens(price, devices, seconds, count)) \
             if price is not None else None
         return BatchPoint(
-            batch=batch, ttft_s=ttft, tpot_s=tpot, decode_s=decode, request_s=ttft + decode,
-            throughput=tokens / decode, per_user=sympy.Integer(self.generated) / decode,
-            fits=batch <= self.max_batch() if self.free_bytes_per_device > 0 else False,
+            batch=batch, ttft_s=ttft,
+            tpot_at_context_s=self.value(self._bound_step(DECODE_STEP), batch=batch),
+            tpot_mean_s=decode / self.generated, decode_s=decode, request_s=ttft + decode,
+            decode_tokens_per_s=tokens / decode, request_tokens_per_s=tokens / (ttft + decode),
+            decode_tokens_per_s_per_sequence=sympy.Integer(self.generated) / decode,
+            memory_needed=self.memory_needed_per_device(batch), fits=self.fits(batch),
             cost_output=per_token_cost(decode, tokens) if per_token_cost else None,
             cost_input=per_token_cost(ttft, batch * prompt) if per_token_cost else None,
         )
+
+
+ROOT_PRECISION = sympy.Rational(1, 10**9)
+"""Relative width to which a numeric critical batch is bisected."""
+
+
+@dataclass(frozen=True)
+class CriticalBatch:
+    """The batch where a decode step turns compute-bound: an exact rational root, or a numeric one
+    bisected to ``ROOT_PRECISION`` of its value."""
+
+    value: sympy.Rational
+    exact: bool
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    @property
+    def method(self) -> str:
+        return "exact" if self.exact else f"numeric (bisection, relative precision {float(ROOT_PRECISION):g})"
+
+
+def _bisect_root(f) -> CriticalBatch | None:
+    """The positive root of a convex ``f`` with ``f(0) <= 0``, or None if ``f`` stays negative up
+    to a batch of 2^64. ``f`` is evaluated with mpmath at 50 significant digits."""
+    import mpmath
+
+    with mpmath.workdps(50):
+        def sign(x) -> bool:
+            return f(mpmath.mpf(x.p) / x.q) > 0
+
+        high = sympy.Integer(1)
+        while not sign(high):
+            high *= 2
+            if high > 2**64:
+                return None
+        low = high / 2 if high > 1 else sympy.Integer(0)
+        while high - low > ROOT_PRECISION * high:
+            middle = (low + high) / 2
+            if sign(middle):
+                high = middle
+            else:
+                low = middle
+    return CriticalBatch(sympy.Rational(sympy.Float((low + high) / 2, 15)), exact=False)
 
 
 def cost_per_million_tokens(price_per_hour, devices, seconds, tokens):
@@ -389,16 +476,27 @@ def cost_per_million_tokens(price_per_hour, devices, seconds, tokens):
 
 @dataclass(frozen=True)
 class BatchPoint:
+    """A static batch of B requests: each a prefill of S prompt tokens, then g decode steps.
+
+    Benchmark tools report the request-level figures: vLLM's serving benchmark gives TPOT as a
+    request's decode time over its output tokens after the first, (e2e - TTFT) / (g - 1) with g
+    tokens out, here ``tpot_mean_s`` (the prefill makes no token in this model, so the g steps
+    make g tokens); and output throughput over the run's wall time, prefill included, here
+    ``request_tokens_per_s``."""
+
     batch: int
-    ttft_s: sympy.Rational
-    tpot_s: sympy.Rational          # the first decode step, at context S
-    decode_s: sympy.Rational        # all g decode steps
-    request_s: sympy.Rational
-    throughput: sympy.Rational      # generated tokens per second, all sequences
-    per_user: sympy.Rational        # generated tokens per second, one sequence
+    ttft_s: sympy.Rational                  # the prefill of B prompts
+    tpot_at_context_s: sympy.Rational       # one decode step at context c (the first when c = S)
+    tpot_mean_s: sympy.Rational             # the g steps' mean, contexts S .. S + g - 1
+    decode_s: sympy.Rational                # all g decode steps
+    request_s: sympy.Rational               # TTFT + all g decode steps
+    decode_tokens_per_s: sympy.Rational     # B g / decode_s: decode only, the steady state
+    request_tokens_per_s: sympy.Rational    # B g / request_s: the whole request, prefill included
+    decode_tokens_per_s_per_sequence: sympy.Rational   # g / decode_s
+    memory_needed: sympy.Rational           # bytes per device at the end of the requests
     fits: bool
-    cost_output: sympy.Rational | None
-    cost_input: sympy.Rational | None
+    cost_output: sympy.Rational | None      # USD per million output tokens, at the decode rate
+    cost_input: sympy.Rational | None       # USD per million prompt tokens, at the prefill rate
 
 
 def _gb(value: sympy.Rational) -> str:
@@ -407,15 +505,15 @@ def _gb(value: sympy.Rational) -> str:
     return bytes_both(value)
 
 
-def sum_linear_pieces(expr: sympy.Expr, var: sympy.Symbol, start: int, count: int) -> sympy.Rational:
-    """Exact sum of ``expr`` for ``var`` = start, ..., start + count - 1, where ``expr`` is piecewise
-    linear in ``var`` (sums and constant multiples of linear terms, nested max and min).
+def linear_pieces(expr: sympy.Expr, var: sympy.Symbol, start: int, end: int) -> list[int]:
+    """Where ``expr``, piecewise linear in ``var`` (sums and constant multiples of linear terms,
+    nested max and min), may change slope over the integers start..end: the sorted cuts
+    ``start = k_0 < k_1 < ... < k_m = end + 1`` such that ``expr`` is linear on each
+    ``k_i .. k_{i+1} - 1``.
 
     Kinks are found exactly: for every max or min (innermost first) and every pair of its
     arguments, the difference of the two is linear between the kinks found so far, so where it
-    changes sign the crossing is a linear root. Between kinks the sequence is linear and sums to
-    (number of terms) x (first + last) / 2."""
-    end = start + count - 1
+    changes sign the crossing is a linear root."""
     cuts = [start, end + 1]
 
     def at_point(e, point):
@@ -433,9 +531,17 @@ def sum_linear_pieces(expr: sympy.Expr, var: sympy.Symbol, start: int, count: in
                         root = low + d_low * (high - 1 - low) / (d_low - d_high)
                         new.add(int(sympy.floor(root)) + 1)
                 cuts = sorted(set(cuts) | {k for k in new if start < k <= end})
+    return cuts
+
+
+def sum_linear_pieces(expr: sympy.Expr, var: sympy.Symbol, start: int, count: int) -> sympy.Rational:
+    """Exact sum of ``expr`` for ``var`` = start, ..., start + count - 1, where ``expr`` is piecewise
+    linear in ``var``: between the cuts of :func:`linear_pieces` the sequence is linear and sums to
+    (number of terms) x (first + last) / 2."""
+    cuts = linear_pieces(expr, var, start, start + count - 1)
     total = sympy.Integer(0)
     for low, high in zip(cuts, cuts[1:], strict=False):
-        total += (high - low) * (at_point(expr, low) + at_point(expr, high - 1)) / 2
+        total += (high - low) * (substitute(expr, {var: low}) + substitute(expr, {var: high - 1})) / 2
     return total
 
 
@@ -443,20 +549,28 @@ def _float(value) -> float | None:
     return None if value is None else float(value)
 
 
+def _method(root: CriticalBatch | None) -> str:
+    return "none: memory-bound at every batch" if root is None else root.method
+
+
+def fit_note(perf: Performance, point: BatchPoint) -> str:
+    """Why a batch does not fit, in one phrase: 'needs 412.3 GiB per device, has 80.0 GiB'."""
+    from .units import binary_bytes
+
+    return (f"needs {binary_bytes(point.memory_needed)} per device, has "
+            f"{binary_bytes(perf.usable_bytes_per_device)}")
+
+
 def performance_dict(perf: Performance, batches: list[int], users: int | None = None) -> dict:
     """The ``performance`` section of the JSON document: settings, capacity, and one column per
-    quantity with a value for each batch size."""
+    quantity with a value for each batch size. A batch that does not fit is answered all the same
+    and marked: ``fits`` is false and ``does_not_fit`` says what it would need."""
     dep = perf.deployment
     acc = dep.accelerator
     max_batch = perf.max_batch()
-    too_big = [b for b in batches if b > max_batch]
-    if too_big:
-        context = perf.derivation.workload.prompt + perf.generated
-        raise WorkloadError(
-            f"batch {too_big[0]} does not fit: at context S + g = {context}, at most {max_batch} "
-            f"sequences fit on {dep.devices} x {acc.name} (use --batch {max_batch} or less)")
     points = [perf.at_batch(b) for b in batches]
     critical = perf.critical_batch()
+    without_kv = perf.critical_batch(context=0)
     return {
         "accelerator": {"name": acc.name, "label": acc.label,
                         "peak_flops": float(acc.peak(dep.compute_dtype)),
@@ -472,18 +586,25 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "price_per_device_hour": _float(dep.price_per_hour),
         "ops_per_byte": float(perf.ops_per_byte()),
         "weights_bytes_per_device": int(perf.value(perf.weight_bytes_per_device)),
-        "kv_bytes_per_sequence_per_device": int(perf.value(perf.kv_bytes_per_sequence(S + g))),
+        "kv_bytes_per_sequence_per_device": int(perf.kv_bytes_per_sequence_at_end),
+        "usable_bytes_per_device": int(perf.usable_bytes_per_device),
         "max_batch": max_batch,
         "critical_batch": _float(critical),
-        "critical_batch_without_kv": _float(perf.critical_batch(context=0)),
+        "critical_batch_without_kv": _float(without_kv),
+        "critical_batch_method": {"at_context": _method(critical), "at_context_0": _method(without_kv)},
         **({"all_to_all_bytes_per_device": [_float(perf.value(perf.all_to_all_bytes(DECODE_STEP), batch=b))
                                             for b in batches]} if dep.ep > 1 else {}),
         "batch": batches,
+        "fits": [p.fits for p in points],
+        "memory_needed_bytes_per_device": [int(p.memory_needed) for p in points],
+        "does_not_fit": {str(p.batch): fit_note(perf, p) for p in points if not p.fits},
         "ttft_s": [float(p.ttft_s) for p in points],
-        "tpot_s": [float(p.tpot_s) for p in points],
+        "tpot_at_context_s": [float(p.tpot_at_context_s) for p in points],
+        "tpot_mean_s": [float(p.tpot_mean_s) for p in points],
         "request_s": [float(p.request_s) for p in points],
-        "throughput_tokens_per_s": [float(p.throughput) for p in points],
-        "throughput_per_user_tokens_per_s": [float(p.per_user) for p in points],
+        "decode_tokens_per_s": [float(p.decode_tokens_per_s) for p in points],
+        "request_tokens_per_s": [float(p.request_tokens_per_s) for p in points],
+        "decode_tokens_per_s_per_sequence": [float(p.decode_tokens_per_s_per_sequence) for p in points],
         "cost_per_million_output_tokens": [_float(p.cost_output) for p in points],
         "cost_per_million_input_tokens": [_float(p.cost_input) for p in points],
         **({"users": _users(users, max_batch, dep.devices)} if users else {}),

@@ -1,5 +1,5 @@
 """Pictures of the derivation: roofline, KV cache against context, throughput against batch, and
-where a decode step's time goes. matplotlib is an optional extra (``pip install symbolic[plots]``).
+where a decode step's time goes. matplotlib is an optional extra (the ``plots`` extra of this distribution).
 
 Every figure is computed from the same exact values as the documents, converted to floats only to
 be drawn, and saved without a timestamp, so the same input gives the same image.
@@ -7,6 +7,7 @@ be drawn, and saved without a timestamp, so the same input gives the same image.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from .symbols import BW_mem, F_peak, c, eta_f, eta_m
 from .workload import DECODE_STEP, PREFILL
 
 KINDS = ("roofline", "kv", "throughput", "latency")
+INSTALL_PLOTS = "python -m pip install matplotlib (in a checkout: python -m pip install '.[plots]')"
+"""The install hint. It names matplotlib itself: ``pip install 'symbolic[plots]'`` would fetch PyPI's
+``symbolic``, an unrelated package (this distribution is ``symbolic-llm-cost``)."""
 
 
 def require_matplotlib() -> None:
@@ -31,7 +35,7 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise SymbolicError("plots need matplotlib: pip install 'symbolic[plots]'") from None
+        raise SymbolicError(f"plots need matplotlib: {INSTALL_PLOTS}") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -39,12 +43,35 @@ def _pyplot():
     return plt
 
 
+def image_target(path, flag: str = "-o") -> Path:
+    """``path`` if a PNG can be written there; else one line naming ``flag``. Figures are PNG
+    only: its metadata can be pinned (no timestamp, no software version), so the same input gives
+    the same bytes."""
+    from .output import check_target
+
+    target = check_target(path, flag)
+    if target.suffix.lower() != ".png":
+        raise SymbolicError(f"{flag} {target.name[:80]!r}: figures are written as PNG; name a .png file")
+    return target
+
+
 def _save(fig, path: Path) -> Path:
-    path = Path(path)
-    fig.savefig(path, metadata={"Software": None}, bbox_inches="tight")
+    """Save ``fig`` to ``path`` through a temporary file beside it: no partial image is left."""
     import matplotlib.pyplot as plt
 
-    plt.close(fig)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name[:200]}.partial{path.suffix}")
+    try:
+        fig.savefig(tmp, metadata={"Software": None}, bbox_inches="tight")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SymbolicError(f"{path}: cannot write the figure: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -158,20 +185,24 @@ def kv_cache(derivations: list[Derivation], contexts: list[int], path: Path) -> 
 
 
 def throughput(perf: Performance, batches: list[int], path: Path) -> Path:
-    """Generated tokens per second, for all sequences and for one, against the batch size; the
+    """Generated tokens per second against the batch size: all sequences while decoding, all
+    sequences over whole requests (prefill included), and one sequence while decoding; the
     largest batch whose KV cache fits is marked."""
     plt = _pyplot()
     points = [perf.at_batch(b) for b in batches]
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(batches, [float(p.throughput) for p in points], marker="o", label="all sequences")
+    ax.plot(batches, [float(p.decode_tokens_per_s) for p in points], marker="o",
+            label="all sequences, decoding")
+    ax.plot(batches, [float(p.request_tokens_per_s) for p in points], marker="o", linestyle="--",
+            color="tab:blue", alpha=0.6, label="all sequences, whole requests")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     _plain_ticks(ax.xaxis, ax.yaxis)
     ax.set_xlabel("batch size")
     ax.set_ylabel("generated tokens/s")
     right = ax.twinx()
-    right.plot(batches, [float(p.per_user) for p in points], marker="s", color="tab:orange",
-               label="one sequence")
+    right.plot(batches, [float(p.decode_tokens_per_s_per_sequence) for p in points], marker="s",
+               color="tab:orange", label="one sequence, decoding")
     right.set_ylabel("tokens/s per sequence")
     right.grid(False)
     if perf.free_bytes_per_device > 0:
@@ -215,7 +246,7 @@ def latency(perf: Performance, batches: list[int], path: Path) -> Path:
     plt = _pyplot()
     parts = latency_parts(perf, batches)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    labels = [str(b) for b in batches]
+    labels = [str(b) if perf.fits(b) else f"{b}\n(does not fit)" for b in batches]
     bottom = [0.0] * len(batches)
     for name, values in parts.items():
         ms = [v * 1e3 for v in values]
@@ -244,7 +275,7 @@ def sweep_map(panels: list[tuple[str, list[int], list[int], dict[str, np.ndarray
                              layout="constrained")
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
-    rates = [np.where(grid["fits"], grid["tokens_per_s"], np.nan) for *_, grid in panels]
+    rates = [np.where(grid["fits"], grid["decode_tokens_per_s_at_context"], np.nan) for *_, grid in panels]
     fitting = [r[np.isfinite(r)] for r in rates if np.isfinite(r).any()]
     norm = LogNorm(min(r.min() for r in fitting), max(r.max() for r in fitting)) if fitting else None
     mesh = None
@@ -253,7 +284,7 @@ def sweep_map(panels: list[tuple[str, list[int], list[int], dict[str, np.ndarray
         ax.set_facecolor("0.85")                       # what does not fit shows through, grey
         if norm is not None:
             mesh = ax.pcolorfast(x_axis.edges(), y_axis.edges(), rate.T, norm=norm, cmap="viridis")
-        tpot_ms = grid["tpot_s"].T * 1e3
+        tpot_ms = grid["tpot_at_context_s"].T * 1e3
         levels = [t for t in tpot_levels_ms if tpot_ms.min() < t < tpot_ms.max()]
         if levels and len(batch_list) > 1 and len(context_list) > 1:
             lines = ax.contour(x_axis.at, y_axis.at, tpot_ms, levels=levels, colors="white", linewidths=0.8)

@@ -24,9 +24,8 @@ from .check.parser import parse_formula
 from .closed_forms import relative_to_hidden
 from .conventions import Conventions
 from .derive import Derivation
-from .dtypes import Precision
 from .model import Model
-from .workload import Workload
+from .setting import Setting
 
 
 @dataclass(frozen=True)
@@ -92,14 +91,13 @@ def setting_of(claim: Claim, model: Model, known: dict | None = None) -> Derivat
     conventions (conventions not named are symbolic's defaults). ``known`` maps settings already
     derived (conventions, workload, precision) to their derivations, and is added to."""
     s = claim.setting
-    conventions = Conventions().replace(**s.get("conventions", {}))
-    workload, _ = Workload(s.get("batch", 1), s.get("prompt"), s.get("context")).fitted(model.arch)
-    precision = Precision.of(s.get("weight_dtype", "bf16"), s.get("kv_dtype"),
-                             s.get("activation_dtype", "bf16"))
-    key = (conventions, workload, precision)
+    setting = Setting.from_mapping(model, {k: v for k, v in s.items() if k != "conventions"},
+                                   conventions=Conventions().replace(**s.get("conventions", {})))
+    workload, _ = setting.workload().fitted(model.arch)
+    key = (setting.conventions, workload, setting.precision)
     known = {} if known is None else known
     if key not in known:
-        known[key] = Derivation(Model(model.arch, conventions), workload, precision)
+        known[key] = setting.derivation
     return known[key]
 
 

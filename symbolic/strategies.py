@@ -19,7 +19,7 @@ from dataclasses import dataclass
 try:
     from hypothesis import strategies as st
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("symbolic.strategies needs hypothesis: pip install 'symbolic[strategies]'") from exc
+    raise ImportError("symbolic.strategies needs hypothesis: python -m pip install hypothesis") from exc
 
 from .architecture import FULL, SLIDING, Architecture
 from .conventions import Conventions

@@ -1,9 +1,16 @@
 """Sweeps: the performance model over a grid of batch sizes, contexts, hardware and parallelism.
 
-Each (model, accelerator, tensor-parallel degree) is bound once and its expressions compiled once
-with ``sympy.lambdify`` to NumPy; the whole grid of batch sizes and contexts is then evaluated as
-arrays. Large grids are evaluated in chunks and streamed to the output, so memory stays bounded.
-Values are float64: they agree with the exact symbolic values to about 1e-12 (a test checks).
+Each (model, accelerator, tensor-parallel degree, dtypes) is bound once, from one
+:class:`~symbolic.setting.Setting` that carries every other option (efficiencies, overhead,
+pipeline and expert parallelism, conventions, compute dtype), and its expressions are compiled
+once with ``sympy.lambdify`` to NumPy; the whole grid of batch sizes and contexts is then evaluated
+as arrays. Large grids are evaluated in chunks and streamed to the output, so memory stays bounded.
+Values are float64: they agree with the exact symbolic values to about 1e-10 (a test checks).
+
+A request's decode steps (contexts S .. S + g - 1) are summed exactly as the documents sum them:
+the step time is piecewise linear in the context, its kinks found once
+(:func:`~symbolic.performance.linear_pieces`), and each linear piece summed as (count) x (first +
+last) / 2, for every point at once.
 
 Ranges: ``1,8,64`` (a list), ``1..1024`` (every integer), ``128..131072*2`` (doubling), and
 ``0..4096+256`` (steps of 256).
@@ -13,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,57 +27,56 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from .derive import Derivation
 from .dtypes import Precision
-from .errors import SymbolicError, WorkloadError
-from .exact import substitute
+from .errors import SymbolicError
+from .exact import substitute, to_rational
 from .hardware import Accelerator
-from .load import load
-from .performance import Deployment, Performance, cost_per_million_tokens
+from .performance import Performance, cost_per_million_tokens, linear_pieces
+from .setting import Setting
+from .setting import parse_range as _parse_range
 from .symbols import B, S, c
-from .workload import DECODE_STEP, PREFILL, Workload
+from .workload import DECODE_STEP, PREFILL
 
-MAX_POINTS_PER_AXIS = 10**7
 CHUNK_POINTS = 1 << 20
 WRITE_CHUNK_POINTS = 1 << 17   # rows formatted at once: their text is ~10x the bytes of the floats
-PICTURED = ("tokens_per_s", "tpot_s", "fits")
+PICTURED = ("decode_tokens_per_s_at_context", "tpot_at_context_s", "fits")
 MAX_SWEEP_POINTS = 10**9     # a CSV of 10^9 rows is ~120 GB and an hour of writing
 MAX_GRID_POINTS = 1 << 24   # a panel of a sweep picture: 16M points, ~1 GiB of columns
 COLUMNS = ("model", "hardware", "tp", "weight_dtype", "kv_dtype", "batch", "prompt", "context", "ttft_s",
-           "tpot_s", "tokens_per_s", "tokens_per_s_per_sequence", "usd_per_million_output_tokens",
-           "weights_bytes_per_device", "kv_bytes_per_device", "fits")
-
-_RANGE = re.compile(r"^(?P<start>\d+)\.\.(?P<stop>\d+)(?:(?P<op>[*+])(?P<step>\d+))?$")
-
+           "tpot_at_context_s", "tpot_mean_s", "request_s", "decode_tokens_per_s_at_context",
+           "decode_tokens_per_s", "request_tokens_per_s", "decode_tokens_per_s_per_sequence",
+           "usd_per_million_output_tokens", "weights_bytes_per_device", "kv_bytes_per_device", "fits")
+"""One row per point. At context c: one decode step and the decode rate it sets. Over a request
+(prefill of S tokens, then g decode steps at contexts S .. S + g - 1): the mean step, the request's
+time, tokens per second while decoding and over the whole request (prefill included), and the cost
+of output tokens at the decode rate, as ``symbolic derive`` reports them."""
 
 def parse_range(text: str, flag: str) -> list[int]:
-    """``'1,8,64'``, ``'1..1024'``, ``'128..131072*2'`` or ``'0..4096+256'`` as a list of integers."""
-    values: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if part.isdigit():
-            values.append(int(part))
-            continue
-        match = _RANGE.match(part)
-        if match is None:
-            raise SymbolicError(f"{flag}: cannot read {part!r}; write 1,8,64 or 1..1024 or "
-                                f"128..131072*2 or 0..4096+256")
-        start, stop = int(match["start"]), int(match["stop"])
-        op, step = match["op"], int(match["step"] or 1)
-        if stop < start or step < 1 or (op == "*" and (step < 2 or start < 1)):
-            raise SymbolicError(f"{flag}: {part!r} is an empty or endless range")
-        if op == "*":
-            value = start
-            while value <= stop:
-                values.append(value)
-                value *= step
-        else:
-            if (stop - start) // step + 1 > MAX_POINTS_PER_AXIS:
-                raise SymbolicError(f"{flag}: {part!r} has more than {MAX_POINTS_PER_AXIS} values")
-            values.extend(range(start, stop + 1, step))
-    if not values:
-        raise SymbolicError(f"{flag}: no values")
-    return sorted(set(values))
+    """``'1,8,64'``, ``'1..1024'``, ``'128..131072*2'`` or ``'0..4096+256'`` as a list of integers
+    (see :func:`symbolic.setting.parse_range`)."""
+    return _parse_range(text, flag)
+
+
+def parse_prices(text: str | None, accelerators) -> dict[str, float]:
+    """``--price``: one USD-per-device-hour figure for every accelerator, or name=figure pairs."""
+    if not text:
+        return {}
+    names = [a.name for a in accelerators]
+    prices: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, figure = part.rpartition("=")
+        value = to_rational(figure.strip())
+        if value is None or value < 0 or value > 10**9:
+            raise SymbolicError(f"--price: cannot read {figure.strip()[:40]!r} as USD per device-hour")
+        if not name:
+            if len(text.split(",")) > 1:
+                raise SymbolicError(f"--price: {part!r} needs a name (h100-sxm=2.5) beside other prices")
+            return dict.fromkeys(names, float(value))
+        key = name.strip().lower()
+        if key not in names:
+            raise SymbolicError(f"--price: {name.strip()!r} is not among --hardware ({', '.join(names)})")
+        prices[key] = float(value)
+    return prices
 
 
 @dataclass
@@ -82,8 +87,9 @@ class Kernel:
     hardware: str
     tp: int
     precision: Precision
-    tpot: object            # f(B, c) -> seconds
-    ttft: object            # f(B, S) -> seconds
+    tpot: object            # f(B, c) -> seconds of one decode step
+    ttft: object            # f(B, S) -> seconds of the prefill
+    decode: object          # f(B, S) -> seconds of a request's g decode steps, contexts S .. S + g - 1
     kv_per_sequence: object  # f(c) -> bytes on one device
     weights: float
     free: float
@@ -98,42 +104,90 @@ class Kernel:
         the batch axis alone) and only the terms in B and c together fill the grid."""
         batch, prompt, context = (np.asarray(a, dtype=np.float64) for a in (batch, prompt, context))
         shape = np.broadcast_shapes(batch.shape, prompt.shape, context.shape)
+        generated = self.perf.generated
         tpot = self.tpot(batch, context)
         ttft = self.ttft(batch, prompt)
+        decode = self.decode(batch, prompt)
         ep = self.perf.deployment.ep
         kv = self.kv_per_sequence(context) * batch / ep
         # A request holds its most KV at its end, prompt + g tokens (as Performance.max_batch).
-        peak = self.kv_per_sequence(np.maximum(prompt + self.perf.generated, context)) * batch / ep
-        # The devices' price for the time one decode step takes, over the B tokens it makes.
-        cost = np.nan if self.price_per_hour is None \
-            else cost_per_million_tokens(self.price_per_hour, self.perf.deployment.devices, tpot, batch)
-        columns = {"batch": batch, "prompt": prompt, "context": context, "ttft_s": ttft, "tpot_s": tpot,
-                   "tokens_per_s": batch / tpot, "tokens_per_s_per_sequence": 1 / tpot,
+        peak = self.kv_per_sequence(np.maximum(prompt + generated, context)) * np.ceil(batch / ep)
+        # The devices' price for a request's decode time, over the B g tokens it makes.
+        cost = np.nan if self.price_per_hour is None else cost_per_million_tokens(
+            self.price_per_hour, self.perf.deployment.devices, decode, batch * generated)
+        columns = {"batch": batch, "prompt": prompt, "context": context, "ttft_s": ttft,
+                   "tpot_at_context_s": tpot, "tpot_mean_s": decode / generated, "request_s": ttft + decode,
+                   "decode_tokens_per_s_at_context": batch / tpot,
+                   "decode_tokens_per_s": batch * generated / decode,
+                   "request_tokens_per_s": batch * generated / (ttft + decode),
+                   "decode_tokens_per_s_per_sequence": generated / decode,
                    "usd_per_million_output_tokens": cost,
                    "weights_bytes_per_device": self.weights, "kv_bytes_per_device": kv,
                    "fits": peak <= self.free}
         return {name: np.broadcast_to(value, shape).ravel() for name, value in columns.items()}
 
 
-def compile_kernel(model_name: str, accelerator: Accelerator, tp: int, *, generated: int = 256,
-                   precision: Precision | None = None, conventions: dict | None = None,
-                   price_per_hour: float | None = None) -> Kernel:
-    """Bind a model and a deployment, and lambdify its step times and memory to NumPy."""
-    model = load(model_name, **(conventions or {}))
-    precision = precision or Precision.of()
-    derivation = Derivation(model, Workload(1, 1, 1), precision)
-    perf = Performance(derivation, Deployment(accelerator, tp=tp,
-                                              compute_dtype=precision.activation.name), generated)
+def compile_kernel(setting: Setting, *, longest: int = 1, price_per_hour: float | None = None) -> Kernel:
+    """Bind a setting (one model, accelerator, TP degree and precision) and lambdify its step times
+    and memory to NumPy. ``longest`` is the longest context a request reaches in the sweep (its
+    prompt plus g), how far the decode steps' kinks are looked for. A deployment whose weights do
+    not fit is compiled all the same: its ``fits`` column is false everywhere."""
+    perf = setting.performance
     fixed = {k: v for k, v in perf.bindings.items() if k not in (B, S, c)}
-    def compiled(expr, *args):
-        return _grouped(substitute(expr, fixed, fast_extrema=True), args)
 
-    tpot = compiled(perf.step_time(DECODE_STEP), B, c)
-    ttft = compiled(perf.step_time(PREFILL), B, S)
-    kv = compiled(perf.kv_bytes_per_sequence(c), c)
-    return Kernel(model.arch.name, accelerator.name, tp, precision, tpot, ttft, kv,
-                  float(perf.value(perf.weight_bytes_per_device)), float(perf.free_bytes_per_device), perf,
-                  price_per_hour)
+    def bound(expr):
+        return substitute(expr, fixed, fast_extrema=True)
+
+    step = bound(perf.step_time(DECODE_STEP))
+    return Kernel(
+        perf.model.arch.name, perf.deployment.accelerator.name, perf.deployment.tp, setting.precision,
+        tpot=_grouped(step, (B, c)), ttft=_grouped(bound(perf.step_time(PREFILL)), (B, S)),
+        decode=_request_decode(step, perf.generated, longest),
+        kv_per_sequence=_grouped(bound(perf.kv_bytes_per_sequence(c)), (c,)),
+        weights=float(perf.value(perf.weight_bytes_per_device)), free=float(perf.free_bytes_per_device),
+        perf=perf, price_per_hour=price_per_hour)
+
+
+def _request_decode(step: sympy.Expr, generated: int, longest: int):
+    """f(B, S): the sum of ``step`` (a decode step's time in B and c) over c = S .. S + g - 1.
+
+    Terms without c sum to g times themselves. The rest is, per sequence, B h(c): its kinks in c
+    do not move with B, so they are found once, on h, up to ``longest``; between kinks h is linear
+    and each piece sums exactly to (count) x (first + last) / 2. A step whose c-terms are not B
+    times a function of c alone is summed step by step instead (exact, slower)."""
+    steady, growing = [], []
+    for term in sympy.Add.make_args(step):
+        (growing if term.has(c) else steady).append(term)
+    fixed = _grouped(sympy.Add(*steady), (B,)) if steady else (lambda b: 0.0)
+    per_sequence = sympy.Add(*growing).xreplace({B: 1})
+    if not growing:
+        return lambda b, s: generated * fixed(b) + 0 * s
+    if not _proportional_to_batch(sympy.Add(*growing), per_sequence):
+        each = _grouped(step, (B, c))
+        return lambda b, s: sum(each(b, s + i) for i in range(generated))
+    h = _grouped(per_sequence, (c,))
+    cuts = np.asarray(linear_pieces(per_sequence, c, 0, longest), dtype=np.float64)
+
+    def decode(b, s):
+        last = s + generated - 1
+        total = 0.0
+        for low, high in zip(cuts[:-1], cuts[1:], strict=True):
+            first, end = np.maximum(s, low), np.minimum(last, high - 1)
+            count = np.maximum(end - first + 1, 0)
+            total = total + np.where(count > 0, count * (h(first) + h(np.maximum(end, first))) / 2, 0.0)
+        return generated * fixed(b) + b * total
+
+    return decode
+
+
+def _proportional_to_batch(growing: sympy.Expr, per_sequence: sympy.Expr) -> bool:
+    """Whether ``growing`` equals B times ``per_sequence`` (checked exactly at a few points)."""
+    for batch in (2, 7, 1000):
+        for context in (0, 1, 4095, 4096, 100_000):
+            point = {B: sympy.Integer(batch), c: sympy.Integer(context)}
+            if substitute(growing, point) != batch * substitute(per_sequence, {c: sympy.Integer(context)}):
+                return False
+    return True
 
 
 def _grouped(expr: sympy.Expr, args: tuple[sympy.Symbol, ...]):
@@ -157,17 +211,23 @@ def _grouped(expr: sympy.Expr, args: tuple[sympy.Symbol, ...]):
 
 @dataclass
 class SweepPlan:
+    """The axes of a sweep over one base :class:`~symbolic.setting.Setting`, which carries every
+    option that is not an axis."""
+
+    base: Setting
     models: list[str]
     accelerators: list[Accelerator]
     tps: list[int]
     batches: list[int]
     contexts: list[int]
     prompts: list[int] | None = None     # None: the prompt equals the context
-    generated: int = 256
     precisions: list[Precision] = field(default_factory=lambda: [Precision.of()])
     prices: dict[str, float] = field(default_factory=dict)   # accelerator name -> USD per device-hour
-    conventions: dict = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+
+    @property
+    def generated(self) -> int:
+        return self.base.output
 
     @property
     def points_per_kernel(self) -> int:
@@ -193,17 +253,27 @@ class SweepPlan:
             raise SymbolicError(f"the sweep has {self.total_points:,} points, more than "
                                 f"{MAX_SWEEP_POINTS:,}; narrow --batch, --context or --prompt")
 
-    def kernels(self) -> Iterator[Kernel]:
+    def settings(self) -> Iterator[tuple[Setting, Accelerator]]:
+        """The setting of each kernel, at the sweep's longest prompt and context (so that a model
+        with learned positions refuses contexts beyond them, as ``derive`` does)."""
+        prompt = max(self.prompts or self.contexts)
         for name in self.models:
             for accelerator in self.accelerators:
                 for tp, precision in itertools.product(self.tps, self.precisions):
-                    try:
-                        yield compile_kernel(name, accelerator, tp, generated=self.generated,
-                                             precision=precision, conventions=self.conventions,
-                                             price_per_hour=self.prices.get(accelerator.name))
-                    except (WorkloadError, SymbolicError) as exc:
-                        self.skipped.append(f"{name} on {tp} x {accelerator.name} in "
-                                            f"{precision.weight.name}: {exc}")
+                    yield self.base.replace(
+                        model=name, hardware=accelerator, tp=tp, weight_dtype=precision.weight.name,
+                        kv_dtype=precision.kv.name, activation_dtype=precision.activation.name,
+                        batches=(1,), prompt=prompt, context=max(self.contexts)), accelerator
+
+    def kernels(self) -> Iterator[Kernel]:
+        longest = max(self.prompts or self.contexts) + self.generated
+        for setting, accelerator in self.settings():
+            try:
+                yield compile_kernel(setting, longest=longest,
+                                     price_per_hour=self.prices.get(accelerator.name))
+            except SymbolicError as exc:
+                self.skipped.append(f"{setting.model} on {setting.tp} x {accelerator.name} in "
+                                    f"{setting.weight_dtype}: {exc}")
 
     def chunks(self, kernel: Kernel, chunk_points: int = CHUNK_POINTS) -> Iterator[dict[str, np.ndarray]]:
         """The kernel's grid in batch-major order (batch, then prompt, then context), in blocks of
@@ -247,16 +317,18 @@ def _blocks(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
 
 
 def write_sweep(plan: SweepPlan, out, fmt: str = "csv", progress: bool | None = None) -> int:
-    """Stream the sweep to the text stream ``out``; returns the number of points written."""
+    """Stream the sweep to the text stream ``out``; returns the number of points written. Nothing
+    is written when every setting is skipped (the caller then reports why)."""
     show = sys.stderr.isatty() if progress is None else progress
     total = plan.total_points
     written = 0
     first = True
-    if fmt == "csv":
-        out.write(",".join(COLUMNS) + "\n")
-    else:
-        out.write('{"columns": ' + json.dumps(COLUMNS) + ', "rows": [\n')
+    started = False
     for kernel in plan.kernels():
+        if not started:
+            out.write(",".join(COLUMNS) + "\n" if fmt == "csv"
+                      else '{"columns": ' + json.dumps(COLUMNS) + ', "rows": [\n')
+            started = True
         for chunk in plan.chunks(kernel, WRITE_CHUNK_POINTS):
             count = chunk["batch"].size
             if fmt == "csv":
@@ -266,9 +338,9 @@ def write_sweep(plan: SweepPlan, out, fmt: str = "csv", progress: bool | None = 
             written += count
             if show:
                 sys.stderr.write(f"\rsymbolic sweep: {written:,} of {total:,} points")
-    if fmt != "csv":
-        out.write("\n], " + json.dumps({"skipped": plan.skipped}) [1:] + "\n")
-    if show:
+    if started and fmt != "csv":
+        out.write("\n], " + json.dumps({"skipped": plan.skipped})[1:] + "\n")
+    if show and started:
         sys.stderr.write("\n")
     return written
 
@@ -277,15 +349,22 @@ _INTEGER_COLUMNS = ("batch", "prompt", "context")
 _FLOAT_COLUMNS = COLUMNS[8:-1]
 
 
-def _rows(chunk: dict[str, np.ndarray], true: str, false: str, missing: str) -> Iterator[str]:
+def _rows(chunk: dict[str, np.ndarray], true: str, false: str, missing: str,
+          unbounded: str = "inf") -> Iterator[str]:
     """The chunk's numeric cells, comma-joined row by row: integers as integers, times, rates and
-    costs to nine significant digits, bytes in full, a cost without a price as ``missing``, and
-    the fits flag as ``true`` / ``false``. Formatted column by column (one C-level map per
-    column), several times faster than row by row."""
+    costs to nine significant digits, bytes in full, a cost without a price as ``missing``, a value
+    that overflowed as ``unbounded``, and the fits flag as ``true`` / ``false``. Formatted column by
+    column (one C-level map per column), several times faster than row by row."""
     texts = [_formatted(chunk[name].astype(np.int64), str) for name in _INTEGER_COLUMNS]
-    texts += [itertools.repeat(missing, chunk[name].size) if np.isnan(chunk[name][:1]).all()
-              else _formatted(chunk[name], ("%.17g" if name.endswith("bytes_per_device") else "%.9g").__mod__)
-              for name in _FLOAT_COLUMNS]
+    for name in _FLOAT_COLUMNS:
+        column = chunk[name]
+        fmt = ("%.17g" if name.endswith("bytes_per_device") else "%.9g").__mod__
+        if np.isnan(column[:1]).all():
+            texts.append(itertools.repeat(missing, column.size))
+        elif not np.isfinite(column).all():
+            texts.append(map(lambda v, f=fmt: f(v) if np.isfinite(v) else unbounded, column.tolist()))
+        else:
+            texts.append(_formatted(column, fmt))
     texts.append(_formatted(chunk["fits"], {True: true, False: false}.__getitem__))
     return map(",".join, zip(*texts, strict=True))
 
@@ -319,7 +398,7 @@ def _write_json(out, kernel: Kernel, chunk: dict[str, np.ndarray], first: bool) 
     p = kernel.precision
     labels = (kernel.model, kernel.hardware, kernel.tp, p.weight.name, p.kv.name)
     prefix = "[" + ", ".join(json.dumps(label) for label in labels) + ", "
-    text = ",\n".join(prefix + row + "]" for row in _rows(chunk, "true", "false", "null"))
+    text = ",\n".join(prefix + row + "]" for row in _rows(chunk, "true", "false", "null", '"unbounded"'))
     if text:
         out.write(("" if first else ",\n") + text)
         first = False

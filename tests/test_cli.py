@@ -138,8 +138,8 @@ def test_bad_configs_get_one_line_naming_the_field(tmp_path, case):
 BAD_ARGUMENTS = {
     "unknown model": (["derive", "lama-3.1-8b"], "did you mean llama-3.1-8b"),
     "unknown dtype": (["derive", "gpt2", "--weight-dtype", "fp7"], "unknown dtype 'fp7'"),
-    "zero batch": (["derive", "gpt2", "--batch", "0"], "--batch must be positive"),
-    "text batch": (["derive", "gpt2", "--batch", "many"], "--batch needs a whole number"),
+    "zero batch": (["derive", "gpt2", "--batch", "0"], "--batch must be >= 1"),
+    "text batch": (["derive", "gpt2", "--batch", "many"], "--batch: cannot read 'many'"),
     "bad count": (["derive", "gpt2", "--attention-count", "half"], "--attention-count"),
     "bad convention": (["derive", "gpt2", "--convention", "softmax_flops=x"], "softmax_flops needs a number"),
     "unknown convention": (["derive", "gpt2", "--convention", "foo=1"], "unknown convention 'foo'"),

@@ -68,7 +68,7 @@ def test_throughput_does_not_fall_as_batch_grows_until_memory_runs_out(perf):
     limit = min(perf.max_batch(), 64)
     assume(limit >= 2)
     batches = sorted({1, 2, limit // 2 or 1, limit})
-    rates = [perf.at_batch(b).throughput for b in batches]
+    rates = [perf.at_batch(b).decode_tokens_per_s for b in batches]
     assert rates == sorted(rates)
 
 
@@ -124,7 +124,7 @@ def test_pipeline_stages_hold_their_share_of_the_layers():
     h100 = get_accelerator("h100-sxm")
     one = Performance(d, Deployment(h100, tp=8, pp=1), 16)
     two = Performance(d, Deployment(h100, tp=8, pp=2), 16)
-    with pytest.raises(symbolic.WorkloadError, match="raise --tp or --pp"):
+    with pytest.raises(symbolic.WorkloadError, match=r"shard them over at least 10 devices \(--tp, --pp\)"):
         one.max_batch()
     assert two.max_batch() > 0
     assert two.value(two.weight_bytes_per_device) < one.value(one.weight_bytes_per_device) * 0.51
@@ -148,20 +148,22 @@ def test_cli_performance_json_has_the_issue_keys():
                           "1,8,64", "--prompt", 2048, "--output", 256, "--price", 2.5, "--users", 1000)
     assert result.returncode == 0, result.stderr
     perf = json.loads(result.stdout)["performance"]
-    for key in ("ttft_s", "tpot_s", "throughput_tokens_per_s", "cost_per_million_output_tokens"):
+    for key in ("ttft_s", "tpot_at_context_s", "tpot_mean_s", "decode_tokens_per_s", "request_tokens_per_s",
+                "cost_per_million_output_tokens"):
         assert len(perf[key]) == 3 and all(v > 0 for v in perf[key]), key
     assert perf["max_batch"] >= 64
     assert perf["critical_batch_without_kv"] > 0
     assert perf["users"]["devices"] == 4 * perf["users"]["replicas"]
-    assert perf["throughput_tokens_per_s"] == sorted(perf["throughput_tokens_per_s"])
+    assert perf["decode_tokens_per_s"] == sorted(perf["decode_tokens_per_s"])
+    assert perf["fits"] == [True, True, True] and perf["does_not_fit"] == {}
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--hardware", "h100-sxm", "--tp", 4, "--batch", 100000],
-     "does not fit: at context S + g = 2304, at most"),
     (["--hardware", "h1OO"], "unknown accelerator 'h1OO'"),
     (["--hardware", "h100-sxm", "--tp", 3], "--tp 3 must divide num_attention_heads (64)"),
-    (["--hardware", "rtx-4090"], "raise --tp or --pp"),
+    (["--hardware", "rtx-4090"], "shard them over at least 6 devices (--tp, --pp)"),
+    (["--tp", 4], "--tp needs --hardware"),
+    (["--hardware", "h100-sxm", "--tp", 4, "--users", 10**6, "--prompt", 10**7], "at least one sequence"),
     (["--hardware", "m3-ultra"], "m3-ultra lists no bf16 peak FLOP/s"),
     (["--hardware", "h100-sxm", "--mfu", 2], "--mfu must be in (0, 1]"),
 ])

@@ -20,25 +20,21 @@ exits with status 1 when any claim does not pass.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sympy
 
 from ..derive import Derivation
-from ..dtypes import Precision
 from ..errors import SymbolicError
 from ..exact import to_rational
-from ..load import load
-from ..workload import Workload
+from ..setting import Setting
+from ..userfiles import parse_json, read_text
 from .checker import check_arithmetic, check_formula, check_number, derivations_for, looks_like_number
 from .parser import parse_formula
 from .report import explain, verdict_words
 
 COLUMNS = ("claim", "against", "model", "setting", "expect", "source")
-WORKLOAD_KEYS = {"batch", "prompt", "context"}
-DTYPE_KEYS = {"weight_dtype", "kv_dtype", "activation_dtype"}
 
 
 @dataclass(frozen=True)
@@ -60,14 +56,16 @@ def _cells(line: str) -> list[str]:
 
 
 def read_markdown(text: str, where: str) -> list[ClaimSpec]:
-    """The first Markdown table in ``text`` whose header has a ``claim`` column."""
+    """The first Markdown table in ``text`` whose header has a ``claim`` column; a row is named by
+    its line (``claims.md:12``)."""
     lines = text.splitlines()
     for start, line in enumerate(lines):
         if line.strip().startswith("|") and "claim" in [c.lower() for c in _cells(line)]:
             header = [c.lower() for c in _cells(line)]
             unknown = [c for c in header if c not in COLUMNS]
             if unknown:
-                raise SymbolicError(f"{where}: unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}")
+                raise SymbolicError(f"{where}: unknown column {unknown[0][:40]!r}; "
+                                    f"columns: {', '.join(COLUMNS)}")
             specs = []
             for number, row in enumerate(lines[start + 2:], start=start + 3):
                 if not row.strip().startswith("|"):
@@ -75,86 +73,141 @@ def read_markdown(text: str, where: str) -> list[ClaimSpec]:
                 cells = _cells(row)
                 if len(cells) != len(header):
                     raise SymbolicError(f"{where}:{number}: {len(cells)} cells for {len(header)} columns")
-                specs.append(_spec(dict(zip(header, cells, strict=True)), number, where))
+                specs.append(_spec(dict(zip(header, cells, strict=True)), f"{where}:{number}", number))
             return specs
     raise SymbolicError(f"{where}: no Markdown table with a 'claim' column")
 
 
 def read_yaml(text: str, where: str) -> list[ClaimSpec]:
+    """A YAML list of claims (mappings of column to value); a row is named by the line it starts on.
+    PyYAML's pure-Python loader reads it (libyaml's overflows the C stack on deep nesting, where
+    this one raises RecursionError), with only the safe tags."""
     try:
         import yaml
     except ImportError:
         raise SymbolicError(f"{where}: YAML claims files need PyYAML (pip install pyyaml); "
                             f"or write a Markdown table") from None
+    loader = yaml.SafeLoader(text)
     try:
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        raise SymbolicError(f"{where}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise SymbolicError(f"{where}: not valid YAML: {problem[:200]}{at}") from None
+    except RecursionError:
+        raise SymbolicError(f"{where}: not valid YAML: nested too deeply") from None
+    except ValueError:  # an integer of more than 4,300 digits
+        raise SymbolicError(f"{where}: not valid YAML: a number too long to read") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, list):
-        raise SymbolicError(f"{where}: a YAML claims file is a list of claims")
-    return [_spec(entry, number, where) for number, entry in enumerate(data, start=1)]
+        raise SymbolicError(f"{where}: a YAML claims file is a list of claims, "
+                            f"got {'nothing' if data is None else type(data).__name__}")
+    lines = [item.start_mark.line + 1 for item in node.value]
+    return [_spec(entry, f"{where}:{line}", line) for entry, line in zip(data, lines, strict=True)]
 
 
-def _spec(row: dict, number: int, where: str) -> ClaimSpec:
-    if not isinstance(row, dict) or not str(row.get("claim", "")).strip():
-        raise SymbolicError(f"{where}:{number}: a claim needs a 'claim'")
-    setting = row.get("setting") or {}
-    if isinstance(setting, str):
-        setting = parse_setting(setting, f"{where}:{number}")
-    expect = str(row.get("expect") or "").strip().lower()
+def _spec(row: object, where: str, line: int) -> ClaimSpec:
+    """One claim from a row (column -> value) named ``where``: every column holds text, but
+    ``setting``, which may be a mapping (see :func:`parse_setting`)."""
+    if not isinstance(row, dict):
+        raise SymbolicError(f"{where}: a claim is a mapping of column to value, got {type(row).__name__}")
+    unknown = [key for key in row if key not in COLUMNS]
+    if unknown:
+        key = unknown[0]
+        shown = repr(key[:40]) if isinstance(key, str) else f"of type {type(key).__name__}"
+        raise SymbolicError(f"{where}: unknown column {shown}; columns: {', '.join(COLUMNS)}")
+    fields = {}
+    for name in COLUMNS:
+        value = row.get(name)
+        if name == "setting" or value is None:
+            continue
+        if not isinstance(value, str):
+            hint = " (quote it)" if isinstance(value, int | float) else ""
+            raise SymbolicError(f"{where}: {name} must be text, got {type(value).__name__}{hint}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SymbolicError(f"{where}: {name} is not valid Unicode text") from None
+        fields[name] = value.strip()
+    if not fields.get("claim"):
+        raise SymbolicError(f"{where}: a claim needs a 'claim'")
+    expect = fields.get("expect", "").lower()
     if expect not in ("", "holds", "fails"):
-        raise SymbolicError(f"{where}:{number}: expect must be 'holds' or 'fails', got {expect!r}")
-    return ClaimSpec(str(row["claim"]).strip(), str(row.get("against") or "").strip(),
-                     str(row.get("model") or "").strip(), setting, expect, str(row.get("source") or ""),
-                     number)
+        raise SymbolicError(f"{where}: expect must be 'holds' or 'fails', got {expect[:40]!r}")
+    setting = row.get("setting")
+    return ClaimSpec(fields["claim"], fields.get("against", ""), fields.get("model", ""),
+                     parse_setting("" if setting is None else setting, where), expect,
+                     fields.get("source", ""), line)
 
 
-def parse_setting(text: str, where: str) -> dict:
-    setting: dict = {}
-    for item in text.split():
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise SymbolicError(f"{where}: setting {item!r} must read key=value")
+def parse_setting(setting: str | dict, where: str) -> dict:
+    """A claim's setting: text (``prompt=2048 kv_dtype=fp16 tolerance=2% let:P=7e9``, as in a
+    Markdown cell) or a mapping of key to text or number (YAML, JSON). Read now, so that an unknown
+    key or a bad value is one line naming the row and the key: the keys of
+    :meth:`symbolic.setting.Setting.from_mapping`, ``tolerance`` and ``let:NAME`` (a formula)."""
+    if isinstance(setting, str):
+        pairs = []
+        for item in setting.split():
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise SymbolicError(f"{where}: setting {item[:40]!r} must read key=value")
+            pairs.append((name, value))
+    elif isinstance(setting, dict):
+        pairs = list(setting.items())
+    else:
+        raise SymbolicError(f"{where}: setting must be text (key=value ...) or a mapping, "
+                            f"got {type(setting).__name__}")
+    checked: dict = {}
+    for name, value in pairs:
+        if not isinstance(name, str):
+            raise SymbolicError(f"{where}: a setting's key must be text, got {type(name).__name__}")
+        if isinstance(value, bool) or not isinstance(value, str | int | float) \
+                or (isinstance(value, int) and value.bit_length() > 1000):
+            raise SymbolicError(f"{where}: setting {name[:40]!r} must be text or a number of at most "
+                                f"300 digits, got {type(value).__name__}")
         if name.startswith("let:"):
-            setting.setdefault("let", {})[name[4:]] = value
+            checked.setdefault("let", {})[name[4:]] = value
         else:
-            setting[name] = value
-    return setting
+            checked[name] = value
+    try:
+        for name, formula in checked.get("let", {}).items():
+            if not (name.isascii() and name.isidentifier()):
+                raise SymbolicError(f"let:{name[:40]} must name a symbol")
+            parse_formula(str(formula))
+        tolerance_of(checked)
+        Setting.from_mapping(None, {k: v for k, v in checked.items() if k not in ("tolerance", "let")})
+    except SymbolicError as exc:
+        raise SymbolicError(f"{where}: setting: {exc}") from None
+    return checked
 
 
 def read_claims(path: Path) -> list[ClaimSpec]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SymbolicError(f"{path}: cannot read: {exc.strerror}") from None
+    """The claims of a Markdown table, a YAML list (``.yaml``, ``.yml``) or a JSON list (``.json``),
+    read as :func:`symbolic.userfiles.read_text` reads a file: at most 16 MiB of UTF-8."""
+    text = read_text(path, "claims file")
+    where = str(path)
     if path.suffix in (".yaml", ".yml"):
-        return read_yaml(text, str(path))
+        return read_yaml(text, where)
     if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SymbolicError(f"{path}: not valid JSON: {exc.msg}") from None
-        return [_spec(entry, n, str(path)) for n, entry in enumerate(data, start=1)]
-    return read_markdown(text, str(path))
+        data = parse_json(text, where)
+        if not isinstance(data, list):
+            raise SymbolicError(f"{where}: a JSON claims file is a list of claims, "
+                                f"got {'nothing' if data is None else type(data).__name__}")
+        return [_spec(entry, f"{where}: claim {n}", n) for n, entry in enumerate(data, start=1)]
+    return read_markdown(text, where)
 
 
-def derivation_factory(setting: dict):
-    """A function model -> Derivation in the claim's setting."""
-    conventions = {k: v for k, v in setting.items()
-                   if k not in WORKLOAD_KEYS | DTYPE_KEYS | {"tolerance", "let"}}
-    numbers = {}
-    for key in WORKLOAD_KEYS & set(setting):
-        value = to_rational(setting[key])
-        if value is None or not value.is_Integer:
-            raise SymbolicError(f"setting {key} must be a whole number, got {setting[key]!r}")
-        numbers[key] = int(value)
-    precision = Precision.of(setting.get("weight_dtype", "bf16"), setting.get("kv_dtype"),
-                             setting.get("activation_dtype", "bf16"))
+def derivation_factory(setting: dict, where: str = "setting"):
+    """A function model -> Derivation in the claim's setting (read by
+    :meth:`symbolic.setting.Setting.from_mapping`, as the command line's options are)."""
+    values = {k: v for k, v in setting.items() if k not in ("tolerance", "let")}
+    base = Setting.from_mapping(None, values, flag=lambda key: f"{where}: setting {key}")
 
     def derive(model) -> Derivation:
-        loaded = load(model, **conventions) if conventions else load(model)
-        return Derivation(loaded, Workload(numbers.get("batch", 1), numbers.get("prompt"),
-                                           numbers.get("context")), precision)
+        return base.replace(model=model).derivation
     return derive
 
 
@@ -178,7 +231,7 @@ def run_claim(spec: ClaimSpec):
         return check_arithmetic(spec.claim, lets)
     if not spec.against:
         raise SymbolicError(f"claim {spec.claim!r} needs an 'against' quantity")
-    derive = derivation_factory(spec.setting)
+    derive = derivation_factory(spec.setting, f"claim {spec.line}")
     if looks_like_number(spec.claim):
         if not spec.model:
             raise SymbolicError(f"claim {spec.claim!r} is a number: it needs a model")

@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 
 from ..errors import UnknownModelError
+from ..userfiles import shown
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,16 @@ def _all() -> dict[str, Preset]:
     return presets
 
 
+def unwrap(data: object) -> tuple[object, str | None]:
+    """The config a preset file's data holds and the preset's name; other data (a config.json) as
+    it is, without a name. Preset files are told from configs by a ``config`` object and no
+    ``model_type`` beside it, so that a preset file passed as a path loads like the preset."""
+    if isinstance(data, dict) and "model_type" not in data and isinstance(data.get("config"), dict):
+        name = data.get("name")
+        return data["config"], name if isinstance(name, str) and name.strip() else None
+    return data, None
+
+
 def preset_names() -> list[str]:
     return sorted(_all())
 
@@ -55,6 +66,6 @@ def get_preset(name: str) -> Preset:
     if preset is None:
         close = difflib.get_close_matches(name.lower(), preset_names(), n=3, cutoff=0.4)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise UnknownModelError(f"unknown model {name!r}: not a preset and not a file{hint} "
+        raise UnknownModelError(f"unknown model {shown(name)}: not a preset and not a file{hint} "
                                 f"(`symbolic presets` lists them)")
     return preset

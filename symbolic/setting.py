@@ -1,0 +1,262 @@
+"""A setting: everything a number depends on, read once and built in one place.
+
+A :class:`Setting` holds a model, a workload (batch sizes, prompt, context, tokens generated),
+a precision (weight, KV-cache and activation formats), counting conventions and, optionally, a
+deployment (accelerator, parallel degrees, efficiencies, price, users to serve). Every entry point
+reads it the same way, with the same messages, through :meth:`Setting.from_mapping`:
+
+* the command line (``symbolic derive``, ``plot``, ``sweep``, ``check``), whose options hold the
+  raw text and are named ``--tp``, ``--weight-dtype``, ...;
+* a claims-file row's ``setting`` column (``prompt=2048 kv_dtype=fp16 tp=4``);
+* keyword arguments of :func:`symbolic.derive` and the ``setting`` of ``data/published.json``.
+
+A deployment option given without an accelerator is refused in one line rather than ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy
+
+from .conventions import Conventions, parse_convention
+from .derive import Derivation
+from .dtypes import Precision
+from .errors import SymbolicError
+from .exact import to_rational
+from .hardware import Accelerator, get_accelerator
+from .load import load
+from .model import Model
+from .workload import Workload
+
+MAX_TOKENS = 10**12
+"""Largest batch, prompt, context, output or user count read: a trillion."""
+MAX_DEGREE = 10**6
+"""Largest tensor-, pipeline- or expert-parallel degree read."""
+MAX_RANGE_VALUES = 10**7
+"""Most values one range (``1..1024``) may expand to."""
+
+_RANGE = re.compile(r"^(?P<start>[0-9]+)\.\.(?P<stop>[0-9]+)(?:(?P<op>[*+])(?P<step>[0-9]+))?$")
+_INTEGER = re.compile(r"^[0-9]+$")
+
+
+def parse_count(text, name: str, minimum: int = 1, maximum: int = MAX_TOKENS) -> int:
+    """A whole number written in ASCII digits (or given as an int), between the bounds."""
+    if isinstance(text, bool):
+        raise SymbolicError(f"{name} needs a whole number, got {text!r}")
+    if isinstance(text, int):
+        value = text
+    else:
+        raw = str(text).strip()
+        if not _INTEGER.match(raw.removeprefix("-")) or len(raw) > 30:
+            raise SymbolicError(f"{name} needs a whole number, got {raw[:40]!r}")
+        value = int(raw)
+    if value < minimum:
+        raise SymbolicError(f"{name} must be >= {minimum}, got {value}")
+    if value > maximum:
+        raise SymbolicError(f"{name} must be at most {maximum:,}"
+                            + (f", got {value:,}" if value < 10**40 else ""))
+    return value
+
+
+def parse_range(text, name: str, minimum: int = 0, maximum: int = MAX_TOKENS) -> list[int]:
+    """``'1,8,64'``, ``'1..1024'``, ``'128..131072*2'`` (doubling) or ``'0..4096+256'`` (steps) as a
+    sorted list of distinct integers; an int or a list of ints is taken as it is."""
+    if isinstance(text, (list, tuple)):
+        values = [parse_count(v, name, minimum, maximum) for v in text]
+    elif isinstance(text, int):
+        values = [parse_count(text, name, minimum, maximum)]
+    else:
+        values = []
+        for part in (p.strip() for p in str(text).split(",")):
+            if _INTEGER.match(part):
+                values.append(parse_count(part, name, minimum, maximum))
+                continue
+            match = _RANGE.match(part)
+            if match is None:
+                raise SymbolicError(f"{name}: cannot read {part[:40]!r}; write 1,8,64 or 1..1024 or "
+                                    f"128..131072*2 or 0..4096+256")
+            start, stop = (parse_count(match[k], name, minimum, maximum) for k in ("start", "stop"))
+            op, step = match["op"], parse_count(match["step"] or "1", name, 1, maximum)
+            if stop < start or (op == "*" and (step < 2 or start < 1)):
+                raise SymbolicError(f"{name}: {part!r} is an empty or endless range")
+            if op == "*":
+                value = start
+                while value <= stop:
+                    values.append(value)
+                    value *= step
+            else:
+                if (stop - start) // step + 1 > MAX_RANGE_VALUES:
+                    raise SymbolicError(f"{name}: {part!r} has more than {MAX_RANGE_VALUES:,} values")
+                values.extend(range(start, stop + 1, step))
+    if not values:
+        raise SymbolicError(f"{name}: no values")
+    return sorted(set(values))
+
+
+def parse_number(text, name: str, low=0, high=None, low_open: bool = False):
+    """An exact non-negative number (``0.5``, ``1e-6``, ``3/4``) within (or at) the bounds."""
+    value = to_rational(text) if not isinstance(text, bool) else None
+    if value is None or value < low or (low_open and value == low) or (high is not None and value > high):
+        where = f"in ({low}, {high}]" if low_open else (f"in [{low}, {high}]" if high is not None
+                                                         else "a non-negative number")
+        raise SymbolicError(f"{name} must be {where}, got {str(text)[:40]!r}")
+    return value
+
+
+# Fields of a setting: name -> (what reads the value, whether it belongs to a deployment).
+_DEPLOYMENT = ("hardware_file", "tp", "pp", "ep", "compute_dtype", "mfu", "mbu", "overhead",
+               "link_latency", "memory_fraction", "price", "users")
+_READERS = {
+    "batch": lambda v, n: tuple(parse_range(v, n, 1)),
+    "prompt": lambda v, n: parse_count(v, n, 1),
+    "context": lambda v, n: parse_count(v, n, 0),
+    "output": lambda v, n: parse_count(v, n, 1),
+    "weight_dtype": lambda v, n: _text(v, n),
+    "kv_dtype": lambda v, n: _text(v, n),
+    "activation_dtype": lambda v, n: _text(v, n),
+    "compute_dtype": lambda v, n: _text(v, n),
+    "hardware": lambda v, n: _text(v, n),
+    "hardware_file": lambda v, n: _text(v, n),
+    "tp": lambda v, n: parse_count(v, n, 1, MAX_DEGREE),
+    "pp": lambda v, n: parse_count(v, n, 1, MAX_DEGREE),
+    "ep": lambda v, n: parse_count(v, n, 1, MAX_DEGREE),
+    "mfu": lambda v, n: parse_number(v, n, 0, 1, low_open=True),
+    "mbu": lambda v, n: parse_number(v, n, 0, 1, low_open=True),
+    "memory_fraction": lambda v, n: parse_number(v, n, 0, 1, low_open=True),
+    "overhead": lambda v, n: parse_number(v, n, 0, 3600),
+    "link_latency": lambda v, n: parse_number(v, n, 0, 3600),
+    "price": lambda v, n: parse_number(v, n, 0, 10**9),
+    "users": lambda v, n: parse_count(v, n, 1),
+}
+SETTING_KEYS = tuple(_READERS)
+CONVENTION_KEYS = tuple(f.name for f in dataclasses.fields(Conventions))
+
+
+def _text(value, name: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+        raise SymbolicError(f"{name} needs a name, got {str(value)[:40]!r}")
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A model with a workload, a precision, conventions and (optionally) a deployment.
+
+    ``batches`` may hold several batch sizes: the performance section answers each; quantities
+    that take one batch use the first. Deployment fields left as None take their defaults
+    (``tp = 1``, efficiencies 1, no overhead, 5 us per collective, all of memory, no price)."""
+
+    model: object
+    batches: tuple[int, ...] = (1,)
+    prompt: int | None = None
+    context: int | None = None
+    output: int = 256
+    weight_dtype: str = "bf16"
+    kv_dtype: str | None = None
+    activation_dtype: str = "bf16"
+    conventions: Conventions = field(default_factory=Conventions)
+    hardware: str | Accelerator | None = None
+    hardware_file: str | None = None
+    tp: int | None = None
+    pp: int | None = None
+    ep: int | None = None
+    compute_dtype: str | None = None
+    mfu: sympy.Rational | None = None
+    mbu: sympy.Rational | None = None
+    overhead: sympy.Rational | None = None
+    link_latency: sympy.Rational | None = None
+    memory_fraction: sympy.Rational | None = None
+    price: sympy.Rational | None = None
+    users: int | None = None
+
+    @classmethod
+    def from_mapping(cls, model, values: Mapping, *, flag=lambda key: key,
+                     conventions: Conventions | None = None) -> Setting:
+        """A setting from ``key -> value`` pairs (text or numbers). Keys are :data:`SETTING_KEYS`
+        and convention names; ``flag(key)`` is how a message names a key (``--tp`` on the command
+        line, ``tp`` in a claims file). Values of None are left at their defaults."""
+        fields: dict = {}
+        changes: dict = {}
+        for key, raw in values.items():
+            if raw is None:
+                continue
+            if key in _READERS:
+                fields["batches" if key == "batch" else key] = _READERS[key](raw, flag(key))
+            elif key in CONVENTION_KEYS:
+                changes[key] = parse_convention(f"{key}={raw}")[1]
+            else:
+                known = ", ".join((*SETTING_KEYS, *CONVENTION_KEYS))
+                raise SymbolicError(f"unknown setting {flag(key)!r}; known: {known}")
+        base = conventions or Conventions()
+        setting = cls(model, conventions=base.replace(**changes) if changes else base, **fields)
+        setting.check(flag)
+        return setting
+
+    def check(self, flag=lambda key: key) -> None:
+        """Refuse what cannot mean anything: deployment options without an accelerator, and
+        dtypes that do not exist (named as the caller names them)."""
+        if self.hardware is None:
+            given = [key for key in _DEPLOYMENT if getattr(self, key) is not None]
+            if given:
+                raise SymbolicError(f"{flag(given[0])} needs {flag('hardware')}: it describes a deployment")
+        self.precision  # noqa: B018 - reads the dtypes now, so a bad one fails before any work
+
+    def replace(self, **changes) -> Setting:
+        return dataclasses.replace(self, **changes)
+
+    # --- what a setting builds ------------------------------------------------------------
+
+    @cached_property
+    def loaded(self) -> Model:
+        return load(self.model, self.conventions)
+
+    @cached_property
+    def precision(self) -> Precision:
+        return Precision.of(self.weight_dtype, self.kv_dtype, self.activation_dtype)
+
+    @property
+    def batch(self) -> int:
+        return self.batches[0]
+
+    def workload(self, batch: int | None = None) -> Workload:
+        return Workload(self.batch if batch is None else batch, self.prompt, self.context)
+
+    @cached_property
+    def derivation(self) -> Derivation:
+        return Derivation(self.loaded, self.workload(), self.precision)
+
+    @cached_property
+    def accelerator(self) -> Accelerator | None:
+        if self.hardware is None or isinstance(self.hardware, Accelerator):
+            return self.hardware
+        return get_accelerator(self.hardware, self.hardware_file)
+
+    @cached_property
+    def deployment(self):
+        """The :class:`~symbolic.performance.Deployment`, or None without an accelerator."""
+        from .performance import DEFAULT_LINK_LATENCY, Deployment
+
+        if self.accelerator is None:
+            return None
+        one = sympy.Integer(1)
+        return Deployment(
+            self.accelerator, tp=self.tp or 1, pp=self.pp or 1, ep=self.ep or 1,
+            compute_dtype=self.compute_dtype or self.precision.activation.name,
+            mfu=self.mfu or one, mbu=self.mbu or one, overhead_s=self.overhead or sympy.Integer(0),
+            link_latency_s=DEFAULT_LINK_LATENCY if self.link_latency is None else self.link_latency,
+            memory_fraction=self.memory_fraction or one, price_per_hour=self.price)
+
+    @cached_property
+    def performance(self):
+        """The :class:`~symbolic.performance.Performance` of this setting, or None without an
+        accelerator."""
+        from .performance import Performance
+
+        if self.deployment is None:
+            return None
+        return Performance(self.derivation, self.deployment, self.output)

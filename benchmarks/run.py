@@ -66,10 +66,12 @@ def cold_markdown(preset: str, repeats: int) -> dict:
 
 def sweep_rate(repeats: int) -> dict:
     from symbolic.hardware import get_accelerator
+    from symbolic.setting import Setting
     from symbolic.sweep import SweepPlan, parse_range
 
-    plan = SweepPlan(["llama-3.1-8b"], [get_accelerator("h100-sxm")], [1], parse_range("1..1024", "b"),
-                     parse_range("128..131072+128", "c"))
+    plan = SweepPlan(base=Setting("llama-3.1-8b", hardware="h100-sxm"), models=["llama-3.1-8b"],
+                     accelerators=[get_accelerator("h100-sxm")], tps=[1], batches=parse_range("1..1024", "b"),
+                     contexts=parse_range("128..131072+128", "c"))
     compile_s, _ = median_time(lambda: next(plan.kernels()), 3)
     kernel = next(plan.kernels())
 

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import symbolic
 from symbolic.check.claims_file import markdown_report, read_claims, run_claim
-from symbolic.hardware import get_accelerator
-from symbolic.performance import Deployment, Performance
 from symbolic.plots import figure_files, render_all
 from symbolic.render import LANGUAGES, render
+from symbolic.setting import Setting
 from symbolic.units import bytes_both, count
 
 DOCS = Path(__file__).resolve().parent
@@ -30,13 +29,14 @@ OUT = DOCS / "derivations"
 FIGURES = OUT / "performance" / "figures"
 AUDIT = DOCS / "seed-audit.claims.md"
 
-# The seeds' serving questions, answered: (file stem, model, derive options, deployment, g, batches, users)
+# The seeds' serving questions, answered: (file stem, model, setting as `symbolic derive` options)
 PERFORMANCE_EXAMPLES = (
-    ("llama-3.1-70b-4xh100", "llama-3.1-70b", {"prompt": 2048},
-     {"accelerator": "h100-sxm", "tp": 4, "price_per_hour": "2.5"}, 256, [1, 8, 64], None),
+    ("llama-3.1-70b-4xh100", "llama-3.1-70b",
+     {"prompt": 2048, "hardware": "h100-sxm", "tp": 4, "price": "2.5", "output": 256, "batch": "1,8,64"}),
     ("llama-13b-8xv100", "llama-13b",
-     {"prompt": 512, "weight_dtype": "fp16", "kv_dtype": "fp16", "activation_dtype": "fp16"},
-     {"accelerator": "v100-sxm2-32gb", "tp": 8, "compute_dtype": "fp16"}, 1536, [1, 16, 50], 10000),
+     {"prompt": 512, "weight_dtype": "fp16", "kv_dtype": "fp16", "activation_dtype": "fp16",
+      "hardware": "v100-sxm2-32gb", "tp": 8, "compute_dtype": "fp16", "output": 1536, "batch": "1,16,50",
+      "users": 10000}),
 )
 
 
@@ -51,17 +51,15 @@ def documents(draw: bool) -> dict[Path, str]:
         rows.append(f"| {name} | [en](en/{name}.md) · [zh](zh/{name}.md) | {count(d.value('params.total'))} "
                     f"| {bytes_both(d.value('memory.weights_bytes'))} "
                     f"| {bytes_both(d.value('kv_cache.bytes_per_token'))} |")
-    for stem, name, options, setup, generated, batches, users in PERFORMANCE_EXAMPLES:
-        d = symbolic.derive(name, **options)
-        setup = dict(setup)
-        deployment = Deployment(get_accelerator(setup.pop("accelerator")), **setup)
-        perf = Performance(d, deployment, generated)
+    for stem, name, options in PERFORMANCE_EXAMPLES:
+        setting = Setting.from_mapping(name, options)
+        d, perf, batches = setting.derivation, setting.performance, list(setting.batches)
         figures = {kind: f"../figures/{file}" for kind, file in figure_files(stem, True).items()}
         if draw:
             render_all(perf, d, batches, FIGURES, stem)
         for lang in LANGUAGES:
             files[OUT / "performance" / lang / f"{stem}.md"] = render(
-                d, "md", lang, performance=perf, batches=batches, users=users, figures=figures)
+                d, "md", lang, performance=perf, batches=batches, users=setting.users, figures=figures)
     specs = read_claims(AUDIT)
     files[DOCS / "seed-audit.md"] = markdown_report(specs, [run_claim(s) for s in specs],
                                                    "The seed notes, audited")

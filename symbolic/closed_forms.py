@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy
 
 from .architecture import Architecture
@@ -36,8 +38,10 @@ from .symbols import (
 LAYER_COUNTS = (L, L_full, L_sliding, L_moe, L_sliding_moe)
 
 
+@lru_cache(maxsize=4096)
 def closed_form(expr: sympy.Expr) -> sympy.Expr:
-    """``expr`` expanded and collected by layer counts, common factors pulled out.
+    """``expr`` expanded and collected by layer counts, common factors pulled out (remembered: the
+    symbolic forms do not depend on a model's sizes, so every model and language shares them).
 
     The same as ``sympy.collect(expanded, LAYER_COUNTS, func=sympy.factor_terms)`` for sums
     linear in the layer counts (every op list's), in less than half the time: each term goes to

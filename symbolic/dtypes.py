@@ -69,7 +69,10 @@ def dtype(name: str) -> DType:
 @dataclass(frozen=True)
 class Precision:
     """The formats of weights, KV cache and activations. The KV cache defaults to the weights' format
-    when that is a float format, and to bf16 when weights are quantised to integers or fp8."""
+    when that is a 16- or 32-bit float, and to the activations' format when the weights are
+    quantised (fp8, fp4, int8, int4, grouped): a quantised checkpoint still computes and caches in
+    its activation dtype unless the cache is quantised on purpose, as vLLM's default
+    ``kv_cache_dtype="auto"`` ("use the model's data type") does."""
 
     weight: DType
     kv: DType
@@ -77,9 +80,9 @@ class Precision:
 
     @classmethod
     def of(cls, weight: str = "bf16", kv: str | None = None, activation: str = "bf16") -> Precision:
-        w = dtype(weight)
-        kv_default = w if w.name in ("fp32", "fp16", "bf16") else dtype("bf16")
-        return cls(w, dtype(kv) if kv else kv_default, dtype(activation))
+        w, a = dtype(weight), dtype(activation)
+        kv_default = w if w.name in ("fp32", "fp16", "bf16") else a
+        return cls(w, dtype(kv) if kv else kv_default, a)
 
     def bindings(self) -> dict[sympy.Symbol, sympy.Rational]:
         return {b_w: self.weight.bytes, b_kv: self.kv.bytes, b_a: self.activation.bytes}

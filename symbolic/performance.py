@@ -199,6 +199,8 @@ class Performance:
         self.generated = generated
         self.bindings = {**derivation.bindings, **deployment.bindings(), g: sympy.Integer(generated)}
         self._step_times: dict[tuple, sympy.Expr] = {}
+        self._points: dict[int, BatchPoint] = {}
+        self._critical: dict[int | None, CriticalBatch | None] = {}
 
     # --- expressions -------------------------------------------------------------------------
 
@@ -363,6 +365,12 @@ class Performance:
         return int(self.free_bytes_per_device // self.kv_bytes_per_sequence_at_end) * self.deployment.ep
 
     def critical_batch(self, context: int | None = None) -> CriticalBatch | None:
+        """See :meth:`_critical_batch` (computed once per context)."""
+        if context not in self._critical:
+            self._critical[context] = self._critical_batch(context)
+        return self._critical[context]
+
+    def _critical_batch(self, context: int | None = None) -> CriticalBatch | None:
         """The batch at which a decode step at ``context`` (default: the workload's c) turns
         compute-bound in the whole-step roofline: the root of compute_time(B) = memory_time(B).
         None if it never does (each sequence's KV reads cost more time than its FLOPs).
@@ -403,7 +411,12 @@ class Performance:
 
     def at_batch(self, batch: int) -> BatchPoint:
         """Latency, throughput, cost and memory of a static batch of ``batch`` requests, each a
-        prefill of S tokens and g decode steps at contexts S, ..., S + g - 1."""
+        prefill of S tokens and g decode steps at contexts S, ..., S + g - 1 (computed once)."""
+        if batch not in self._points:
+            self._points[batch] = self._point(batch)
+        return self._points[batch]
+
+    def _point(self, batch: int) -> BatchPoint:
         prompt = self.derivation.workload.prompt
         ttft = self.value(self._bound_step(PREFILL), batch=batch)
         decode = self.decode_total(batch)

@@ -3,6 +3,8 @@ rationals with a terminating decimal expansion as decimals (51/4 -> 12.75), as t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
@@ -102,8 +104,9 @@ def latex_number(value: sympy.Rational) -> str:
     return rf"\frac{{{value.p}}}{{{value.q}}}"
 
 
+@lru_cache(maxsize=4096)
 def latex(expr: sympy.Expr, *, decimals: bool = False) -> str:
-    """LaTeX for an expression (terminating rationals as decimals if asked)."""
+    """LaTeX for an expression (terminating rationals as decimals if asked); remembered."""
     return _LatexPrinter({"decimals": decimals}).doprint(expr)
 
 

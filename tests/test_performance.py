@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 import symbolic
 from symbolic.hardware import accelerators, get_accelerator
 from symbolic.ops import OpKind
-from symbolic.performance import Deployment, Performance, per_device, sum_linear_pieces
+from symbolic.performance import Deployment, Performance, per_device, performance_dict, sum_linear_pieces
 from symbolic.strategies import Bounds, scenarios
 from symbolic.symbols import N_ep, N_tp, c
-from symbolic.workload import PHASES
+from symbolic.workload import DECODE_STEP, PHASES
 
 MEDIUM = Bounds(max_kv_heads=8, max_group=4, max_head_dim=128, max_width_factor=64,
                 max_intermediate=8192, max_layers=8, max_vocab=32000, max_window=4096)
@@ -205,3 +205,57 @@ def test_expert_parallelism_spreads_the_experts_and_pays_all_to_alls():
     assert eight.value(eight.all_to_all_bytes(DECODE_STEP), batch=256) == 32 * 2 * 4096 * 2 * 7 // 8
     with pytest.raises(symbolic.SymbolicError, match="--ep needs a mixture-of-experts model"):
         Performance(symbolic.derive("llama-3.1-8b"), Deployment(h100, ep=2), 16)
+
+
+@pytest.mark.parametrize("name, accelerator, tp, context", [
+    ("mixtral-8x7b", "h200", 2, 0), ("qwen3-30b-a3b", "h200", 1, 0), ("deepseek-v2-lite", "h100-sxm", 1, 0),
+    ("qwen1.5-moe-a2.7b", "a100-sxm-80gb", 1, 0), ("llama-3.1-8b", "h100-sxm", 1, 0),
+])
+def test_the_critical_batch_is_where_a_scan_of_integer_batches_turns_compute_bound(name, accelerator, tp,
+                                                                                     context):
+    """MoE's expected experts, E (1 - (1 - k/E)^B), make the crossing transcendental: the numeric
+    root must sit where a step-by-step scan of exact step times over integer batches crosses."""
+    from symbolic.exact import substitute
+    from symbolic.symbols import B
+
+    deployment = Deployment(get_accelerator(accelerator), tp=tp)
+    perf = Performance(symbolic.derive(name, context=context), deployment, 16)
+    root = perf.critical_batch()
+    assert root is not None and root.exact == (name == "llama-3.1-8b")
+    fixed = {k: v for k, v in perf.bindings.items() if k is not B}
+    compute = substitute(perf.compute_time(DECODE_STEP), fixed, fast_extrema=True)
+    memory = substitute(perf.memory_time(DECODE_STEP), fixed, fast_extrema=True)
+
+    def compute_bound(batch):
+        point = {B: sympy.Integer(batch)}
+        return substitute(compute, point) >= substitute(memory, point)
+
+    first = next(b for b in range(1, 100_000) if compute_bound(b))
+    assert first - 1 < float(root) <= first
+    assert not compute_bound(first - 1)
+
+
+def test_a_moe_step_that_never_turns_compute_bound_says_so():
+    deployment = Deployment(get_accelerator("h200"), tp=8)
+    perf = Performance(symbolic.derive("qwen3-30b-a3b", context=0), deployment, 16)
+    assert perf.critical_batch() is None      # 8 ranks share 4 KV heads: activations outweigh the FLOPs
+
+
+@settings(max_examples=25, deadline=None)
+@given(perf=setups(max_generated=24), extra=st.integers(1, 1 << 20))
+def test_request_figures_bound_the_step_figures_and_fitting_does_not_depend_on_the_list(perf, extra):
+    batch = perf.derivation.workload.batch
+    point = perf.at_batch(batch)
+    first_step = perf.value(perf.step_time(DECODE_STEP), batch=batch,
+                            context=perf.derivation.workload.prompt)
+    assert point.tpot_mean_s >= first_step                 # the context only grows over a request
+    assert point.request_tokens_per_s < point.decode_tokens_per_s     # the prefill takes time
+    assert point.request_s == point.ttft_s + perf.generated * point.tpot_mean_s
+    assume(perf.free_bytes_per_device > 0)
+    alone = performance_dict(perf, [batch])
+    listed = performance_dict(perf, [1, batch, batch + extra])
+    assert alone["fits"][0] == listed["fits"][1]
+    assert alone["tpot_mean_s"][0] == listed["tpot_mean_s"][1]
+    assert listed["fits"][2] == (batch + extra <= listed["max_batch"])
+    assert set(listed["does_not_fit"]) == {str(b) for b, f in zip(listed["batch"], listed["fits"],
+                                                                  strict=True) if not f}

@@ -223,7 +223,8 @@ def test_sweep_grids_hold_the_values_of_the_streamed_sweep():
     from symbolic.sweep import SweepPlan
 
     plan = SweepPlan(base=Setting("mixtral-8x7b", hardware="h200"), models=["mixtral-8x7b"],
-                     accelerators=[get_accelerator("h200")], tps=[2], batches=[1, 3, 100], contexts=[1, 5, 4096])
+                     accelerators=[get_accelerator("h200")], tps=[2], batches=[1, 3, 100],
+                     contexts=[1, 5, 4096])
     (kernel, grid), = plan.grids()
     (chunk,) = plan.chunks(kernel)
     for name, values in grid.items():

@@ -1,0 +1,75 @@
+"""Every preset on every kind of accelerator, layout, format and language answers, or refuses in
+one line: never a traceback, never exit 1, never a file left behind.
+
+The full matrix (every preset x an H100 SXM, an MI300X and a 24 GB RTX 4090 that is too small for
+the big models x TP 1, 2, 8 x EP where the model is MoE x json, md in English and Chinese) runs in
+CI (``CI`` set in the environment, as CI runs) or with ``SYMBOLIC_FULL_MATRIX=1``; the default run
+takes a slice that holds a dense, a sliding-window, a MoE and a latent-attention model.
+"""
+
+import json
+import os
+
+import pytest
+
+from symbolic.cli import main
+from symbolic.presets import get_preset, preset_names
+
+FULL = bool(os.environ.get("CI") or os.environ.get("SYMBOLIC_FULL_MATRIX"))
+SLICE = ("llama-3.1-8b", "gemma-2-9b", "mixtral-8x7b", "deepseek-v2-lite", "gpt2", "qwen3-30b-a3b")
+ACCELERATORS = ("h100-sxm", "mi300x", "rtx-4090") if FULL else ("h100-sxm", "rtx-4090")
+TPS = (1, 2, 8) if FULL else (1, 8)
+
+
+def _is_moe(name: str) -> bool:
+    config = get_preset(name).config
+    return any(key in config for key in ("num_local_experts", "num_experts", "n_routed_experts"))
+
+
+def _cases():
+    for name in (preset_names() if FULL else SLICE):
+        eps = (1, 2) if _is_moe(name) else (1,)
+        for accelerator in ACCELERATORS:
+            for tp in TPS:
+                for ep in eps:
+                    yield pytest.param(name, accelerator, tp, ep, id=f"{name}-{accelerator}-tp{tp}-ep{ep}")
+
+
+def _run(capsys, argv):
+    status = main(argv)
+    out, err = capsys.readouterr()
+    assert status in (0, 2), (argv, status, err)
+    if status == 2:
+        lines = err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("symbolic: error: "), (argv, err)
+        assert out == ""
+    return status, out, err
+
+
+@pytest.mark.parametrize("name, accelerator, tp, ep", list(_cases()))
+def test_every_preset_accelerator_and_layout_answers_in_every_format(name, accelerator, tp, ep, capsys,
+                                                                     tmp_path):
+    setting = [name, "--hardware", accelerator, "--tp", str(tp), "--batch", "1,64,4096", "--price", "2"]
+    if ep > 1:
+        setting += ["--ep", str(ep)]
+    status, out, err = _run(capsys, ["derive", *setting])
+    if status == 0:
+        performance = json.loads(out, parse_constant=pytest.fail)["performance"]
+        assert len(performance["fits"]) == 3
+        for key in ("ttft_s", "tpot_at_context_s", "tpot_mean_s", "decode_tokens_per_s",
+                    "request_tokens_per_s"):
+            assert all(value > 0 for value in performance[key]), key
+        assert performance["critical_batch_method"]["at_context_0"]
+        if ep > 1:
+            assert performance["all_to_all_bytes_per_device"]
+    for lang in ("en", "zh"):
+        target = tmp_path / f"doc.{lang}.md"
+        md_status, md_out, _ = _run(capsys, ["derive", *setting, "--format", "md", "--lang", lang, "-o",
+                                             str(target)])
+        assert md_status == status          # the document answers exactly when the JSON does
+        assert target.exists() == (md_status == 0)
+        if md_status == 0:
+            text = target.read_text()
+            assert "TTFT" in text and ("4096 $^{\\dagger}$" in text) == (not performance["fits"][2])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"doc.{lang}.md" for lang in ("en", "zh") if status == 0)

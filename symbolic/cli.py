@@ -427,7 +427,9 @@ def _formula_first(argv: list[str]) -> list[str]:
                for s in action.option_strings}
     out = [argv[0]]
     previous_takes_value = False
-    for token in argv[1:]:
+    for index, token in enumerate(argv[1:], start=1):
+        if token == "--":                     # after it everything is positional already
+            return out + argv[index:]
         name = token.split("=", 1)[0]
         if (not previous_takes_value and token.startswith("-") and len(token) > 1 and name not in options
                 and not token.startswith("--")):

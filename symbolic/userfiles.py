@@ -41,13 +41,15 @@ def read_text(path: str | Path, what: str = "file") -> str:
     ``MAX_BYTES`` or is not UTF-8."""
     path = Path(path)
     try:
-        if path.is_dir():
-            raise SymbolicError(f"{shown_path(path)}: is a folder, not a {what}")
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+        folder = path.is_dir()
+        if not folder:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         reason = getattr(exc, "strerror", None) or str(exc)
         raise SymbolicError(f"{shown_path(path)}: cannot read the {what}: {reason}") from None
+    if folder:
+        raise SymbolicError(f"{shown_path(path)}: is a folder, not a {what}")
     if len(raw) > MAX_BYTES:
         raise SymbolicError(f"{shown_path(path)}: the {what} is larger than {MAX_BYTES // 2**20} MiB")
     try:

@@ -14,14 +14,17 @@ Without a model, a formula is checked against every preset and the outcomes grou
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, replace
 
+import mpmath
 import sympy
 
 from .. import quantities as q
 from ..derive import Derivation
 from ..errors import SymbolicError
-from ..exact import plain, substitute
+from ..exact import plain, to_rational
 from ..hardware import Accelerator
 from ..model import Model
 from ..ops import OpKind
@@ -29,8 +32,8 @@ from ..presets import preset_names
 from ..printing import text
 from ..symbols import E, L, W, b_w, k
 from . import equivalence as eq
-from .claims import Verdict, judge, read_stated
-from .parser import FormulaError, parse_formula
+from .claims import Stated, Verdict, judge, read_stated
+from .parser import FormulaError, no_real_value, parse_formula, read_number
 
 QUANTITY_ALIASES = {
     "params": "params.total",
@@ -44,6 +47,9 @@ QUANTITY_ALIASES = {
     "weights": "memory.weights_bytes",
 }
 DEFAULT_APPROXIMATION = sympy.Rational(5, 100)
+MAX_EXPANDED_TERMS = 400
+MAX_SHOWN_BITS = 13_000
+"""Numbers of more bits (about 3,900 digits) are not shown in full (Python prints at most 4,300)."""
 
 
 def quantity_key(name: str, derivation: Derivation) -> str:
@@ -134,14 +140,50 @@ class FormulaCheck:
                 "assumptions": [a.description for a in group[0].assumptions],
                 "violated_assumptions": [a.description for a in group[0].violated],
                 "reasons": [m.reason for m in group[0].mistakes],
-                "ratio": plain(group[0].ratio) if group[0].ratio is not None else None,
+                "ratio": json_number(group[0].ratio),
                 "difference": text(group[0].difference) if group[0].difference is not None else None,
-                "examples": [{"model": v.model, "formula": plain(v.formula_value),
-                              "exact": plain(v.exact_value),
-                              "relative_error": float(v.relative_error) if v.relative_error is not None
-                              else None} for v in group if v.formula_value is not None],
+                "examples": [{"model": v.model, "formula": json_number(v.formula_value),
+                              "exact": json_number(v.exact_value),
+                              "relative_error": json_real(v.relative_error)}
+                             for v in group if v.formula_value is not None],
             } for group in self.groups()],
         }
+
+
+def scientific(value: sympy.Rational, digits: int = 6) -> str:
+    """A rational to ``digits`` significant digits (``1.5e+5000``), worked out in binary, so that
+    it serves numbers of any size (Python prints at most 4,300 digits of an int, and a float
+    overflows above 1.8e308)."""
+    return mpmath.nstr(mpmath.mpf(value.p) / value.q, digits)
+
+
+def shows_in_full(value: sympy.Rational) -> bool:
+    """A whole number short enough to print in full."""
+    return value.is_Integer and abs(value.p).bit_length() <= MAX_SHOWN_BITS
+
+
+def as_float(value: sympy.Rational) -> float | None:
+    """``value`` as a float, or None where a float cannot hold it (it overflows, or underflows to 0)."""
+    number = float(value)
+    return number if math.isfinite(number) and (number or not value) else None
+
+
+def json_number(value: sympy.Rational | None) -> int | str | float | None:
+    """A number for JSON: exact where it can be (see exact.plain), else in scientific notation, as
+    text (never a float that overflows, never an int too long to print)."""
+    if value is None:
+        return None
+    if shows_in_full(value) or (not value.is_Integer and as_float(value) is not None):
+        return plain(value)
+    return scientific(value, 15)
+
+
+def json_real(value: sympy.Rational | None) -> float | str | None:
+    """A float for JSON, or the number in scientific notation, as text, where a float cannot hold it."""
+    if value is None:
+        return None
+    number = as_float(value)
+    return number if number is not None else scientific(value, 15)
 
 
 def relatives(derivation: Derivation, key: str) -> dict[str, sympy.Expr]:
@@ -201,7 +243,9 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
     name = derivation.model.arch.name
     if not derivation.model.arch.single_kind:   # an identity, not an assumption: L = L_full + L_sliding
         formula = formula.xreplace({L: sum(g.count_symbol for g in derivation.model.arch.layer_groups)})
-    formula_value = _value(formula, derivation)
+    point = _at(formula, derivation)
+    formula_value = point if point is not None and point.is_Rational else None
+    undefined = point is not None and no_real_value(point)
     values = {"formula_value": formula_value, "exact_value": quantity.value}
     if not formula.free_symbols:
         status = "equivalent" if formula == quantity.value else "not_equivalent"
@@ -226,7 +270,7 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
             for assumption in assumptions:
                 if assumption not in violated:
                     f, e = assumption.apply(f), assumption.apply(e)
-            case = eq.Case(f, e, quantity_kind(key), key, dict(kin), formula_value, quantity.value)
+            case = eq.Case(f, e, quantity_kind(key), key, dict(kin), formula_value, quantity.value, undefined)
             broken = ModelVerdict(name, "not_equivalent", exact, assumptions=assumptions + extra,
                                   violated=violated, mistakes=tuple(eq.diagnose(case)),
                                   ratio=eq.constant_ratio(f, e), **values)
@@ -237,7 +281,7 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
     for assumption in holding:  # what is true of this model anyway (B = 1, 2-byte elements, ...)
         f, e = assumption.apply(f), assumption.apply(e)
         kin_held = {k: assumption.apply(v) for k, v in kin_held.items()}
-    case = eq.Case(f, e, quantity_kind(key), key, kin_held, formula_value, quantity.value)
+    case = eq.Case(f, e, quantity_kind(key), key, kin_held, formula_value, quantity.value, undefined)
     mistakes = tuple(eq.diagnose(case))
     ratio = eq.constant_ratio(formula, exact)
     error = formula_value / quantity.value - 1 if formula_value is not None and quantity.value else None
@@ -248,12 +292,31 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
 
 
 def _small_difference(formula: sympy.Expr, exact: sympy.Expr) -> sympy.Expr | None:
-    """formula - exact, expanded, when both are small enough to expand quickly."""
+    """formula - exact, expanded, when both are small enough to expand quickly and to print."""
     if sympy.count_ops(formula) + sympy.count_ops(exact) > 150:
         return None
     if any(p.is_Pow and p.exp.is_Integer and abs(p.exp) > 8 for p in formula.atoms(sympy.Pow)):
         return None
-    return sympy.expand(formula - exact)
+    if _expanded_terms(formula) + _expanded_terms(exact) > MAX_EXPANDED_TERMS:
+        return None
+    difference = sympy.expand(formula - exact)
+    if any(max(abs(r.p), r.q).bit_length() > MAX_SHOWN_BITS for r in difference.atoms(sympy.Rational)):
+        return None
+    return difference
+
+
+def _expanded_terms(expr: sympy.Expr) -> int:
+    """At most how many terms ``expr`` has once expanded (capped just above MAX_EXPANDED_TERMS)."""
+    if expr.is_Add:
+        count = sum(_expanded_terms(arg) for arg in expr.args)
+    elif expr.is_Mul:
+        count = math.prod(_expanded_terms(arg) for arg in expr.args)
+    elif expr.is_Pow and expr.exp.is_Integer:
+        power = abs(int(expr.exp))
+        count = math.comb(_expanded_terms(expr.base) + power - 1, power)
+    else:
+        count = 1
+    return min(count, MAX_EXPANDED_TERMS + 1)
 
 
 def _satisfied(assumption: eq.Assumption, derivation: Derivation) -> bool:
@@ -263,17 +326,18 @@ def _satisfied(assumption: eq.Assumption, derivation: Derivation) -> bool:
                for symbol, value in assumption.substitutions.items())
 
 
-def _value(formula: sympy.Expr, derivation: Derivation) -> sympy.Rational | None:
-    """The formula's value on this model, or None (a symbol the model does not bind, a division
-    by zero, a square root of a negative number)."""
+def _at(formula: sympy.Expr, derivation: Derivation) -> sympy.Expr | None:
+    """The formula at this model's values (bounded, see equivalence.evaluate), or None if it holds
+    a symbol the model does not bind."""
     if not formula.free_symbols <= set(derivation.bindings):
         return None
-    value = substitute(formula, derivation.bindings)
-    return value if value.is_Rational else None
+    return eq.evaluate(formula, derivation.bindings)
 
 
 def _ratio(a, b) -> sympy.Rational | None:
-    return a / b if b else None
+    """a / b when it is a rational number."""
+    ratio = a / b if b else None
+    return ratio if ratio is not None and ratio.is_Rational else None
 
 
 def derivations_for(models: list | None, derive) -> list[Derivation]:
@@ -285,21 +349,20 @@ DERIVED_NAMES = {"P": "params.total", "params": "params.total", "num_params": "p
 """Names a formula may use for a model's own quantities (P in '2 P / BW')."""
 
 
-def model_lets(derivation: Derivation, lets: dict[str, sympy.Expr] | None) -> dict[str, sympy.Expr]:
-    own = {name: derivation[key].expr for name, key in DERIVED_NAMES.items()}
-    return {**own, **(lets or {})}
-
-
 def check_formula(formula_text: str, against: str, derivations: list[Derivation], *,
                   lets: dict[str, sympy.Expr] | None = None,
                   tolerance: sympy.Rational = DEFAULT_APPROXIMATION) -> FormulaCheck:
+    """The formula against ``against`` on every derivation. It is read once, with placeholders for
+    the models' own quantities (DERIVED_NAMES), which each model then fills in."""
     key = quantity_key(against, derivations[0])
-    verdicts = []
-    for d in derivations:
-        formula = parse_formula(formula_text, model_lets(d, lets))
-        verdicts.append(check_formula_on(formula, d, key, tolerance))
-    formula = parse_formula(formula_text, model_lets(derivations[0], lets))
-    return FormulaCheck(formula_text, formula, key, tuple(verdicts), tolerance)
+    own = {name: sympy.Dummy(name, positive=True) for name in DERIVED_NAMES}
+    formula = parse_formula(formula_text, {**own, **(lets or {})})
+
+    def on(derivation: Derivation) -> sympy.Expr:
+        return formula.xreplace({own[name]: derivation[k].expr for name, k in DERIVED_NAMES.items()})
+
+    verdicts = tuple(check_formula_on(on(d), d, key, tolerance) for d in derivations)
+    return FormulaCheck(formula_text, on(derivations[0]), key, verdicts, tolerance)
 
 
 @dataclass(frozen=True)
@@ -320,9 +383,9 @@ class NumberCheck:
         v = self.verdict
         return {"kind": "number", "claim": self.claim, "against": self.quantity, "model": self.model,
                 "verdict": v.status if not (self.holds and v.status == "differs") else "within_tolerance",
-                "holds": self.holds, "exact": plain(v.exact), "stated": plain(v.stated.value),
-                "relative_error": float(v.relative_error), "reading": v.reading or None,
-                "factor": v.factor or None}
+                "holds": self.holds, "exact": json_number(v.exact),
+                "stated": json_number(v.stated.value), "relative_error": json_real(v.relative_error),
+                "reading": v.reading or None, "factor": v.factor or None}
 
 
 HARDWARE_KEYS = {"hardware.peak_flops": "flop_rate", "hardware.memory_bytes": "bytes",
@@ -334,7 +397,7 @@ def check_hardware_number(claim: str, against: str, accelerator: Accelerator, dt
     """A stated figure of an accelerator (peak FLOP/s, memory, bandwidth) against its datasheet."""
     if against not in HARDWARE_KEYS:
         raise SymbolicError(f"unknown hardware quantity {against!r}; known: {', '.join(HARDWARE_KEYS)}")
-    stated = read_stated(claim)
+    stated = read_claimed(claim)
     if stated.dimension != HARDWARE_KEYS[against]:
         raise SymbolicError(f"{claim!r} is in {stated.dimension} but {against} is in "
                             f"{HARDWARE_KEYS[against]}")
@@ -352,7 +415,7 @@ def check_hardware_number(claim: str, against: str, accelerator: Accelerator, dt
 def check_number(claim: str, against: str, derivation: Derivation,
                  tolerance: sympy.Rational | None = None) -> NumberCheck:
     key = quantity_key(against, derivation)
-    stated = read_stated(claim)
+    stated = read_claimed(claim)
     dimensions = {"kv": "bytes", "bytes": "bytes", "flops": "flop", "params": "count"}
     expected_dimension = dimensions[quantity_kind(key)]
     if stated.dimension != expected_dimension:
@@ -374,8 +437,8 @@ class ArithmeticCheck:
     def to_dict(self) -> dict:
         v = self.verdict
         return {"kind": "arithmetic", "claim": self.claim, "verdict": v.status, "holds": self.holds,
-                "exact": plain(self.exact), "exact_decimal": float(self.exact),
-                "stated": plain(v.stated.value), "relative_error": float(v.relative_error),
+                "exact": json_number(self.exact), "exact_decimal": json_real(self.exact),
+                "stated": json_number(v.stated.value), "relative_error": json_real(v.relative_error),
                 "factor": v.factor or None}
 
 
@@ -388,12 +451,42 @@ def check_arithmetic(claim: str, lets: dict[str, sympy.Expr] | None = None) -> A
     if value.free_symbols:
         names = ", ".join(sorted(s.name for s in value.free_symbols))
         raise FormulaError(f"arithmetic claim has symbols ({names}); check it --against a quantity")
-    return ArithmeticCheck(claim, value, judge(read_stated(right), value))
+    exact = _rational(value)
+    return ArithmeticCheck(claim, exact, judge(read_claimed(right), exact))
+
+
+ARITHMETIC_DIGITS = 50
+
+
+def _rational(value: sympy.Expr) -> sympy.Rational:
+    """A real constant as a rational: itself, or (sqrt(2), log(3)) its value to 50 digits."""
+    if value.is_Rational:
+        return value
+    try:
+        approximation = value.evalf(ARITHMETIC_DIGITS)
+    except ArithmeticError:  # SymPy's precision exhausted
+        approximation = None
+    exact = to_rational(str(approximation)) if approximation is not None and approximation.is_Float else None
+    if exact is None:
+        raise FormulaError(f"cannot evaluate {text(value)[:60]} to a number")
+    return exact
+
+
+_LEADING_NUMBER = re.compile(r"\s*([0-9][0-9,]*(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)")
+
+
+def read_claimed(claim: str) -> Stated:
+    """A stated number (see claims.read_stated), its digits first checked as a formula's are
+    (parser.read_number), so that no number is slow to read or too long to print."""
+    match = _LEADING_NUMBER.match(claim)
+    if match:
+        read_number(match.group(1).replace(",", ""), "in the claim")
+    return read_stated(claim)
 
 
 def looks_like_number(claim: str) -> bool:
     try:
-        read_stated(claim)
+        read_claimed(claim)
     except SymbolicError:
         return False
     return True

@@ -2,32 +2,132 @@
 
 Equality is tested by evaluating both sides exactly (rationals) at random points of their free
 symbols: two different rational functions agree at a few random points with vanishing probability
-(the Schwartz-Zippel lemma), and evaluation never expands a product, so no input can make the test
-slow. When the sides differ, a catalogue of common assumptions (MHA, head_dim = H / n_q, 2-byte
-elements, ...) is searched for the smallest set under which they agree; failing that, their ratio
-and difference are compared with the mistakes people make (a lost factor 2 for K and V, query
-heads where GQA caches KV heads, MACs counted as FLOPs, the vocabulary counted per layer, ...).
+(the Schwartz-Zippel lemma), and evaluation (:func:`evaluate`) never expands a product and bounds
+the size of every number it makes, so no input can make the test slow. When the sides differ, a
+catalogue of common assumptions (MHA, head_dim = H / n_q, 2-byte elements, ...) is searched for
+the smallest set under which they agree; failing that, their ratio and difference are compared
+with the mistakes people make (a lost factor 2 for K and V, query heads where GQA caches KV heads,
+MACs counted as FLOPs, the vocabulary counted per layer, ...).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import sympy
 
+from ..exact import MAX_POWER_BITS, substitute, to_rational
 from ..symbols import VOCABULARY, B, H, L, S, V, b_a, b_kv, b_w, c, d_ff, d_h, n_kv, n_pos, n_q
 
 POINTS = 6
 _SEED = 20261121
+MAX_VALUE_BITS = 2 * MAX_POWER_BITS
+"""A sum or product of numbers that would need more bits than this evaluates to ``zoo``."""
+_NO_VALUE = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
 
 
-def _point(symbols: list[sympy.Symbol], rng: random.Random) -> dict[sympy.Symbol, sympy.Rational]:
+def evaluate(expr: sympy.Expr, values: dict) -> sympy.Expr:
+    """``expr`` with ``values`` (symbol -> number) put in, exact and in bounded time and memory.
+
+    A power whose exact value would need more than ``MAX_POWER_BITS`` bits is, for a rational base
+    between -1 and 1 (``(1 - k/E)^B``), rounded as :func:`symbolic.exact.substitute` rounds it (so
+    a formula and the exact expression round alike), and otherwise infinite (``zoo``); so is a sum
+    or product of numbers that would need more than ``MAX_VALUE_BITS`` bits. ``zoo`` equals no
+    finite number: a formula too large to evaluate is not equivalent."""
+    values = {key: v if isinstance(v, sympy.Basic) else to_rational(v) for key, v in values.items()}
+    cache: dict = {}
+
+    def walk(node):
+        if node in values:
+            return values[node]
+        if not node.args:
+            return node
+        if node not in cache:
+            args = [walk(arg) for arg in node.args]
+            cache[node] = _apply(node, args)
+        return cache[node]
+
+    return walk(expr)
+
+
+def _apply(node: sympy.Expr, args: list[sympy.Expr]) -> sympy.Expr:
+    """``node`` rebuilt from evaluated ``args``; ``zoo`` where an argument has no value, where the
+    value would be too large, or where SymPy cannot settle it in bounded time (see
+    :func:`unroundable`) or at all (the min of a complex number)."""
+    if all(a is b for a, b in zip(args, node.args, strict=True)):
+        return node
+    if any(arg in _NO_VALUE for arg in args) or unroundable(node.func, args):
+        return sympy.zoo
+    try:
+        if isinstance(node, sympy.Pow):
+            return _power(*args)
+        if isinstance(node, (sympy.Add, sympy.Mul)) and _too_large(node, args):
+            return sympy.zoo
+        return node.func(*args)
+    except (ArithmeticError, TypeError, ValueError):  # precision exhausted, not comparable
+        return sympy.zoo
+
+
+MAX_ROUNDED_BITS = 160
+
+
+def unroundable(function, args) -> bool:
+    """floor or ceil of an irrational number of more than MAX_ROUNDED_BITS bits: SymPy's search
+    for its integer part can take minutes (``floor(10^200 log(3))``)."""
+    return (function in (sympy.floor, sympy.ceiling) and not args[0].free_symbols
+            and not args[0].is_Rational and number_bits(args[0]) > MAX_ROUNDED_BITS)
+
+
+def number_bits(number: sympy.Expr) -> int:
+    """An upper bound on the bits a number takes: of a rational's longer part (numerator or
+    denominator), of a power's value, of a product, sum or function value of such numbers."""
+    if number.is_Rational:
+        return max(abs(number.p).bit_length(), number.q.bit_length())
+    if number.is_Pow and number.exp.is_Rational:
+        return math.ceil(abs(number.exp)) * number_bits(number.base) + 1
+    return sum(number_bits(arg) for arg in number.args) + 1
+
+
+def _too_large(node: sympy.Expr, args: list[sympy.Expr]) -> bool:
+    if any(arg.free_symbols for arg in args):
+        return False
+    if isinstance(node, sympy.Mul):
+        return sum(number_bits(arg) for arg in args) > MAX_VALUE_BITS
+    denominators = sum(arg.q.bit_length() for arg in args if arg.is_Rational)
+    return max(number_bits(arg) for arg in args) + denominators > MAX_VALUE_BITS
+
+
+def _power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
+    """base^exponent for :func:`evaluate`."""
+    if (base.free_symbols or not exponent.is_Rational or base.is_zero or base in (1, -1)
+            or abs(exponent) * number_bits(base) <= MAX_POWER_BITS):
+        return base**exponent
+    if base.is_Rational and exponent.is_Integer:
+        b, e = (base, exponent) if exponent > 0 else (1 / base, -exponent)
+        if abs(b) < 1:
+            sign = -1 if b < 0 and e % 2 else 1
+            return sign * substitute(sympy.Pow(abs(b), e, evaluate=False), {})
+    return sympy.zoo
+
+
+EXPONENT_VALUES = (2, 40)
+"""A symbol in an exponent is sampled among these whole numbers, so that a power such as
+(1 - k/E)^B or 2^(L H V) stays exact (at most 64,000 bits) instead of rounding or overflowing
+alike on both sides."""
+
+
+def _point(symbols: tuple[sympy.Symbol, ...], in_exponents: frozenset, rng: random.Random
+           ) -> dict[sympy.Symbol, sympy.Rational]:
     values = {}
     for s in symbols:
-        if s.is_integer:
+        if s in in_exponents:
+            values[s] = sympy.Integer(rng.randint(*EXPONENT_VALUES))
+        elif s.is_integer:
             values[s] = sympy.Integer(rng.randint(2, 10**6))
         else:
             values[s] = sympy.Rational(rng.randint(1, 10**4), rng.randint(1, 97))
@@ -37,27 +137,51 @@ def _point(symbols: list[sympy.Symbol], rng: random.Random) -> dict[sympy.Symbol
 def sample(a: sympy.Expr, b: sympy.Expr, points: int = POINTS) -> Iterator[tuple[sympy.Expr, sympy.Expr]]:
     """Both expressions evaluated exactly at the same random points (fixed seed: deterministic),
     one point at a time, so that a caller may stop at the first disagreement."""
-    symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    symbols = tuple(sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name))
+    key = (symbols, _in_exponents(a) | _in_exponents(b), points)
+    for index in range(points):
+        yield _evaluated(a, key, index), _evaluated(b, key, index)
+
+
+@functools.lru_cache(maxsize=1024)
+def _in_exponents(expr: sympy.Expr) -> frozenset:
+    """The symbols that occur in an exponent of ``expr``."""
+    return frozenset(s for power in expr.atoms(sympy.Pow) for s in power.exp.free_symbols)
+
+
+@functools.lru_cache(maxsize=64)
+def _points(symbols: tuple, in_exponents: frozenset, points: int) -> tuple[dict, ...]:
     rng = random.Random(_SEED)
-    for _ in range(points):
-        values = _point(symbols, rng)
-        yield a.xreplace(values), b.xreplace(values)
+    return tuple(_point(symbols, in_exponents, rng) for _ in range(points))
+
+
+@functools.lru_cache(maxsize=2048)
+def _evaluated(expr: sympy.Expr, key: tuple, index: int) -> sympy.Expr:
+    """``expr`` at the ``index``-th point of ``key`` (see :func:`_points`): remembered, as every
+    model checked (and every set of assumptions tried) evaluates the same formula at the same
+    points."""
+    return evaluate(expr, _points(*key)[index])
+
+
+def _finite(value: sympy.Expr) -> bool:
+    return not value.has(*_NO_VALUE)
 
 
 def same(a: sympy.Expr, b: sympy.Expr) -> bool:
     """True if ``a`` and ``b`` agree at every sampled point (so, with overwhelming probability,
-    everywhere)."""
-    return all(x == y for x, y in sample(a, b))
+    everywhere). Two values too large to evaluate (``zoo``) do not agree."""
+    return a == b or all(x == y and _finite(x) for x, y in sample(a, b))
 
 
 def constant_ratio(a: sympy.Expr, b: sympy.Expr) -> sympy.Rational | None:
-    """a / b when it is the same number at every point, else None."""
-    ratios = {x / y if y != 0 else None for x, y in sample(a, b)}
-    if len(ratios) == 1:
-        (ratio,) = ratios
-        if ratio is not None and ratio.is_Rational:
-            return ratio
-    return None
+    """a / b when it is the same rational number at every point, else None."""
+    found = None
+    for x, y in sample(a, b):
+        ratio = x / y if y != 0 else None
+        if ratio is None or not ratio.is_Rational or (found is not None and ratio != found):
+            return None
+        found = ratio
+    return found
 
 
 def ratio_is(a: sympy.Expr, b: sympy.Expr, factor: sympy.Expr) -> bool:
@@ -120,6 +244,7 @@ class Case:
     relatives: dict = field(default_factory=dict)
     formula_value: sympy.Rational | None = None   # both sides on the model checked
     exact_value: sympy.Rational | None = None
+    undefined: bool = False        # the formula has no finite real value on the model checked
 
     @property
     def value_ratio(self) -> float | None:
@@ -166,6 +291,9 @@ def _causal_in_decode(case: Case) -> bool:
 
 
 MISTAKES: tuple[Mistake, ...] = (
+    Mistake("no_value", "on this model the formula has no finite real value, or one too large to evaluate "
+                        "exactly (a division by zero, the logarithm or square root of a negative number, "
+                        "a huge power)", lambda case: case.undefined),
     Mistake("query_heads_for_kv",
             "sized with the query heads (n_q d_h, the hidden size) where GQA caches only the n_kv KV heads",
             _ratio(n_q / n_kv)),

@@ -9,6 +9,11 @@ parser that builds SymPy expressions directly. Python's ``eval``/``exec`` and Sy
 ``parse_expr``/``sympify`` never see the text. Length, token count, nesting depth, exponents and the
 size of numbers are bounded, so no input can run code, recurse without bound or exhaust memory.
 
+Numbers are ASCII decimals of at most ``MAX_DIGITS`` digits. A numeric exponent is at most
+``MAX_EXPONENT`` in size; a symbolic one (``(1 - k/E)^B``) is read, and the evaluation at a point
+bounds it (see :func:`symbolic.check.equivalence.evaluate`). A formula without a finite real value
+(``log(0)``, ``sqrt(-1)``, ``log(-H)``) is refused, naming the call or power at fault.
+
 Names resolve through the vocabulary's aliases (``nlayers`` -> ``L``), after the caller's own
 definitions (``lets``). Implicit multiplication is read where it is unambiguous: ``2H``, ``2 H``,
 ``(a)(b)``, ``b s h``; two numbers in a row are an error.
@@ -26,6 +31,7 @@ import sympy
 from ..errors import SymbolicError
 from ..exact import to_rational
 from ..symbols import closest_names, lookup
+from .equivalence import number_bits, unroundable
 
 MAX_LENGTH = 10_000
 MAX_TOKENS = 2_000
@@ -58,7 +64,7 @@ _SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵":
                  "⁸": "8", "⁹": "9"}
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
-  | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op>\*\*|[-+*/(),])
 """, re.VERBOSE)
@@ -175,7 +181,7 @@ class _Reader:
                 if right == 0:
                     raise FormulaError(f"division by zero at position {token.position}")
                 value = value / right
-        _check_size(value)
+            _check_size(value, f"at position {token.position}")
         return value
 
     def unary(self) -> sympy.Expr:
@@ -202,11 +208,7 @@ class _Reader:
     def atom(self) -> sympy.Expr:
         token = self.take()
         if token.kind == "number":
-            value = to_rational(token.text)
-            if value is None:  # pragma: no cover - the token pattern only admits numbers
-                raise FormulaError(f"cannot read number '{token.text}'")
-            _check_size(value)
-            return value
+            return read_number(token.text, f"at position {token.position}")
         if token.kind == "name":
             following = self.peek()
             if token.text.lower() in FUNCTIONS and following is not None and following.text == "(":
@@ -228,7 +230,10 @@ class _Reader:
         function, fewest, most = FUNCTIONS[name.text.lower()]
         if not fewest <= len(args) <= most:
             raise FormulaError(f"wrong number of arguments to {name.text}() at position {name.position}")
-        return function(*args)
+        if unroundable(function, args):
+            raise FormulaError(f"{name.text}() at position {name.position}: its argument is too large "
+                               f"to round exactly")
+        return _real(function(*args), f"{name.text}() at position {name.position}")
 
     def resolve(self, token: Token) -> sympy.Expr:
         key = token.text.lower()
@@ -242,25 +247,69 @@ class _Reader:
         raise FormulaError(f"unknown symbol '{token.text}' at position {token.position}{hint}")
 
 
-def _check_size(value: sympy.Expr) -> None:
-    if value.is_Rational and max(abs(value.p), value.q) > 10**MAX_DIGITS:
-        raise FormulaError(f"number too large (more than {MAX_DIGITS} digits)")
+def read_number(text: str, where: str = "") -> sympy.Rational:
+    """The exact value of an ASCII decimal as written (``12.75``, ``1.5e12``). Refused when it has
+    more than ``MAX_DIGITS`` digits in numerator or denominator; the length of the text and of its
+    exponent are checked first, so that no number can make the conversion slow."""
+    exponent = text.lower().partition("e")[2]
+    shown = text if len(text) <= 24 else f"{text[:20]}..."
+    if len(text) > MAX_DIGITS or len(exponent.lstrip("+-")) > 4:
+        raise FormulaError(f"number {shown} {where} is too large (more than {MAX_DIGITS} digits)")
+    value = to_rational(text)
+    if value is None:
+        raise FormulaError(f"cannot read the number {shown!r} {where}")
+    _check_size(value, where, shown)
+    return value
+
+
+def _check_size(value: sympy.Expr, where: str, shown: str = "") -> None:
+    """Refuses a number (or a product's coefficient) of more than MAX_DIGITS digits."""
+    coefficient = value.as_coeff_Mul()[0]
+    if coefficient.is_Rational and max(abs(coefficient.p), coefficient.q) > 10**MAX_DIGITS:
+        what = f"number {shown}" if shown else "number"
+        raise FormulaError(f"{what} {where} is too large (more than {MAX_DIGITS} digits)")
+
+
+def no_real_value(value: sympy.Expr) -> bool:
+    """True if ``value`` is certainly not a finite real number (complex, infinite, undefined), or
+    is a number SymPy cannot settle (its precision exhausted)."""
+    try:
+        return value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I) \
+            or value.is_extended_real is False
+    except ArithmeticError:
+        return True
+
+
+def _real(value: sympy.Expr, what: str) -> sympy.Expr:
+    if no_real_value(value):
+        raise FormulaError(f"{what} has no finite real value")
+    return value
 
 
 def _power(base: sympy.Expr, exponent: sympy.Expr, position: int) -> sympy.Expr:
+    """base^exponent: a numeric exponent at most MAX_EXPONENT in size, and a number to a numeric
+    power of at most MAX_DIGITS digits; a symbolic exponent is bounded when evaluated."""
     if exponent.is_Number:
         if abs(exponent) > MAX_EXPONENT:
-            raise FormulaError(f"exponent {exponent} at position {position} is too large "
-                               f"(the limit is {MAX_EXPONENT})")
-        if base.is_Number and base != 0 and abs(base) != 1:
-            digits = abs(float(exponent)) * abs(math.log10(abs(float(base))))
-            if digits > MAX_DIGITS:
-                raise FormulaError(f"power at position {position} is too large")
+            raise FormulaError(f"exponent {_shown(exponent)} at position {position} is too large "
+                               f"(at most {MAX_EXPONENT} in size)")
+        constant = not base.free_symbols and base != 0 and abs(base) != 1
+        if constant and abs(exponent) * number_bits(base) > MAX_DIGITS * math.log2(10):
+            raise FormulaError(f"power at position {position} is too large (more than {MAX_DIGITS} digits)")
     elif not exponent.free_symbols:
-        raise FormulaError(f"exponent at position {position} must be a number or a symbol")
+        raise FormulaError(f"exponent at position {position} must be a number or hold a symbol")
     if base == 0 and exponent.is_Number and exponent <= 0:
         raise FormulaError(f"0 to a non-positive power at position {position}")
-    return base**exponent
+    value = _real(base**exponent, f"the power at position {position}")
+    if value.is_Pow and value.exp.is_Number and abs(value.exp) > MAX_EXPONENT:  # (H^200)^200 = H^40000
+        raise FormulaError(f"exponent {_shown(value.exp)} at position {position} is too large "
+                           f"(at most {MAX_EXPONENT} in size)")
+    return value
+
+
+def _shown(number: sympy.Expr) -> str:
+    """A number for a message: in full when short."""
+    return str(number) if number.is_Rational and max(abs(number.p), number.q) < 10**20 else "(huge)"
 
 
 def parse_formula(text: str, lets: Mapping[str, sympy.Expr] | None = None) -> sympy.Expr:
@@ -271,8 +320,13 @@ def parse_formula(text: str, lets: Mapping[str, sympy.Expr] | None = None) -> sy
     if not tokens:
         raise FormulaError("empty formula")
     reader = _Reader(tokens, lets or {})
-    value = reader.expression()
+    try:
+        value = reader.expression()
+    except ArithmeticError:  # SymPy's precision exhausted: ceil(sqrt(2) 10^399)
+        raise FormulaError("the formula's numbers cannot be evaluated exactly") from None
     extra = reader.peek()
     if extra is not None:
         raise FormulaError(f"unexpected '{extra.text}' at position {extra.position}")
-    return value
+    for number in value.atoms(sympy.Rational):
+        _check_size(number, "in the formula")
+    return _real(value, "the formula")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 
 from ..printing import text
 from ..units import count
-from .checker import ArithmeticCheck, FormulaCheck, NumberCheck
+from .checker import ArithmeticCheck, FormulaCheck, NumberCheck, as_float, scientific, shows_in_full
 
 STATUS_WORDS = {
     "equivalent": "equivalent",
@@ -21,13 +22,23 @@ STATUS_WORDS = {
 
 
 def _number(value) -> str:
+    """A whole number in full, else to six digits; numbers of any size."""
     if value is None:
         return "-"
-    return count(value) if value.is_Integer else f"{float(value):.6g}"
+    if shows_in_full(value):
+        return count(value)
+    number = as_float(value)
+    return f"{number:.6g}" if number is not None else scientific(value)
 
 
 def _pct(value) -> str:
-    return f"{float(value) * 100:+.3g}%"
+    """A relative error in percent."""
+    if value is None:
+        return "relative error undefined"
+    percent = as_float(value * 100)
+    if percent is not None:
+        return f"{percent:+.3g}%"
+    return ("+" if value > 0 else "") + scientific(value * 100, 3) + "%"
 
 
 def verdict_words(check) -> str:
@@ -109,4 +120,16 @@ def json_report(checks, extra: list[dict] | None = None) -> str:
             item.update(extra[i])
         items.append(item)
     summary = {"claims": len(items), "failed": sum(1 for i in items if not i.get("passes", i["holds"]))}
-    return json.dumps({"summary": summary, "results": items}, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_strict({"summary": summary, "results": items}), indent=2, ensure_ascii=False,
+                      allow_nan=False) + "\n"
+
+
+def _strict(item):
+    """``item`` as strict JSON holds it: a float that is not finite said in words."""
+    if isinstance(item, dict):
+        return {key: _strict(value) for key, value in item.items()}
+    if isinstance(item, list | tuple):
+        return [_strict(value) for value in item]
+    if isinstance(item, float) and not math.isfinite(item):
+        return "undefined" if math.isnan(item) else ("unbounded" if item > 0 else "-unbounded")
+    return item

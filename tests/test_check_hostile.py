@@ -3,13 +3,9 @@ file that cannot be answered gets one line, ``symbolic: error: ...`` naming the 
 fault, exit status 2, no traceback, in bounded time; one that can be answered gets a correct
 verdict (exit 0 or 1), and its JSON report is strict JSON."""
 
-import contextlib
-import io
-import json
 import os
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,54 +16,15 @@ from hypothesis import strategies as st
 
 from symbolic.check.checker import check_formula
 from symbolic.check.parser import parse_formula
-from symbolic.cli import main
 from symbolic.derive import Derivation
 from symbolic.load import load
 from symbolic.symbols import H, L, b_kv, d_h, n_kv
 
+from .hostile import answered, refused, run, strict_json, write_input
+
 SECONDS = 10  # every hostile input is answered well within this
 GPT2 = ["--against", "params.total", "--model", "gpt2"]
 WEIGHTS = ["--against", "memory.weights_bytes", "--model", "gpt2"]
-
-
-def run(*args) -> tuple[int, str, str]:
-    """``symbolic ARGS`` in this process, timed: (status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    start = time.monotonic()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in args])
-    assert time.monotonic() - start < SECONDS, args
-    return status, out.getvalue(), err.getvalue()
-
-
-def refused(*args, expected: tuple[str, ...] = ()) -> str:
-    """The command fails as issue 11 asks: status 2, one line on stderr naming what is at fault."""
-    status, out, err = run(*args)
-    assert status == 2, (out, err)
-    assert out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("symbolic: error: "), err
-    assert "Traceback" not in err
-    for text in expected:
-        assert text in lines[0], lines[0]
-    return lines[0]
-
-
-def answered(*args, status: int) -> str:
-    """The command gives a verdict with this exit status, and nothing on stderr; its output."""
-    got, out, err = run(*args)
-    assert (got, err) == (status, ""), err
-    return out
-
-
-def strict_json(text: str) -> dict:
-    """A JSON report that strict JSON readers accept: no NaN or Infinity."""
-    def constant(token):
-        raise AssertionError(f"{token} in a JSON report")
-
-    document = json.loads(text, parse_constant=constant)
-    json.dumps(document, allow_nan=False)
-    return document
 
 
 # --- 1. powers with symbolic or huge exponents -----------------------------------------------
@@ -205,12 +162,7 @@ def test_arithmetic_with_irrational_values_gets_a_verdict():
 # --- 3. claims files --------------------------------------------------------------------------
 
 def claims(tmp_path: Path, name: str, content) -> Path:
-    path = tmp_path / name
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content if isinstance(content, str) else json.dumps(content))
-    return path
+    return write_input(tmp_path, name, content)
 
 
 @pytest.mark.parametrize("name", ["claims.md", "claims.yaml", "claims.json"])

@@ -55,13 +55,29 @@ class MoESpec:
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One kind of decoder layer."""
+    """One kind of decoder layer: its parts. Its kind's name, and the symbol counting the layers
+    of that kind, are made from the parts that tell kinds apart (:attr:`kind`); documents and the
+    performance model ask the parts (:attr:`slides`, :attr:`is_moe`), never the name."""
 
-    kind: str
     attention: AttentionSpec
     mlp: MLPSpec | MoESpec
     norm: str = "rms"              # "rms" or "layer"
     sandwich_norms: bool = False   # extra norms after attention and after the MLP (gemma-2)
+
+    @property
+    def slides(self) -> bool:
+        """Keys limited to the last W positions."""
+        return self.attention.sliding
+
+    @property
+    def is_moe(self) -> bool:
+        return isinstance(self.mlp, MoESpec)
+
+    @property
+    def kind(self) -> str:
+        """The kind's name, one label per distinguishing part: the attention's span, then
+        ``_moe`` for a mixture-of-experts MLP (``full_attention``, ``sliding_attention_moe``)."""
+        return (SLIDING if self.slides else FULL) + ("_moe" if self.is_moe else "")
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,7 @@ class LayerGroup:
 
     @property
     def count_symbol(self) -> sympy.Symbol:
-        return sym.LAYER_COUNT_SYMBOLS[self.spec.kind]
+        return sym.layer_count_symbol(self.spec.kind)
 
 
 @dataclass(frozen=True)
@@ -121,8 +137,8 @@ class Architecture:
             raise ConfigError("layer groups do not add up to num_hidden_layers")
         kinds = [g.spec.kind for g in self.layer_groups]
         if len(set(kinds)) != len(kinds):
-            raise ConfigError(f"layer kinds must be distinct, got {kinds}")
-        if any(g.spec.attention.sliding for g in self.layer_groups) and not self.sliding_window:
+            raise ConfigError(f"layers that differ must differ in a part their kind names, got {kinds}")
+        if any(g.spec.slides for g in self.layer_groups) and not self.sliding_window:
             raise ConfigError("sliding-window layers need a positive sliding_window")
         if self.learned_positions and not self.max_position_embeddings:
             raise ConfigError("a learned position table needs max_position_embeddings")
@@ -135,11 +151,11 @@ class Architecture:
 
     @property
     def has_moe(self) -> bool:
-        return any(isinstance(g.spec.mlp, MoESpec) for g in self.layer_groups)
+        return any(g.spec.is_moe for g in self.layer_groups)
 
     @property
     def has_dense_mlp(self) -> bool:
-        return any(isinstance(g.spec.mlp, MLPSpec) for g in self.layer_groups)
+        return any(not g.spec.is_moe for g in self.layer_groups)
 
     @property
     def all_mla(self) -> bool:
@@ -189,7 +205,7 @@ class Architecture:
         for symbol, value in self.bindings().items():
             term = sym.term_of(symbol)
             field_name = _field_used(term, self.config)
-            if symbol in sym.LAYER_COUNT_SYMBOLS.values():
+            if sym.is_layer_count(symbol) and symbol is not sym.L:
                 origin = "counted"
             else:
                 origin = "config" if field_name else "default"

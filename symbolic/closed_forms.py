@@ -16,11 +16,6 @@ from .architecture import Architecture
 from .symbols import (
     E,
     H,
-    L,
-    L_full,
-    L_moe,
-    L_sliding,
-    L_sliding_moe,
     d_e,
     d_ff,
     d_h,
@@ -29,13 +24,12 @@ from .symbols import (
     d_s,
     d_v,
     k,
+    layer_counts,
     n_kv,
     n_q,
     r_kv,
     r_q,
 )
-
-LAYER_COUNTS = (L, L_full, L_sliding, L_moe, L_sliding_moe)
 
 
 @lru_cache(maxsize=4096)
@@ -43,15 +37,16 @@ def closed_form(expr: sympy.Expr) -> sympy.Expr:
     """``expr`` expanded and collected by layer counts, common factors pulled out (remembered: the
     symbolic forms do not depend on a model's sizes, so every model and language shares them).
 
-    The same as ``sympy.collect(expanded, LAYER_COUNTS, func=sympy.factor_terms)`` for sums
+    The same as ``sympy.collect(expanded, layer_counts(), func=sympy.factor_terms)`` for sums
     linear in the layer counts (every op list's), in less than half the time: each term goes to
     the one layer count it is a multiple of (or to none), and each group is factored once."""
     groups: dict[sympy.Expr, list[sympy.Expr]] = {}
+    counts = layer_counts()
     for term in sympy.Add.make_args(sympy.expand(expr)):
         key = sympy.S.One
-        for count in LAYER_COUNTS:
+        for count in counts:
             coefficient = term.as_coefficient(count) if term.has(count) else None
-            if coefficient is not None and not coefficient.has(*LAYER_COUNTS):
+            if coefficient is not None and not coefficient.has(*counts):
                 key, term = count, coefficient
                 break
         groups.setdefault(key, []).append(term)
@@ -70,4 +65,4 @@ def relative_to_hidden(expr: sympy.Expr, arch: Architecture) -> sympy.Expr:
     hidden = values[H]
     ratios = {s: values[s] for s in COUNTS if s in values}
     ratios.update({s: values[s] / hidden * H for s in WIDTHS if s in values})
-    return sympy.collect(sympy.expand(expr.xreplace(ratios)), LAYER_COUNTS)
+    return sympy.collect(sympy.expand(expr.xreplace(ratios)), layer_counts())

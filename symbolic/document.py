@@ -192,6 +192,11 @@ class Document:
     def mixed_kinds(self) -> bool:
         return len(self.layer_kinds) > 1
 
+    @property
+    def specs(self) -> dict:
+        """Kind name -> its :class:`~symbolic.architecture.LayerSpec`: prose asks the parts."""
+        return {g.spec.kind: g.spec for g in self.arch.layer_groups}
+
 
 def line(d: Derivation, key: str) -> Line:
     q: Quantity = d[key]

@@ -312,7 +312,7 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
             rotary_fraction=rotary_fraction,
             logit_softcap=family.softcaps and reader.present("attn_logit_softcapping") is not None,
         )
-        return LayerSpec(layer_kind(slides, moe), attention, experts.spec if moe else mlp, norm="rms",
+        return LayerSpec(attention, experts.spec if moe else mlp, norm="rms",
                          sandwich_norms=family.sandwich_norms)
 
     return Architecture(
@@ -325,10 +325,6 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
         sliding_window=window, norm="rms", embedding_scale=family.embedding_scale,
         final_logit_softcap=family.softcaps and reader.present("final_logit_softcapping") is not None,
         **_expert_sizes(experts), source=source, config=reader.config)
-
-
-def layer_kind(slides: bool, moe: bool) -> str:
-    return (SLIDING if slides else FULL) + ("_moe" if moe else "")
 
 
 def _expert_sizes(experts: Experts | None) -> dict:
@@ -365,8 +361,7 @@ def _read_deepseek(reader: ConfigReader, model_type: str, name: str, source: str
         name=name, model_type=model_type, vocab_size=vocab, hidden_size=hidden, num_layers=layers,
         num_heads=heads, num_kv_heads=heads, head_dim=nope + rope, intermediate_size=ffn,
         layer_groups=_group_layers([i >= dense_layers for i in range(layers)],
-                                   lambda is_moe: LayerSpec(layer_kind(False, is_moe), attention,
-                                                            moe if is_moe else dense)),
+                                   lambda is_moe: LayerSpec(attention, moe if is_moe else dense)),
         tie_word_embeddings=reader.flag("tie_word_embeddings", False),
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
         num_experts=experts, experts_per_token=top_k, expert_intermediate_size=expert_size,
@@ -385,8 +380,7 @@ def _read_gpt2(reader: ConfigReader, name: str, source: str) -> Architecture:
     if hidden % heads:
         raise reader.fail(f"config field 'n_embd' ({hidden}) must be divisible by n_head ({heads})")
     ffn = reader.integer("n_inner", default=4 * hidden)
-    spec = LayerSpec(FULL,
-                     AttentionSpec(qkv_bias=True, o_bias=True, rotary=False),
+    spec = LayerSpec(AttentionSpec(qkv_bias=True, o_bias=True, rotary=False),
                      MLPSpec(gated=False, bias=True,
                              activation=reader.text("activation_function", default="gelu_new")),
                      norm="layer")

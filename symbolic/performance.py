@@ -256,7 +256,7 @@ class Performance:
 
     def all_to_all_time(self, phase: Phase) -> sympy.Expr:
         """Two all-to-alls (dispatch to the experts, combine back) in every MoE layer."""
-        moe_layers = sympy.Add(*(s.repeats for s in self.model.layer_sections if s.name.endswith("_moe")))
+        moe_layers = sympy.Add(*(s.repeats for s in self.model.layer_sections if s.group.spec.is_moe))
         return moe_layers * 2 * (self.all_to_all_bytes(phase) / BW_link + alpha)
 
     def step_time(self, phase: Phase, *, by_op: bool = True) -> sympy.Expr:

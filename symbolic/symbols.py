@@ -198,7 +198,30 @@ p_h = VOCABULARY["p_h"].symbol
 
 LAYER_COUNT_SYMBOLS = {"full_attention": L_full, "sliding_attention": L_sliding,
                        "full_attention_moe": L_moe, "sliding_attention_moe": L_sliding_moe}
-"""The symbol counting the layers of each kind, when a model mixes kinds (gemma-2, DeepSeek)."""
+"""The symbol counting the layers of each kind, when a model mixes kinds (gemma-2, DeepSeek): the
+four kinds named so far, and any other made by :func:`layer_count_symbol` when a model has it."""
+
+
+def layer_count_symbol(kind: str) -> sympy.Symbol:
+    """The symbol counting layers of ``kind`` (a :attr:`LayerSpec.kind <symbolic.architecture.
+    LayerSpec.kind>` name). A kind not seen before gets a vocabulary term of its own, ``L_<kind>``,
+    so a new part needs no new entry here."""
+    if kind not in LAYER_COUNT_SYMBOLS:
+        words = kind.replace("_", " ")
+        term = Term(f"L_{kind}", rf"L_{{\mathrm{{{words}}}}}", f"layers of kind {words}", "layers", (), ())
+        VOCABULARY[term.name] = term
+        LAYER_COUNT_SYMBOLS[kind] = term.symbol
+    return LAYER_COUNT_SYMBOLS[kind]
+
+
+def is_layer_count(symbol: sympy.Symbol) -> bool:
+    """``L`` or the count of one kind of layer."""
+    return symbol is L or symbol in LAYER_COUNT_SYMBOLS.values()
+
+
+def layer_counts() -> tuple[sympy.Symbol, ...]:
+    """``L`` and every kind's count known so far (closed forms gather terms by them)."""
+    return (L, *LAYER_COUNT_SYMBOLS.values())
 
 
 def _build_alias_index() -> dict[str, str]:

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import symbolic
 from symbolic import quantities as q
-from symbolic.closed_forms import LAYER_COUNTS, relative_to_hidden
+from symbolic.closed_forms import relative_to_hidden
 from symbolic.ops import OpKind
 from symbolic.strategies import (
     Bounds,
@@ -17,7 +17,7 @@ from symbolic.strategies import (
     scenarios,
     workloads,
 )
-from symbolic.symbols import B, c, n, n_kv, n_q
+from symbolic.symbols import B, c, layer_counts, n, n_kv, n_q
 from symbolic.workload import DECODE_STEP, PHASES, PREFILL
 
 WIDE = Bounds(max_kv_heads=16, max_group=8, max_head_dim=256, max_width_factor=512,
@@ -81,7 +81,7 @@ def test_closed_forms_equal_the_per_op_sums(scenario):
             assert d.evaluate(quantity.textbook) == quantity.value, key
             assert d.evaluate(relative_to_hidden(quantity.expr, arch)) == quantity.value
         # The same shape SymPy's own collect gives (closed_form groups terms itself, for speed).
-        reference = sympy.collect(sympy.expand(quantity.expr), LAYER_COUNTS, func=sympy.factor_terms)
+        reference = sympy.collect(sympy.expand(quantity.expr), layer_counts(), func=sympy.factor_terms)
         assert quantity.closed_form == reference, key
 
 

@@ -39,3 +39,25 @@ def test_hf_fields_of_the_vocabulary_are_the_ones_the_readers_use():
 def test_unknown_names_get_close_suggestions():
     assert symbols.lookup("nlayer") is None
     assert "nlayers" in symbols.closest_names("nlayer")
+
+
+def test_a_kind_of_layer_not_seen_before_gets_its_own_count_symbol():
+    """The layer vocabulary is open: a new part makes a new kind name, whose count symbol and
+    vocabulary term are made on first use; closed forms gather terms by it like L_full."""
+    from symbolic.closed_forms import closed_form
+    from symbolic.symbols import H, V, is_layer_count, layer_count_symbol, term_of
+
+    count = layer_count_symbol("chunked_attention_moe")
+    assert count is layer_count_symbol("chunked_attention_moe")
+    assert is_layer_count(count) and term_of(count).unit == "layers"
+    assert closed_form(3 * count * H + 2 * count * V + H) == H + count * (3 * H + 2 * V)
+
+
+def test_kinds_are_named_by_their_parts():
+    import symbolic
+
+    kinds = {g.spec.kind: (g.spec.slides, g.spec.is_moe)
+             for name in ("gemma-2-9b", "deepseek-v2-lite", "qwen3-30b-a3b", "llama-3.1-8b")
+             for g in symbolic.load(name).arch.layer_groups}
+    assert kinds == {"full_attention": (False, False), "sliding_attention": (True, False),
+                     "full_attention_moe": (False, True)}

@@ -136,6 +136,16 @@ def _alternating(reader: ConfigReader, num_layers: int) -> list[bool]:
     return [(i + 1) % 2 == 1 for i in range(num_layers)]
 
 
+def _periodic(reader: ConfigReader, num_layers: int) -> list[bool]:
+    """gemma-3: layer_types, or every layer slides but each ``sliding_window_pattern``-th (6 by
+    default), which attends to everything (transformers' Gemma3TextConfig.__post_init__)."""
+    types = reader.layer_types(num_layers)
+    if types is not None:
+        return [t == SLIDING for t in types]
+    period = reader.integer("sliding_window_pattern", default=6)
+    return [(i + 1) % period != 0 for i in range(num_layers)]
+
+
 @dataclass(frozen=True)
 class Experts:
     """Sizes and placement of a family's mixture-of-experts layers."""
@@ -201,6 +211,8 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            sliding_window_default=4096),
     Family("gemma", tie_default=True, head_dim_default=256, embedding_scale=True),
     Family("gemma2", tie_default=True, head_dim_default=256, sliding=_alternating,
+           sliding_window_default=4096, sandwich_norms=True, embedding_scale=True, softcaps=True),
+    Family("gemma3_text", tie_default=True, head_dim_default=256, qk_norm=True, sliding=_periodic,
            sliding_window_default=4096, sandwich_norms=True, embedding_scale=True, softcaps=True),
     Family("phi3", tie_default=False, qkv_bias=False, o_bias=False, sliding=_every_layer_if_window,
            rotary_fraction_field="partial_rotary_factor"),

@@ -118,6 +118,15 @@ def _gemma(draw, b: Bounds, model_type: str):
     config = draw(_common(b, model_type, heads_fix_width=False))
     config["attention_bias"] = draw(st.booleans())
     config["hidden_activation"] = "gelu_pytorch_tanh"
+    if model_type == "gemma3_text":
+        config["sliding_window"] = _window(draw, b)
+        config["query_pre_attn_scalar"] = 16
+        if draw(st.booleans()):
+            config["sliding_window_pattern"] = draw(st.integers(1, config["num_hidden_layers"] + 1))
+        elif draw(st.booleans()):
+            config["layer_types"] = draw(st.lists(st.sampled_from([FULL, SLIDING]),
+                                                  min_size=config["num_hidden_layers"],
+                                                  max_size=config["num_hidden_layers"]))
     if model_type == "gemma2":
         config["sliding_window"] = _window(draw, b)
         config["query_pre_attn_scalar"] = 16
@@ -230,6 +239,7 @@ _FAMILY_STRATEGIES = {
     "qwen3": lambda b: _qwen(b, "qwen3"),
     "gemma": lambda b: _gemma(b, "gemma"),
     "gemma2": lambda b: _gemma(b, "gemma2"),
+    "gemma3_text": lambda b: _gemma(b, "gemma3_text"),
     "phi3": _phi3,
     "gpt2": _gpt2,
     "mixtral": _mixtral,

@@ -121,6 +121,7 @@ class Architecture:
     qk_rope_head_dim: int | None = None
     v_head_dim: int | None = None
     source: str = ""
+    notes: tuple[str, ...] = ()          # what reading the config left out (a vision tower)
     config: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):

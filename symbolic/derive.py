@@ -56,7 +56,8 @@ class Derivation:
     def __init__(self, model: Model, workload: Workload | None = None,
                  precision: Precision | None = None):
         self.model = model
-        self.workload, self.warnings = (workload or Workload()).fitted(model.arch)
+        self.workload, warnings = (workload or Workload()).fitted(model.arch)
+        self.warnings = [*model.arch.notes, *warnings]
         self.precision = precision or Precision.of()
         self.bindings = {**model.bindings(), **self.workload.bindings(), **self.precision.bindings()}
         self.quantities: dict[str, Quantity] = {}

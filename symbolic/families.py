@@ -14,6 +14,7 @@ every count exact and every derivation well under a second, whatever the file sa
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -199,6 +200,9 @@ class Family:
     softcaps: bool = False
     rotary_fraction_field: str | None = None
     experts: Callable[[ConfigReader, int, str], Experts] | None = None
+    defaults: tuple[tuple[str, object], ...] = ()
+    """Fields a saved config may leave out, with transformers' class defaults (a multimodal
+    wrapper's text_config often holds only what differs from them)."""
 
 
 FAMILIES: dict[str, Family] = {f.model_type: f for f in (
@@ -213,7 +217,11 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
     Family("gemma2", tie_default=True, head_dim_default=256, sliding=_alternating,
            sliding_window_default=4096, sandwich_norms=True, embedding_scale=True, softcaps=True),
     Family("gemma3_text", tie_default=True, head_dim_default=256, qk_norm=True, sliding=_periodic,
-           sliding_window_default=4096, sandwich_norms=True, embedding_scale=True, softcaps=True),
+           sliding_window_default=4096, sandwich_norms=True, embedding_scale=True, softcaps=True,
+           # transformers 5.24, models/gemma3/configuration_gemma3.py, Gemma3TextConfig
+           defaults=(("vocab_size", 262_208), ("hidden_size", 2304), ("intermediate_size", 9216),
+                     ("num_hidden_layers", 26), ("num_attention_heads", 8), ("num_key_value_heads", 4),
+                     ("hidden_activation", "gelu_pytorch_tanh"), ("max_position_embeddings", 131_072))),
     Family("phi3", tie_default=False, qkv_bias=False, o_bias=False, sliding=_every_layer_if_window,
            rotary_fraction_field="partial_rotary_factor"),
     Family("mixtral", tie_default=False, qkv_bias=False, o_bias=False, sliding=_every_layer_if_window,
@@ -226,24 +234,51 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
 
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3"]))
 
+WRAPPERS = {"gemma3": "gemma3_text"}
+"""Multimodal model_types whose language model is a known family, held in ``text_config``: the
+language model is derived, and what is left out (the vision tower, the projector) is said."""
+
+
+def language_model(config: dict, name: str) -> tuple[dict, tuple[str, ...]]:
+    """The language model's config of a multimodal wrapper (its ``text_config``, with the
+    wrapper's ``tie_word_embeddings`` where the text config does not say), and a note on what was
+    left out; a config that is not a wrapper, unchanged."""
+    model_type = config.get("model_type")
+    if not isinstance(model_type, str) or model_type not in WRAPPERS:
+        return config, ()
+    reader = ConfigReader(config, name)
+    text = reader.section("text_config", required=True)
+    language = {"model_type": WRAPPERS[model_type], **text.data}
+    if "tie_word_embeddings" in config and "tie_word_embeddings" not in text.data:
+        language["tie_word_embeddings"] = config["tie_word_embeddings"]
+    vision = config.get("vision_config")
+    tower = vision.get("model_type", "a vision tower") if isinstance(vision, dict) else "a vision tower"
+    note = (f"{name} is a {model_type} vision-language model: its language model ({language['model_type']}, "
+            f"text_config) is derived; the vision encoder ({shown(tower)}) and the projector are left out")
+    return language, (note,)
+
 
 def architecture_from_config(config: object, name: str, source: str = "") -> Architecture:
     """The architecture a Hugging Face config dict describes."""
     if not isinstance(config, dict):
         raise ConfigError(f"{name}: a config must be a JSON object, got {type(config).__name__}")
+    config, notes = language_model(config, name)
     reader = ConfigReader(config, name)
     model_type = reader.text("model_type", default=None)
     if model_type is None:
         raise reader.missing("model_type")
     if model_type not in SUPPORTED_MODEL_TYPES:
         raise reader.fail(f"unknown model_type {shown(model_type)}; supported: "
-                          f"{', '.join(SUPPORTED_MODEL_TYPES)}")
+                          f"{', '.join(SUPPORTED_MODEL_TYPES)} (and, through text_config, "
+                          f"{', '.join(WRAPPERS)})")
     _rope_sections(reader)  # a broken rotary setting is refused, whatever the family
     if model_type == "gpt2":
-        return _read_gpt2(reader, name, source)
-    if model_type in ("deepseek_v2", "deepseek_v3"):
-        return _read_deepseek(reader, model_type, name, source)
-    return _read_rotary_family(reader, FAMILIES[model_type], name, source)
+        arch = _read_gpt2(reader, name, source)
+    elif model_type in ("deepseek_v2", "deepseek_v3"):
+        arch = _read_deepseek(reader, model_type, name, source)
+    else:
+        arch = _read_rotary_family(reader, FAMILIES[model_type], name, source)
+    return dataclasses.replace(arch, notes=notes) if notes else arch
 
 
 def _head_dim(reader: ConfigReader, hidden: int, heads: int, default: int | None) -> int:
@@ -292,6 +327,9 @@ def _core_sizes(reader: ConfigReader) -> tuple[int, int, int, int, int]:
 
 
 def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source: str) -> Architecture:
+    saved = reader.config
+    if family.defaults:
+        reader = ConfigReader({**dict(family.defaults), **saved}, reader.where)
     vocab, hidden, ffn, layers, heads = _core_sizes(reader)
     kv_heads = reader.integer("num_key_value_heads", default=heads)
     if heads % kv_heads:
@@ -336,7 +374,7 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
         sliding_window=window, norm="rms", embedding_scale=family.embedding_scale,
         final_logit_softcap=family.softcaps and reader.present("final_logit_softcapping") is not None,
-        **_expert_sizes(experts), source=source, config=reader.config)
+        **_expert_sizes(experts), source=source, config=saved)
 
 
 def _expert_sizes(experts: Experts | None) -> dict:

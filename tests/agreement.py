@@ -59,6 +59,7 @@ def assert_forward_agrees(config: dict, *, batch: int, prompt: int) -> None:
 def assert_scaled_copy_agrees(config: dict, *, batch: int = 2) -> None:
     """:func:`assert_forward_agrees` on a scaled-down copy of a full-size config, for a prompt
     shorter than the copy's sliding window and one longer than it."""
-    small = oracle.scaled_down(config, symbolic.load_architecture(config), window=WINDOW)
+    small = oracle.scaled_down(oracle.language_config(config), symbolic.load_architecture(config),
+                               window=WINDOW)
     for prompt in (WINDOW - 1, WINDOW + 2):
         assert_forward_agrees(small, batch=batch, prompt=prompt)

@@ -28,10 +28,26 @@ ATTENTION_OPS = {"aten.bmm"}
 
 
 def hf_config(config: dict):
-    """A transformers config object for a config.json dict."""
-    fields = {k: v for k, v in config.items() if k not in HUB_ONLY_FIELDS}
+    """A transformers config object for a config.json dict (a multimodal wrapper's language
+    model, see :func:`language_config`)."""
+    fields = {k: v for k, v in language_config(config).items() if k not in HUB_ONLY_FIELDS}
     model_type = fields.pop("model_type")
     return AutoConfig.for_model(model_type, **fields)
+
+
+def language_config(config: dict) -> dict:
+    """A multimodal wrapper's language model (its ``text_config``) as a complete flat config, each
+    field it leaves out filled by transformers' own config class; any other config unchanged."""
+    text = config.get("text_config")
+    if not isinstance(text, dict):
+        return config
+    fields = {k: v for k, v in text.items() if k not in HUB_ONLY_FIELDS}
+    model_type = fields.pop("model_type")
+    if "tie_word_embeddings" in config:
+        fields.setdefault("tie_word_embeddings", config["tie_word_embeddings"])
+    full = {k: v for k, v in AutoConfig.for_model(model_type, **fields).to_dict().items()
+            if k not in HUB_ONLY_FIELDS}
+    return {**full, "model_type": model_type}
 
 
 def build(config: dict, *, meta: bool):

@@ -6,6 +6,7 @@ import pytest
 from symbolic.presets import get_preset, preset_names
 
 from .agreement import assert_parameters_agree, assert_scaled_copy_agrees
+from .configs import SPARSE_GEMMA3
 
 pytestmark = pytest.mark.oracle
 
@@ -18,3 +19,10 @@ def test_parameters_match_transformers(name):
 @pytest.mark.parametrize("name", preset_names())
 def test_kv_cache_and_flops_match_a_real_forward(name):
     assert_scaled_copy_agrees(get_preset(name).config)
+
+
+def test_a_multimodal_wrappers_language_model_matches_transformers():
+    """The language model of a gemma3 wrapper, read from a sparse text_config, equals the text
+    model transformers builds from the same text_config (its class filling the defaults)."""
+    assert_parameters_agree(SPARSE_GEMMA3)
+    assert_scaled_copy_agrees(SPARSE_GEMMA3)

@@ -61,3 +61,24 @@ def test_kinds_are_named_by_their_parts():
              for g in symbolic.load(name).arch.layer_groups}
     assert kinds == {"full_attention": (False, False), "sliding_attention": (True, False),
                      "full_attention_moe": (False, True)}
+
+
+def test_a_vision_language_wrapper_derives_its_language_model_and_says_what_is_left_out(capsys):
+    import json
+
+    import pytest
+
+    import symbolic
+    from symbolic.cli import main
+
+    from .configs import SPARSE_GEMMA3
+
+    d = symbolic.derive(SPARSE_GEMMA3)
+    assert d.model.arch.model_type == "gemma3_text"
+    assert any("siglip_vision_model" in w and "left out" in w for w in d.warnings)
+    assert d.model.arch.describe()["V"]["origin"] == "default"      # 262,208: the family's default
+    with pytest.raises(symbolic.ConfigError, match="'text_config' must be an object"):
+        symbolic.derive({**SPARSE_GEMMA3, "text_config": "none"})
+    assert main(["derive", "gemma-3-27b"]) == 0
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert len(warnings) == 1 and "vision encoder" in warnings[0]

@@ -13,6 +13,14 @@ MAX_EXPONENT_DIGITS = 4
 _EXPONENT = re.compile(r"[eE][+-]?([0-9]+)")
 
 
+def unreadable(text: str, max_text: int = MAX_NUMBER_TEXT, max_exponent_digits: int = MAX_EXPONENT_DIGITS
+               ) -> bool:
+    """Whether number text is too long (more than ``max_text`` characters) or has an exponent of
+    more than ``max_exponent_digits`` digits to be read quickly and exactly."""
+    return len(text) > max_text or any(len(e.lstrip("0")) > max_exponent_digits
+                                       for e in _EXPONENT.findall(text))
+
+
 def to_rational(value: object) -> sympy.Rational | None:
     """An exact SymPy rational for an int, a Fraction, a decimal string such as '1.5' or '3/8', or a
     float (read through its shortest decimal form, so 0.1 becomes 1/10). None if it is not a number.
@@ -33,8 +41,7 @@ def to_rational(value: object) -> sympy.Rational | None:
         value = repr(value)
     if isinstance(value, str):
         text = value.strip()
-        if len(text) > MAX_NUMBER_TEXT or any(len(e.lstrip("0")) > MAX_EXPONENT_DIGITS
-                                              for e in _EXPONENT.findall(text)):
+        if unreadable(text):
             return None
         try:
             frac = fractions.Fraction(text)

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 import sympy
 
 from .errors import SymbolicError
-from .exact import to_rational
+from .exact import to_rational, unreadable
 
 MAX_BYTES = 16 * 2**20
 MAX_DEPTH = 64
@@ -98,11 +97,8 @@ def read_json(path: str | Path, what: str = "file"):
 def number(value: object) -> sympy.Rational | None:
     """The exact number a value of a user's file stands for (see :func:`symbolic.exact.to_rational`),
     or None if it is not one or is text too long to read safely (see the module's docstring)."""
-    if isinstance(value, str):
-        text = value.strip()
-        exponents = _EXPONENT.findall(text)
-        if len(text) > MAX_DIGITS or any(len(e.lstrip("0")) > MAX_EXPONENT_DIGITS for e in exponents):
-            return None
+    if isinstance(value, str) and unreadable(value.strip(), MAX_DIGITS, MAX_EXPONENT_DIGITS):
+        return None
     return to_rational(value)
 
 
@@ -116,7 +112,6 @@ def shown(value: object) -> str:
     return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN - 3]}..."
 
 
-_EXPONENT = re.compile(r"[eE][+-]?(\d+)")
 _MISSING = object()
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import sympy
 
 from ..errors import SymbolicError
-from ..exact import to_rational
+from ..exact import to_rational, unreadable
 from ..symbols import closest_names, lookup
 from .equivalence import number_bits, unroundable
 
@@ -251,9 +251,8 @@ def read_number(text: str, where: str = "") -> sympy.Rational:
     """The exact value of an ASCII decimal as written (``12.75``, ``1.5e12``). Refused when it has
     more than ``MAX_DIGITS`` digits in numerator or denominator; the length of the text and of its
     exponent are checked first, so that no number can make the conversion slow."""
-    exponent = text.lower().partition("e")[2]
     shown = text if len(text) <= 24 else f"{text[:20]}..."
-    if len(text) > MAX_DIGITS or len(exponent.lstrip("+-")) > 4:
+    if unreadable(text, MAX_DIGITS):
         raise FormulaError(f"number {shown} {where} is too large (more than {MAX_DIGITS} digits)")
     value = to_rational(text)
     if value is None:

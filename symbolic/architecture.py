@@ -18,6 +18,17 @@ from .errors import ConfigError
 FULL = "full_attention"
 SLIDING = "sliding_attention"
 
+NORM_KINDS = ("rms", "layer", "layer_no_bias")
+"""RMSNorm (a scale), LayerNorm (a scale and a shift), LayerNorm with a scale only (Cohere)."""
+QK_NORMS = ("", "head", "head_separate", "projection")
+"""Norms on q and k before attention: none; over each head with one scale of d_h shared by the
+heads (Qwen3, gemma-3, EXAONE-4); over each head with a scale per head (Cohere's use_qk_norm); over
+the whole projection, n d_h wide (OLMo-2/3)."""
+BLOCKS = ("pre", "sandwich", "post", "parallel")
+"""How a layer wires its norms and residuals: a norm before each block (Llama); a norm before and
+after each block (gemma-2/3); a norm after each block only (OLMo-2/3, EXAONE-4); attention and MLP
+side by side on one norm, both added to the residual (Cohere, GPT-J)."""
+
 
 @dataclass(frozen=True)
 class AttentionSpec:
@@ -26,7 +37,8 @@ class AttentionSpec:
     sliding: bool = False          # keys limited to the last W positions
     qkv_bias: bool = False         # biases on the q, k and v projections
     o_bias: bool = False           # bias on the output projection
-    qk_norm: bool = False          # RMSNorm over each head of q and k (Qwen3)
+    qk_norm: str = ""              # one of QK_NORMS
+    qk_norm_kind: str = "rms"      # the q/k norms' kind, one of NORM_KINDS
     rotary: bool = True            # rotary position embedding applied to q and k
     rotary_fraction: sympy.Rational = sympy.Integer(1)  # share of each head's dims rotated
     logit_softcap: bool = False    # tanh soft cap on the scores (gemma-2)
@@ -61,8 +73,14 @@ class LayerSpec:
 
     attention: AttentionSpec
     mlp: MLPSpec | MoESpec
-    norm: str = "rms"              # "rms" or "layer"
-    sandwich_norms: bool = False   # extra norms after attention and after the MLP (gemma-2)
+    norm: str = "rms"              # one of NORM_KINDS
+    block: str = "pre"             # one of BLOCKS
+
+    def __post_init__(self):
+        for value, allowed in ((self.norm, NORM_KINDS), (self.block, BLOCKS),
+                               (self.attention.qk_norm, QK_NORMS), (self.attention.qk_norm_kind, NORM_KINDS)):
+            if value not in allowed:
+                raise ValueError(f"{value!r} is not one of {allowed}")
 
     @property
     def slides(self) -> bool:
@@ -108,7 +126,7 @@ class Architecture:
     max_position_embeddings: int | None = None
     learned_positions: bool = False      # a learned position table (GPT-2)
     sliding_window: int | None = None
-    norm: str = "rms"                    # the final norm's kind
+    norm: str = "rms"                    # the final norm's kind, one of NORM_KINDS
     embedding_scale: bool = False        # embeddings multiplied by sqrt(H) (gemma)
     final_logit_softcap: bool = False    # tanh soft cap on the logits (gemma-2)
     num_experts: int | None = None       # MoE: routed experts per MoE layer

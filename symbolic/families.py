@@ -137,14 +137,21 @@ def _alternating(reader: ConfigReader, num_layers: int) -> list[bool]:
     return [(i + 1) % 2 == 1 for i in range(num_layers)]
 
 
-def _periodic(reader: ConfigReader, num_layers: int) -> list[bool]:
-    """gemma-3: layer_types, or every layer slides but each ``sliding_window_pattern``-th (6 by
-    default), which attends to everything (transformers' Gemma3TextConfig.__post_init__)."""
-    types = reader.layer_types(num_layers)
-    if types is not None:
-        return [t == SLIDING for t in types]
-    period = reader.integer("sliding_window_pattern", default=6)
-    return [(i + 1) % period != 0 for i in range(num_layers)]
+def _periodic(pattern_field: str | None, period_default: int, needs_window: bool = False) -> SlidingPolicy:
+    """layer_types, or every ``period``-th layer attends to everything and the others slide, the
+    period read from ``pattern_field`` (gemma-3's sliding_window_pattern, default 6; EXAONE-4's and
+    Cohere2's, default 4) or fixed (OLMo-3: 4). With ``needs_window``, a null sliding_window means
+    no layer slides (EXAONE-4). transformers' Gemma3TextConfig, Exaone4Config, Cohere2Config and
+    Olmo3Config build layer_types by this rule in __post_init__."""
+    def policy(reader: ConfigReader, num_layers: int) -> list[bool]:
+        if needs_window and "sliding_window" in reader.config and reader.config["sliding_window"] is None:
+            return [False] * num_layers
+        types = reader.layer_types(num_layers)
+        if types is not None:
+            return [t == SLIDING for t in types]
+        period = reader.integer(pattern_field, default=period_default) if pattern_field else period_default
+        return [(i + 1) % period != 0 for i in range(num_layers)]
+    return policy
 
 
 @dataclass(frozen=True)
@@ -189,13 +196,22 @@ class Family:
     model_type: str
     tie_default: bool
     head_dim_default: int | None = None      # None: hidden_size // num_attention_heads
-    qkv_bias: bool | None = None              # None: read attention_bias
-    o_bias: bool | None = None                # None: read attention_bias
-    reads_mlp_bias: bool = False              # llama's mlp_bias field
-    qk_norm: bool = False
+    reads_head_dim: bool = True               # False: head_dim is hidden_size // heads (Cohere2)
+    bias_field: str = "attention_bias"        # the flag that puts biases on q, k, v (and o)
+    bias_default: bool = False
+    qkv_bias: bool | None = None              # None: read bias_field
+    o_bias: bool | None = None                # None: read bias_field
+    mlp_bias_field: str | None = None         # the flag that puts biases on the MLP (llama's mlp_bias)
+    gated_mlp: bool = True                    # False: up, activation, down (StarCoder2)
+    norm: str = "rms"                         # the kind of every norm but q/k's (NORM_KINDS)
+    block: str = "pre"                        # where a layer's norms sit (BLOCKS)
+    qk_norm: str = ""                         # QK_NORMS
+    qk_norm_field: str | None = None          # a flag that switches qk_norm on (Cohere's use_qk_norm)
+    qk_norm_kind: str = "rms"                 # NORM_KINDS
     sliding: SlidingPolicy = _never
     sliding_window_default: int | None = None
-    sandwich_norms: bool = False
+    rotary_layers: str = "all"                # "all"; "sliding": only sliding layers rotate (Cohere2);
+                                              # "sliding_if_any": so too, unless no layer slides (EXAONE-4)
     embedding_scale: bool = False
     softcaps: bool = False
     rotary_fraction_field: str | None = None
@@ -206,18 +222,19 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {f.model_type: f for f in (
-    Family("llama", tie_default=False, reads_mlp_bias=True),
+    Family("llama", tie_default=False, mlp_bias_field="mlp_bias"),
     Family("mistral", tie_default=False, qkv_bias=False, o_bias=False, sliding=_every_layer_if_window,
            sliding_window_default=4096),
     Family("qwen2", tie_default=False, qkv_bias=True, o_bias=False, sliding=_qwen,
            sliding_window_default=4096),
-    Family("qwen3", tie_default=False, head_dim_default=128, qk_norm=True, sliding=_qwen,
+    Family("qwen3", tie_default=False, head_dim_default=128, qk_norm="head", sliding=_qwen,
            sliding_window_default=4096),
     Family("gemma", tie_default=True, head_dim_default=256, embedding_scale=True),
     Family("gemma2", tie_default=True, head_dim_default=256, sliding=_alternating,
-           sliding_window_default=4096, sandwich_norms=True, embedding_scale=True, softcaps=True),
-    Family("gemma3_text", tie_default=True, head_dim_default=256, qk_norm=True, sliding=_periodic,
-           sliding_window_default=4096, sandwich_norms=True, embedding_scale=True, softcaps=True,
+           sliding_window_default=4096, block="sandwich", embedding_scale=True, softcaps=True),
+    Family("gemma3_text", tie_default=True, head_dim_default=256, qk_norm="head",
+           sliding=_periodic("sliding_window_pattern", 6), sliding_window_default=4096, block="sandwich",
+           embedding_scale=True, softcaps=True,
            # transformers 5.24, models/gemma3/configuration_gemma3.py, Gemma3TextConfig
            defaults=(("vocab_size", 262_208), ("hidden_size", 2304), ("intermediate_size", 9216),
                      ("num_hidden_layers", 26), ("num_attention_heads", 8), ("num_key_value_heads", 4),
@@ -226,10 +243,28 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            rotary_fraction_field="partial_rotary_factor"),
     Family("mixtral", tie_default=False, qkv_bias=False, o_bias=False, sliding=_every_layer_if_window,
            experts=_mixtral_experts),
-    Family("qwen2_moe", tie_default=False, qkv_bias=None, o_bias=False, sliding=_never,
-           experts=_qwen_experts(True, 60, 4, 1408)),
-    Family("qwen3_moe", tie_default=False, qk_norm=True, sliding=_qwen_moe_sliding,
+    Family("qwen2_moe", tie_default=False, bias_field="qkv_bias", bias_default=True, o_bias=False,
+           sliding=_never, experts=_qwen_experts(True, 60, 4, 1408)),
+    Family("qwen3_moe", tie_default=False, qk_norm="head", sliding=_qwen_moe_sliding,
            sliding_window_default=4096, experts=_qwen_experts(False, 128, 8, 768)),
+    # OLMo-2/3: norms after each block only, and RMSNorm over the whole q and k projections
+    Family("olmo2", tie_default=False, block="post", qk_norm="projection"),
+    Family("olmo3", tie_default=False, block="post", qk_norm="projection", sliding=_periodic(None, 4),
+           sliding_window_default=4096),
+    # EXAONE-4: post-norm, per-head q/k norms, 3 sliding layers to 1 full layer without RoPE
+    Family("exaone4", tie_default=False, qkv_bias=False, o_bias=False, block="post", qk_norm="head",
+           sliding=_periodic("sliding_window_pattern", 4, needs_window=True), sliding_window_default=4096,
+           rotary_layers="sliding_if_any"),
+    # StarCoder2: LayerNorm, biases on every linear (use_bias), a plain GELU MLP
+    Family("starcoder2", tie_default=True, bias_field="use_bias", bias_default=True,
+           mlp_bias_field="use_bias", gated_mlp=False, norm="layer", sliding=_every_layer_if_window),
+    # Cohere: attention and MLP in parallel on one LayerNorm without shift; optional q/k norms
+    Family("cohere", tie_default=True, norm="layer_no_bias", block="parallel", qk_norm="head_separate",
+           qk_norm_field="use_qk_norm", qk_norm_kind="layer_no_bias"),
+    # Cohere2 (Command R7B): the same block; 3 sliding layers to 1 full layer, and only sliding layers rotate
+    Family("cohere2", tie_default=True, reads_head_dim=False, norm="layer_no_bias", block="parallel",
+           sliding=_periodic("sliding_window_pattern", 4, needs_window=True), sliding_window_default=4096,
+           rotary_layers="sliding"),
 )}
 
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3"]))
@@ -281,14 +316,16 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
     return dataclasses.replace(arch, notes=notes) if notes else arch
 
 
-def _head_dim(reader: ConfigReader, hidden: int, heads: int, default: int | None) -> int:
-    if reader.present("head_dim") is not None:
+def _head_dim(reader: ConfigReader, hidden: int, heads: int, default: int | None, reads: bool = True) -> int:
+    """head_dim as given, else the family's default, else hidden_size / num_attention_heads (the
+    only rule for a family that does not read head_dim, e.g. Cohere2)."""
+    if reads and reader.present("head_dim") is not None:
         return reader.integer("head_dim")
-    if default is not None:
+    if reads and default is not None:
         return default
     if hidden % heads:
-        raise reader.fail(f"config field 'head_dim' is missing and hidden_size ({hidden}) is not "
-                          f"divisible by num_attention_heads ({heads})")
+        given = "config field 'head_dim' is missing and " if reads else ""
+        raise reader.fail(f"{given}hidden_size ({hidden}) is not divisible by num_attention_heads ({heads})")
     return hidden // heads
 
 
@@ -335,10 +372,8 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
     if heads % kv_heads:
         raise reader.fail(f"config field 'num_key_value_heads' ({kv_heads}) must divide "
                           f"num_attention_heads ({heads})")
-    head_dim = _head_dim(reader, hidden, heads, family.head_dim_default)
-    attention_bias = reader.flag("attention_bias", False)
-    if family.model_type == "qwen2_moe":
-        attention_bias = reader.flag("qkv_bias", True)
+    head_dim = _head_dim(reader, hidden, heads, family.head_dim_default, reads=family.reads_head_dim)
+    bias = reader.flag(family.bias_field, family.bias_default)
     sliding = family.sliding(reader, layers)
     window = None
     if any(sliding):
@@ -347,23 +382,27 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
             raise reader.missing("sliding_window")
     rotary_fraction = _rotary_fraction(reader, family.rotary_fraction_field)
     activation = reader.text("hidden_activation", "hidden_act", default="silu")
-    mlp = MLPSpec(gated=True,
-                  bias=reader.flag("mlp_bias", False) if family.reads_mlp_bias else False,
-                  activation=activation)
+    mlp_bias = reader.flag(family.mlp_bias_field, family.bias_default) if family.mlp_bias_field else False
+    mlp = MLPSpec(gated=family.gated_mlp, bias=mlp_bias, activation=activation)
     experts = family.experts(reader, layers, activation) if family.experts else None
     is_moe = experts.is_moe if experts else [False] * layers
+    qk_norm = family.qk_norm
+    if family.qk_norm_field and not reader.flag(family.qk_norm_field, False):
+        qk_norm = ""
 
     def layer(slides: bool, moe: bool) -> LayerSpec:
         attention = AttentionSpec(
             sliding=slides,
-            qkv_bias=attention_bias if family.qkv_bias is None else family.qkv_bias,
-            o_bias=attention_bias if family.o_bias is None else family.o_bias,
-            qk_norm=family.qk_norm,
+            qkv_bias=bias if family.qkv_bias is None else family.qkv_bias,
+            o_bias=bias if family.o_bias is None else family.o_bias,
+            qk_norm=qk_norm,
+            qk_norm_kind=family.qk_norm_kind,
+            rotary=(slides or family.rotary_layers == "all"
+                    or (family.rotary_layers == "sliding_if_any" and not any(sliding))),
             rotary_fraction=rotary_fraction,
             logit_softcap=family.softcaps and reader.present("attn_logit_softcapping") is not None,
         )
-        return LayerSpec(attention, experts.spec if moe else mlp, norm="rms",
-                         sandwich_norms=family.sandwich_norms)
+        return LayerSpec(attention, experts.spec if moe else mlp, norm=family.norm, block=family.block)
 
     return Architecture(
         name=name, model_type=family.model_type, vocab_size=vocab, hidden_size=hidden,
@@ -372,7 +411,7 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
         layer_groups=_group_layers(list(zip(sliding, is_moe, strict=True)), lambda kind: layer(*kind)),
         tie_word_embeddings=reader.flag("tie_word_embeddings", family.tie_default),
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
-        sliding_window=window, norm="rms", embedding_scale=family.embedding_scale,
+        sliding_window=window, norm=family.norm, embedding_scale=family.embedding_scale,
         final_logit_softcap=family.softcaps and reader.present("final_logit_softcapping") is not None,
         **_expert_sizes(experts), source=source, config=saved)
 

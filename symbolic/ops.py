@@ -175,19 +175,27 @@ def bias_add(name: str, component: str, tokens: Expr, width: Expr, shard: Shard)
               flops=tokens * width, params=width, weights_read=width, shard=shard)
 
 
+_NORM_NOTES = {"rms": "rmsnorm", "layer": "layernorm", "layer_no_bias": "layernorm, no shift"}
+
+
 def norm(name: str, component: str, tokens: Expr, width: Expr, kind: str, conv: Conventions,
-         shard: Shard = Shard.REPLICATED) -> Op:
-    """RMSNorm (a scale vector) or LayerNorm (scale and shift) over ``width`` for every token."""
+         shard: Shard = Shard.REPLICATED, scales: Expr | None = None) -> Op:
+    """RMSNorm (a scale vector), LayerNorm (scale and shift) or LayerNorm without a shift over
+    ``width`` for each of ``tokens`` rows. Its scale has ``width`` elements unless ``scales`` says
+    otherwise (a scale per head: Cohere's q/k norms)."""
+    scale = width if scales is None else scales
     if kind == "rms":
-        per_element, params = conv.rmsnorm_flops, width
+        per_element, params = conv.rmsnorm_flops, scale
     elif kind == "layer":
-        per_element, params = conv.layernorm_flops, 2 * width
+        per_element, params = conv.layernorm_flops, 2 * scale
+    elif kind == "layer_no_bias":
+        per_element, params = conv.layernorm_flops, scale
     else:
         raise ValueError(f"unknown norm kind {kind!r}")
     return Op(name, component, OpKind.ELEMENTWISE, shape=(("tokens", tokens), ("width", width)),
               flops=per_element * tokens * width, params=params, weights_read=params,
               activations_read=tokens * width, activations_written=tokens * width,
-              shard=shard, note=f"{kind}norm")
+              shard=shard, note=_NORM_NOTES[kind])
 
 
 def elementwise(name: str, component: str, elements: Expr, flops_per_element: Expr, *,

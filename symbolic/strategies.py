@@ -60,8 +60,9 @@ def _common(draw, b: Bounds, model_type: str, heads_fix_width: bool):
     """Fields every rotary family shares. Where the family reads head_dim, it is either given
     (with a free hidden size) or left out, to exercise the family's default."""
     q, kv, head_dim = draw(_heads(b))
+    heads_fix_width = heads_fix_width or not FAMILIES[model_type].reads_head_dim
     omit_head_dim = heads_fix_width or draw(st.booleans())
-    if omit_head_dim and FAMILIES[model_type].head_dim_default is None:
+    if omit_head_dim and (heads_fix_width or FAMILIES[model_type].head_dim_default is None):
         hidden = q * head_dim
     else:
         hidden = q * draw(st.integers(1, b.max_width_factor))
@@ -124,18 +125,66 @@ def _gemma(draw, b: Bounds, model_type: str):
         if draw(st.booleans()):
             config["sliding_window_pattern"] = draw(st.integers(1, config["num_hidden_layers"] + 1))
         elif draw(st.booleans()):
-            config["layer_types"] = draw(st.lists(st.sampled_from([FULL, SLIDING]),
-                                                  min_size=config["num_hidden_layers"],
-                                                  max_size=config["num_hidden_layers"]))
+            config["layer_types"] = _layer_types(draw, config["num_hidden_layers"])
     if model_type == "gemma2":
         config["sliding_window"] = _window(draw, b)
         config["query_pre_attn_scalar"] = 16
         config["attn_logit_softcapping"] = draw(st.sampled_from([None, 50.0]))
         config["final_logit_softcapping"] = draw(st.sampled_from([None, 30.0]))
         if draw(st.booleans()):
-            config["layer_types"] = draw(st.lists(st.sampled_from([FULL, SLIDING]),
-                                                  min_size=config["num_hidden_layers"],
-                                                  max_size=config["num_hidden_layers"]))
+            config["layer_types"] = _layer_types(draw, config["num_hidden_layers"])
+    return config
+
+
+def _layer_types(draw, layers: int) -> list[str]:
+    return draw(st.lists(st.sampled_from([FULL, SLIDING]), min_size=layers, max_size=layers))
+
+
+@st.composite
+def _post_norm(draw, b: Bounds, model_type: str):
+    """OLMo-2, OLMo-3, EXAONE-4: post-norm layers; the last two slide in a period or by layer_types."""
+    config = draw(_common(b, model_type, heads_fix_width=False))
+    if model_type != "exaone4":
+        config["attention_bias"] = draw(st.booleans())
+    if model_type == "olmo2":
+        return config
+    config["sliding_window"] = _window(draw, b)
+    layers = config["num_hidden_layers"]
+    if draw(st.booleans()):
+        config["layer_types"] = _layer_types(draw, layers)
+    elif model_type == "exaone4":
+        if draw(st.booleans()):
+            config["sliding_window_pattern"] = draw(st.integers(1, layers + 1))
+        elif draw(st.booleans()):
+            config["sliding_window"] = None
+            config["layer_types"] = [FULL] * layers
+    return config
+
+
+@st.composite
+def _starcoder2(draw, b: Bounds):
+    config = draw(_common(b, "starcoder2", heads_fix_width=False))
+    config["use_bias"] = draw(st.booleans())
+    config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
+    config["hidden_act"] = "gelu_pytorch_tanh"
+    config["bos_token_id"] = config["eos_token_id"] = 0
+    return config
+
+
+@st.composite
+def _cohere(draw, b: Bounds, model_type: str):
+    config = draw(_common(b, model_type, heads_fix_width=False))
+    config["attention_bias"] = draw(st.booleans())
+    config["pad_token_id"] = config["bos_token_id"] = config["eos_token_id"] = 0
+    if model_type == "cohere":
+        config["use_qk_norm"] = draw(st.booleans())
+        return config
+    config["sliding_window"] = _window(draw, b)
+    layers = config["num_hidden_layers"]
+    if draw(st.booleans()):
+        config["layer_types"] = _layer_types(draw, layers)
+    elif draw(st.booleans()):
+        config["sliding_window_pattern"] = draw(st.integers(1, layers + 1))
     return config
 
 
@@ -247,6 +296,12 @@ _FAMILY_STRATEGIES = {
     "qwen3_moe": lambda b: _qwen_moe(b, "qwen3_moe"),
     "deepseek_v2": lambda b: _deepseek(b, "deepseek_v2"),
     "deepseek_v3": lambda b: _deepseek(b, "deepseek_v3"),
+    "olmo2": lambda b: _post_norm(b, "olmo2"),
+    "olmo3": lambda b: _post_norm(b, "olmo3"),
+    "exaone4": lambda b: _post_norm(b, "exaone4"),
+    "starcoder2": _starcoder2,
+    "cohere": lambda b: _cohere(b, "cohere"),
+    "cohere2": lambda b: _cohere(b, "cohere2"),
 }
 assert set(_FAMILY_STRATEGIES) == set(SUPPORTED_MODEL_TYPES)
 

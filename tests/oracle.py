@@ -139,7 +139,7 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
         return small
     small["num_hidden_layers"] = min(layers, arch.num_layers)
     small["intermediate_size"] = intermediate
-    if model_type != "phi3":
+    if model_type not in ("phi3", "cohere2"):   # these derive head_dim from the hidden size
         small["head_dim"] = arch.head_dim
         small["hidden_size"] = arch.num_heads * 4
     if "layer_types" in small:

@@ -15,6 +15,8 @@ A sliding layer's cache keeps the last ``W - 1`` tokens, so the next token's key
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy
 
 from ..architecture import AttentionSpec
@@ -58,6 +60,20 @@ def attended_pairs(spec: AttentionSpec, conv: Conventions) -> sympy.Expr:
     return k * c + k * (k + 1) / 2 + (n - k) * W
 
 
+def qk_norm_op(name: str, spec: AttentionSpec, tokens: sympy.Expr, heads: sympy.Expr,
+               conv: Conventions) -> Op:
+    """The norm of q (``heads`` = n_q) or k (n_kv) before attention, as ``spec.qk_norm`` scopes it:
+    over each head with a d_h scale the heads share (Qwen3), over each head with its own scale
+    (Cohere), or over the whole projection with a scale per element (OLMo-2). The same elements are
+    normalised in every scope; the scale's size differs. Under tensor parallelism a projection-wide
+    norm needs its sum of squares from every shard (a scalar per token, left out of communication)."""
+    if spec.qk_norm == "head":
+        return norm(name, "attention", tokens * heads, d_h, spec.qk_norm_kind, conv, Shard.HEADS)
+    note = "over each head, a scale per head" if spec.qk_norm == "head_separate" else "over the projection"
+    op = norm(name, "attention", tokens, heads * d_h, spec.qk_norm_kind, conv, Shard.HEADS)
+    return replace(op, note=f"{op.note}, {note}")
+
+
 def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
     """q, k, v projections, optional q/k norms and RoPE, the KV cache, scores, softmax, values and
     the output projection of one layer."""
@@ -76,8 +92,7 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
                 bias_add("k_bias", "attention", tokens, n_kv * d_h, Shard.COLUMN),
                 bias_add("v_bias", "attention", tokens, n_kv * d_h, Shard.COLUMN)]
     if spec.qk_norm:
-        ops += [norm("q_norm", "attention", tokens * n_q, d_h, "rms", conv, Shard.HEADS),
-                norm("k_norm", "attention", tokens * n_kv, d_h, "rms", conv, Shard.HEADS)]
+        ops += [qk_norm_op("q_norm", spec, tokens, n_q, conv), qk_norm_op("k_norm", spec, tokens, n_kv, conv)]
     if spec.rotary:
         rotated = tokens * (n_q + n_kv) * d_h * spec.rotary_fraction
         ops.append(elementwise("rope", "attention", rotated, conv.rope_flops, shard=Shard.HEADS,

@@ -1,5 +1,11 @@
-"""One decoder layer: pre-norm attention and MLP blocks, each added back to the residual stream.
-gemma-2 adds a norm after each block ("sandwich" norms)."""
+"""One decoder layer: attention and MLP blocks added to the residual stream, with norms placed as
+the layer's ``block`` says (see :data:`symbolic.architecture.BLOCKS`):
+
+* ``pre``: x + attn(norm(x)), then the same with the MLP (Llama and most decoders);
+* ``sandwich``: x + norm(attn(norm(x))), a norm before and after each block (gemma-2/3);
+* ``post``: x + norm(attn(x)), a norm after each block only (OLMo-2/3, EXAONE-4);
+* ``parallel``: x + attn(norm(x)) + mlp(norm(x)), both blocks on one norm (Cohere; GPT-J).
+"""
 
 from __future__ import annotations
 
@@ -14,13 +20,26 @@ from .moe import moe_ops
 
 def decoder_layer_ops(spec: LayerSpec, conv: Conventions) -> list[Op]:
     tokens = B * n
-    ops = [norm("attn_norm", "norm", tokens, H, spec.norm, conv), *attention_ops(spec.attention, conv)]
-    if spec.sandwich_norms:
-        ops.append(norm("attn_post_norm", "norm", tokens, H, spec.norm, conv))
-    ops += [elementwise("attn_residual", "residual", tokens * H, 1, inputs=2),
-            norm("mlp_norm", "norm", tokens, H, spec.norm, conv),
-            *(moe_ops(spec.mlp, conv) if isinstance(spec.mlp, MoESpec) else mlp_ops(spec.mlp, conv))]
-    if spec.sandwich_norms:
-        ops.append(norm("mlp_post_norm", "norm", tokens, H, spec.norm, conv))
-    ops.append(elementwise("mlp_residual", "residual", tokens * H, 1, inputs=2))
+
+    def layer_norm(name: str) -> Op:
+        return norm(name, "norm", tokens, H, spec.norm, conv)
+
+    def residual(name: str, inputs: int = 2) -> Op:
+        return elementwise(name, "residual", tokens * H, inputs - 1, inputs=inputs)
+
+    attention = attention_ops(spec.attention, conv)
+    mlp = moe_ops(spec.mlp, conv) if isinstance(spec.mlp, MoESpec) else mlp_ops(spec.mlp, conv)
+    if spec.block == "parallel":
+        return [layer_norm("input_norm"), *attention, *mlp,
+                residual("residual", inputs=3)]
+    before = spec.block in ("pre", "sandwich")
+    after = spec.block in ("sandwich", "post")
+    ops: list[Op] = []
+    for block, ops_of_block in (("attn", attention), ("mlp", mlp)):
+        if before:
+            ops.append(layer_norm(f"{block}_norm"))
+        ops += ops_of_block
+        if after:
+            ops.append(layer_norm(f"{block}_post_norm"))
+        ops.append(residual(f"{block}_residual"))
     return ops

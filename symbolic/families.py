@@ -267,10 +267,15 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            rotary_layers="sliding"),
 )}
 
-SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3"]))
+ALIASES = {"kimi_k2": "deepseek_v3"}
+"""model_types that name a known family's geometry under another name: Kimi-K2's config.json says
+kimi_k2 and its architectures DeepseekV3ForCausalLM (transformers has no kimi_k2 class)."""
 
-WRAPPERS = {"gemma3": "gemma3_text"}
-"""Multimodal model_types whose language model is a known family, held in ``text_config``: the
+SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", *ALIASES]))
+
+WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral"}
+"""Multimodal model_types whose language model is a known family, held in ``text_config``, with
+the family a text_config that names none has (transformers' Gemma3Config, Mistral3Config): the
 language model is derived, and what is left out (the vision tower, the projector) is said."""
 
 
@@ -283,7 +288,7 @@ def language_model(config: dict, name: str) -> tuple[dict, tuple[str, ...]]:
         return config, ()
     reader = ConfigReader(config, name)
     text = reader.section("text_config", required=True)
-    language = {"model_type": WRAPPERS[model_type], **text.data}
+    language = {**text.data, "model_type": text.text("model_type", default=WRAPPERS[model_type])}
     if "tie_word_embeddings" in config and "tie_word_embeddings" not in text.data:
         language["tie_word_embeddings"] = config["tie_word_embeddings"]
     vision = config.get("vision_config")
@@ -307,6 +312,7 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
                           f"{', '.join(SUPPORTED_MODEL_TYPES)} (and, through text_config, "
                           f"{', '.join(WRAPPERS)})")
     _rope_sections(reader)  # a broken rotary setting is refused, whatever the family
+    model_type = ALIASES.get(model_type, model_type)
     if model_type == "gpt2":
         arch = _read_gpt2(reader, name, source)
     elif model_type in ("deepseek_v2", "deepseek_v3"):

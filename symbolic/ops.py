@@ -188,8 +188,8 @@ def norm(name: str, component: str, tokens: Expr, width: Expr, kind: str, conv: 
         per_element, params = conv.rmsnorm_flops, scale
     elif kind == "layer":
         per_element, params = conv.layernorm_flops, 2 * scale
-    elif kind == "layer_no_bias":
-        per_element, params = conv.layernorm_flops, scale
+    elif kind == "layer_no_bias":   # no shift to add
+        per_element, params = max(conv.layernorm_flops - 1, 0), scale
     else:
         raise ValueError(f"unknown norm kind {kind!r}")
     return Op(name, component, OpKind.ELEMENTWISE, shape=(("tokens", tokens), ("width", width)),

@@ -267,7 +267,7 @@ def _deepseek(draw, b: Bounds, model_type: str):
         "first_k_dense_replace": draw(st.integers(0, layers)),
         "max_position_embeddings": 4096,
     }
-    if model_type == "deepseek_v3":
+    if model_type != "deepseek_v2":   # deepseek_v3 and its alias kimi_k2
         # the router scores each group by its best two experts: groups of at least two
         experts = config["n_routed_experts"] = max(experts, 2)
         groups = draw(st.sampled_from([g for g in range(1, experts // 2 + 1) if experts % g == 0]))
@@ -296,6 +296,7 @@ _FAMILY_STRATEGIES = {
     "qwen3_moe": lambda b: _qwen_moe(b, "qwen3_moe"),
     "deepseek_v2": lambda b: _deepseek(b, "deepseek_v2"),
     "deepseek_v3": lambda b: _deepseek(b, "deepseek_v3"),
+    "kimi_k2": lambda b: _deepseek(b, "kimi_k2"),
     "olmo2": lambda b: _post_norm(b, "olmo2"),
     "olmo3": lambda b: _post_norm(b, "olmo3"),
     "exaone4": lambda b: _post_norm(b, "exaone4"),

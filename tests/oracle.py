@@ -20,6 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from transformers import AutoConfig, AutoModelForCausalLM
 
 from symbolic.architecture import Architecture
+from symbolic.families import ALIASES
 
 HUB_ONLY_FIELDS = ("architectures", "auto_map", "quantization_config", "torch_dtype", "dtype",
                    "transformers_version", "_name_or_path")
@@ -32,7 +33,7 @@ def hf_config(config: dict):
     model, see :func:`language_config`)."""
     fields = {k: v for k, v in language_config(config).items() if k not in HUB_ONLY_FIELDS}
     model_type = fields.pop("model_type")
-    return AutoConfig.for_model(model_type, **fields)
+    return AutoConfig.for_model(ALIASES.get(model_type, model_type), **fields)
 
 
 def language_config(config: dict) -> dict:
@@ -126,7 +127,7 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
     for key in ("moe_intermediate_size", "shared_expert_intermediate_size"):
         if key in small:
             small[key] = intermediate // 2
-    if model_type.startswith("deepseek"):
+    if ALIASES.get(model_type, model_type).startswith("deepseek"):
         small["num_hidden_layers"] = min(layers + 1, arch.num_layers)   # a dense and an MoE layer
         small["first_k_dense_replace"] = min(small.get("first_k_dense_replace", 0), 1)
         small["intermediate_size"] = intermediate

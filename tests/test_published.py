@@ -149,3 +149,28 @@ def test_mla_caches_576_elements_per_token_and_layer():
     d = symbolic.derive("deepseek-v3")
     assert d.value("kv_cache.elements_per_token") == 61 * 576
     assert d.value("mla.kv_elements_per_token_expanded") == 61 * 128 * (128 + 64 + 128)
+
+
+# Sizes stated on model cards and in reports (data/published.json, each with its source and quote):
+# the verdict each gets against the exact count, which transformers' count equals (test_oracle_presets).
+MODEL_CARD_VERDICTS = {
+    "card-qwen3-235b-total": "agrees",       # 235,093,634,560
+    "card-qwen3-235b-active": "agrees",      # 22,190,763,520
+    "card-kimi-k2-total": "agrees",          # 1,026,408,209,408
+    "card-kimi-k2-active": "differs",        # 32,861,477,888: "32 billion" truncates
+    "card-phi-4-total": "differs",           # 14,659,507,200: "14B" truncates
+    "card-mistral-small-3.1-total": "agrees",  # 23,572,403,200, the vision encoder left out
+    "aya-23-8b-total": "agrees",             # 8,028,033,024
+    "card-starcoder2-7b-total": "agrees",    # 7,173,923,840
+}
+
+
+@pytest.mark.parametrize("claim_id", sorted(MODEL_CARD_VERDICTS))
+def test_model_card_sizes(claim_id):
+    from symbolic.published import all_claims, check_claim
+    claim = next(c for c in all_claims() if c.id == claim_id)
+    (model,) = claim.models
+    check = check_claim(claim, symbolic.load(model))
+    assert check.verdict.status == MODEL_CARD_VERDICTS[claim_id]
+    if check.verdict.status != "agrees":
+        assert set(claim.explanation) == {"en", "zh"}, "a figure that differs says why, in both languages"

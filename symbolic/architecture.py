@@ -42,6 +42,7 @@ class AttentionSpec:
     rotary: bool = True            # rotary position embedding applied to q and k
     rotary_fraction: sympy.Rational = sympy.Integer(1)  # share of each head's dims rotated
     logit_softcap: bool = False    # tanh soft cap on the scores (gemma-2)
+    sinks: bool = False            # a learned logit per head that joins each softmax (gpt-oss)
     mla: bool = False              # multi-head latent attention (DeepSeek-V2/V3): a compressed KV cache
     q_lora: bool = False           # MLA with a compressed query (q_lora_rank)
 
@@ -63,6 +64,8 @@ class MoESpec:
     shared: bool = False           # shared expert(s) every token passes through
     shared_gate: bool = False      # a sigmoid gate on the shared expert's output (Qwen2-MoE)
     activation: str = "silu"
+    bias: bool = False             # biases on the router and on every expert projection (gpt-oss)
+    clamped: bool = False          # gate and up clamped, (up + 1) times the gate (gpt-oss's SwiGLU)
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,16 @@ def _mixtral_experts(reader: ConfigReader, num_layers: int, activation: str) -> 
                    reader.integer("intermediate_size"))
 
 
+def _gpt_oss_experts(reader: ConfigReader, num_layers: int, activation: str) -> Experts:
+    """gpt-oss: every layer is MoE, each expert intermediate_size wide, with biases on the router
+    and the experts and a clamped SwiGLU; num_experts is an alias of num_local_experts
+    (GptOssConfig.attribute_map)."""
+    return Experts([True] * num_layers, MoESpec(activation=activation, bias=True, clamped=True),
+                   reader.integer("num_local_experts", "num_experts", default=128),
+                   reader.integer("num_experts_per_tok", default=4),
+                   reader.integer("intermediate_size"))
+
+
 def _qwen_experts(shared: bool, experts_default: int, top_k_default: int, size_default: int):
     """Qwen2-MoE / Qwen3-MoE: layer i is MoE unless listed in mlp_only_layers or off the
     decoder_sparse_step (transformers' Qwen2MoeDecoderLayer); Qwen2-MoE adds a gated shared expert."""
@@ -214,6 +224,7 @@ class Family:
                                               # "sliding_if_any": so too, unless no layer slides (EXAONE-4)
     embedding_scale: bool = False
     softcaps: bool = False
+    sinks: bool = False                       # a learned logit per head in each softmax (gpt-oss)
     rotary_fraction_field: str | None = None
     experts: Callable[[ConfigReader, int, str], Experts] | None = None
     defaults: tuple[tuple[str, object], ...] = ()
@@ -247,6 +258,13 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            sliding=_never, experts=_qwen_experts(True, 60, 4, 1408)),
     Family("qwen3_moe", tie_default=False, qk_norm="head", sliding=_qwen_moe_sliding,
            sliding_window_default=4096, experts=_qwen_experts(False, 128, 8, 768)),
+    # gpt-oss: sinks, sliding and full layers alternating, MoE with biases and a clamped SwiGLU
+    Family("gpt_oss", tie_default=False, head_dim_default=64, bias_default=True,
+           sliding=_periodic(None, 2), sliding_window_default=128, sinks=True, experts=_gpt_oss_experts,
+           # transformers 5.24, models/gpt_oss/configuration_gpt_oss.py, GptOssConfig
+           defaults=(("vocab_size", 201_088), ("hidden_size", 2880), ("intermediate_size", 2880),
+                     ("num_hidden_layers", 36), ("num_attention_heads", 64), ("num_key_value_heads", 8),
+                     ("max_position_embeddings", 131_072))),
     # OLMo-2/3: norms after each block only, and RMSNorm over the whole q and k projections
     Family("olmo2", tie_default=False, block="post", qk_norm="projection"),
     Family("olmo3", tie_default=False, block="post", qk_norm="projection", sliding=_periodic(None, 4),
@@ -407,6 +425,7 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
                     or (family.rotary_layers == "sliding_if_any" and not any(sliding))),
             rotary_fraction=rotary_fraction,
             logit_softcap=family.softcaps and reader.present("attn_logit_softcapping") is not None,
+            sinks=family.sinks,
         )
         return LayerSpec(attention, experts.spec if moe else mlp, norm=family.norm, block=family.block)
 

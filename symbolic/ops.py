@@ -168,6 +168,18 @@ def expert_matmul(name: str, component: str, tokens: Expr, experts: Expr, top_k:
               shard=shard, routed=True, note=note)
 
 
+def expert_bias(name: str, component: str, tokens: Expr, experts: Expr, top_k: Expr, width: Expr, *,
+                shard: Shard) -> Op:
+    """A bias of ``width`` in each of ``experts`` routed experts, added to the outputs of the
+    ``top_k`` experts each token goes to (gpt-oss): like :func:`expert_matmul`, its weights read are
+    those of the experts the step's tokens pick."""
+    touched = experts * (1 - (1 - top_k / experts) ** tokens)
+    return Op(name, component, OpKind.ELEMENTWISE,
+              shape=(("tokens", tokens), ("experts", experts), ("top_k", top_k), ("width", width)),
+              flops=tokens * top_k * width, params=experts * width, active_params=top_k * width,
+              weights_read=touched * width, shard=shard, routed=True)
+
+
 def bias_add(name: str, component: str, tokens: Expr, width: Expr, shard: Shard) -> Op:
     """A bias vector of ``width`` added to every token: ``tokens * width`` FLOPs. It is assumed fused
     into the preceding matmul, so it moves no activations of its own."""
@@ -179,11 +191,10 @@ _NORM_NOTES = {"rms": "rmsnorm", "layer": "layernorm", "layer_no_bias": "layerno
 
 
 def norm(name: str, component: str, tokens: Expr, width: Expr, kind: str, conv: Conventions,
-         shard: Shard = Shard.REPLICATED, scales: Expr | None = None) -> Op:
+         shard: Shard = Shard.REPLICATED) -> Op:
     """RMSNorm (a scale vector), LayerNorm (scale and shift) or LayerNorm without a shift over
-    ``width`` for each of ``tokens`` rows. Its scale has ``width`` elements unless ``scales`` says
-    otherwise (a scale per head: Cohere's q/k norms)."""
-    scale = width if scales is None else scales
+    ``width`` for each of ``tokens`` rows."""
+    scale = width
     if kind == "rms":
         per_element, params = conv.rmsnorm_flops, scale
     elif kind == "layer":

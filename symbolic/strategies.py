@@ -189,6 +189,18 @@ def _cohere(draw, b: Bounds, model_type: str):
 
 
 @st.composite
+def _gpt_oss(draw, b: Bounds):
+    config = draw(_common(b, "gpt_oss", heads_fix_width=False))
+    config["num_local_experts"] = experts = draw(st.integers(1, b.max_experts))
+    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    config["attention_bias"] = draw(st.booleans())
+    config["sliding_window"] = _window(draw, b)
+    if draw(st.booleans()):
+        config["layer_types"] = _layer_types(draw, config["num_hidden_layers"])
+    return config
+
+
+@st.composite
 def _phi3(draw, b: Bounds):
     config = draw(_common(b, "phi3", heads_fix_width=True))
     config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
@@ -301,6 +313,7 @@ _FAMILY_STRATEGIES = {
     "olmo3": lambda b: _post_norm(b, "olmo3"),
     "exaone4": lambda b: _post_norm(b, "exaone4"),
     "starcoder2": _starcoder2,
+    "gpt_oss": _gpt_oss,
     "cohere": lambda b: _cohere(b, "cohere"),
     "cohere2": lambda b: _cohere(b, "cohere2"),
 }

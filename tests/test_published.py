@@ -162,6 +162,10 @@ MODEL_CARD_VERDICTS = {
     "card-mistral-small-3.1-total": "agrees",  # 23,572,403,200, the vision encoder left out
     "aya-23-8b-total": "agrees",             # 8,028,033,024
     "card-starcoder2-7b-total": "agrees",    # 7,173,923,840
+    "gpt-oss-120b-total": "agrees",          # 116,829,156,672
+    "gpt-oss-120b-active": "differs",        # 5,711,982,912: the card leaves the embedding table out
+    "gpt-oss-20b-total": "agrees",           # 20,914,757,184
+    "gpt-oss-20b-active": "differs",         # 4,187,440,704: likewise
 }
 
 
@@ -174,3 +178,12 @@ def test_model_card_sizes(claim_id):
     assert check.verdict.status == MODEL_CARD_VERDICTS[claim_id]
     if check.verdict.status != "agrees":
         assert set(claim.explanation) == {"en", "zh"}, "a figure that differs says why, in both languages"
+
+
+@pytest.mark.parametrize("name", ["gpt-oss-120b", "gpt-oss-20b"])
+def test_gpt_oss_active_parameters_without_the_embedding_table(name):
+    # arXiv 2508.10925, Table 1: active 5.13B (120b) and 3.61B (20b), which leave out the embedding
+    d = symbolic.derive(name)
+    active = d.value("params.active") - d.value("params.embedding")
+    stated = {"gpt-oss-120b": 5.13e9, "gpt-oss-20b": 3.61e9}[name]
+    assert abs(float(active) / stated - 1) < 0.005 / 5

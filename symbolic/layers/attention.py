@@ -23,6 +23,7 @@ from ..architecture import AttentionSpec
 from ..conventions import Conventions
 from ..ops import (
     Op,
+    OpKind,
     Shard,
     attention_product,
     batched_matmul,
@@ -74,6 +75,17 @@ def qk_norm_op(name: str, spec: AttentionSpec, tokens: sympy.Expr, heads: sympy.
     return replace(op, note=f"{op.note}, {note}")
 
 
+def attention_sinks(conv: Conventions) -> Op:
+    """gpt-oss's sinks: one learned logit per head, appended to every query's scores before the
+    softmax and dropped after it, so a head may attend to nothing (transformers'
+    eager_attention_forward in modeling_gpt_oss.py). n_q parameters; each query row's softmax
+    takes one more element."""
+    rows = B * n * n_q
+    return Op("sinks", "attention", OpKind.ELEMENTWISE, shape=(("rows", rows),),
+              flops=conv.softmax_flops * rows, params=n_q, weights_read=n_q, shard=Shard.HEADS,
+              note="one logit per head")
+
+
 def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
     """q, k, v projections, optional q/k norms and RoPE, the KV cache, scores, softmax, values and
     the output projection of one layer."""
@@ -105,6 +117,8 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
     if spec.logit_softcap:
         core.append(fused_elementwise("score_softcap", "attention", B * n_q * pairs, conv.softcap_flops,
                                       shard=Shard.HEADS))
+    if spec.sinks:
+        core.append(attention_sinks(conv))
     core += [
         fused_elementwise("softmax", "attention", B * n_q * pairs, conv.softmax_flops, shard=Shard.HEADS),
         attention_product("values", "attention", B, n_q, pairs, d_h, conv, writes=query_elements,

@@ -1,5 +1,8 @@
 """A mixture-of-experts MLP as ops: the router, E gated experts of which each token uses k, the
 weighted combination of their outputs, and optional shared experts (with Qwen2-MoE's gate).
+gpt-oss adds biases to the router and to every expert projection, and clamps its SwiGLU: the gate
+at most ``limit``, the up projection within +-limit, then (up + 1) times the gate's activation
+(transformers' GptOssExperts._apply_gate), counted as 4 FLOPs per inner element.
 
 Routed FLOPs depend only on tokens x k, not on which experts the router picks; the weights a step
 reads depend on how many distinct experts its tokens pick (see :func:`symbolic.ops.expert_matmul`).
@@ -11,7 +14,7 @@ from dataclasses import replace
 
 from ..architecture import MLPSpec, MoESpec
 from ..conventions import Conventions
-from ..ops import Op, Shard, elementwise, expert_matmul, matmul
+from ..ops import Op, Shard, bias_add, elementwise, expert_bias, expert_matmul, matmul
 from ..symbols import B, E, H, d_e, d_s, k, n
 from .mlp import mlp_ops
 
@@ -19,17 +22,27 @@ from .mlp import mlp_ops
 def moe_ops(spec: MoESpec, conv: Conventions) -> list[Op]:
     tokens = B * n
     routed = tokens * k * d_e    # elements of the routed experts' inner activations
-    ops = [
-        matmul("router", "mlp", tokens, H, E, conv, shard=Shard.REPLICATED, note="expert scores"),
-        elementwise("router_softmax", "mlp", tokens * E, conv.softmax_flops, note="and top-k"),
-        expert_matmul("expert_gate_proj", "mlp", tokens, E, k, H, d_e, conv, shard=Shard.COLUMN),
-        expert_matmul("expert_up_proj", "mlp", tokens, E, k, H, d_e, conv, shard=Shard.COLUMN),
+    ops = [matmul("router", "mlp", tokens, H, E, conv, shard=Shard.REPLICATED, note="expert scores")]
+    if spec.bias:
+        ops.append(bias_add("router_bias", "mlp", tokens, E, Shard.REPLICATED))
+    ops.append(elementwise("router_softmax", "mlp", tokens * E, conv.softmax_flops, note="and top-k"))
+    for name in ("expert_gate_proj", "expert_up_proj"):
+        ops.append(expert_matmul(name, "mlp", tokens, E, k, H, d_e, conv, shard=Shard.COLUMN))
+        if spec.bias:
+            ops.append(expert_bias(name.replace("_proj", "_bias"), "mlp", tokens, E, k, d_e,
+                                   shard=Shard.COLUMN))
+    if spec.clamped:
+        ops.append(elementwise("expert_clamp", "mlp", routed, 4, shard=Shard.FEATURES, routed=True,
+                               note="gate <= limit, -limit <= up <= limit, up + 1"))
+    ops += [
         elementwise("expert_activation", "mlp", routed, conv.activation_flops, shard=Shard.FEATURES,
                     routed=True, note=spec.activation),
         elementwise("expert_gate_product", "mlp", routed, 1, inputs=2, shard=Shard.FEATURES, routed=True),
         expert_matmul("expert_down_proj", "mlp", tokens, E, k, d_e, H, conv, shard=Shard.ROW),
-        elementwise("expert_combine", "mlp", tokens * k * H, 2, note="weight and sum k outputs"),
     ]
+    if spec.bias:
+        ops.append(expert_bias("expert_down_bias", "mlp", tokens, E, k, H, shard=Shard.REPLICATED))
+    ops.append(elementwise("expert_combine", "mlp", tokens * k * H, 2, note="weight and sum k outputs"))
     if spec.shared:
         shared = mlp_ops(MLPSpec(gated=True, activation=spec.activation), conv, width=d_s)
         ops += [_renamed(op, "shared_" + op.name) for op in shared]

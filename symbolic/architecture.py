@@ -65,6 +65,7 @@ class MoESpec:
     shared_gate: bool = False      # a sigmoid gate on the shared expert's output (Qwen2-MoE)
     activation: str = "silu"
     bias: bool = False             # biases on the router and on every expert projection (gpt-oss)
+    scoring: str = "softmax"       # the router's scores: "softmax" or "sigmoid" (GLM-4.5, DeepSeek-V3)
     clamped: bool = False          # gate and up clamped, (up + 1) times the gate (gpt-oss's SwiGLU)
 
 

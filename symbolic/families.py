@@ -184,6 +184,19 @@ def _gpt_oss_experts(reader: ConfigReader, num_layers: int, activation: str) -> 
                    reader.integer("intermediate_size"))
 
 
+def _glm_experts(reader: ConfigReader, num_layers: int, activation: str) -> Experts:
+    """GLM-4.5: dense layers before first_k_dense_replace, then MoE layers with sigmoid routing and
+    n_shared_experts shared experts of moe_intermediate_size each (transformers' Glm4MoeMoE);
+    num_local_experts is an alias of n_routed_experts (Glm4MoeConfig.attribute_map)."""
+    dense = reader.integer("first_k_dense_replace", default=1, minimum=0)
+    shared = reader.integer("n_shared_experts", default=1, minimum=0)
+    size = reader.integer("moe_intermediate_size", default=1408)
+    return Experts([i >= dense for i in range(num_layers)],
+                   MoESpec(shared=shared > 0, activation=activation, scoring="sigmoid"),
+                   reader.integer("n_routed_experts", "num_local_experts", default=128),
+                   reader.integer("num_experts_per_tok", default=8), size, shared * size if shared else None)
+
+
 def _qwen_experts(shared: bool, experts_default: int, top_k_default: int, size_default: int):
     """Qwen2-MoE / Qwen3-MoE: layer i is MoE unless listed in mlp_only_layers or off the
     decoder_sparse_step (transformers' Qwen2MoeDecoderLayer); Qwen2-MoE adds a gated shared expert."""
@@ -226,6 +239,7 @@ class Family:
     softcaps: bool = False
     sinks: bool = False                       # a learned logit per head in each softmax (gpt-oss)
     rotary_fraction_field: str | None = None
+    rotary_fraction_default: sympy.Rational = sympy.Integer(1)
     experts: Callable[[ConfigReader, int, str], Experts] | None = None
     defaults: tuple[tuple[str, object], ...] = ()
     """Fields a saved config may leave out, with transformers' class defaults (a multimodal
@@ -258,6 +272,10 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            sliding=_never, experts=_qwen_experts(True, 60, 4, 1408)),
     Family("qwen3_moe", tie_default=False, qk_norm="head", sliding=_qwen_moe_sliding,
            sliding_window_default=4096, experts=_qwen_experts(False, 128, 8, 768)),
+    # GLM-4.5: half of each head rotated, dense first layers, sigmoid-routed MoE with a shared expert
+    Family("glm4_moe", tie_default=False, o_bias=False, qk_norm="head", qk_norm_field="use_qk_norm",
+           rotary_fraction_field="partial_rotary_factor", rotary_fraction_default=sympy.Rational(1, 2),
+           experts=_glm_experts),
     # gpt-oss: sinks, sliding and full layers alternating, MoE with biases and a clamped SwiGLU
     Family("gpt_oss", tie_default=False, head_dim_default=64, bias_default=True,
            sliding=_periodic(None, 2), sliding_window_default=128, sinks=True, experts=_gpt_oss_experts,
@@ -371,13 +389,13 @@ def _rope_sections(reader: ConfigReader) -> list[ConfigReader]:
     return sections
 
 
-def _rotary_fraction(reader: ConfigReader, field: str | None) -> sympy.Rational:
-    """The share of each head's dimensions rotated: ``field`` (phi3's partial_rotary_factor) read
-    from the rotary settings or, failing them, the config itself; 1 when absent or unread."""
+def _rotary_fraction(reader: ConfigReader, field: str | None, default: sympy.Rational) -> sympy.Rational:
+    """The share of each head's dimensions rotated: ``field`` (partial_rotary_factor) read from the
+    rotary settings or, failing them, the config itself; the family's ``default`` when absent."""
     if field is None:
-        return sympy.Integer(1)
+        return default
     holder = next((s for s in _rope_sections(reader) if s.present(field)), reader)
-    return holder.fraction(field, sympy.Integer(1))
+    return holder.fraction(field, default)
 
 
 def _core_sizes(reader: ConfigReader) -> tuple[int, int, int, int, int]:
@@ -404,7 +422,7 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
         window = reader.integer("sliding_window", default=family.sliding_window_default)
         if window is None:
             raise reader.missing("sliding_window")
-    rotary_fraction = _rotary_fraction(reader, family.rotary_fraction_field)
+    rotary_fraction = _rotary_fraction(reader, family.rotary_fraction_field, family.rotary_fraction_default)
     activation = reader.text("hidden_activation", "hidden_act", default="silu")
     mlp_bias = reader.flag(family.mlp_bias_field, family.bias_default) if family.mlp_bias_field else False
     mlp = MLPSpec(gated=family.gated_mlp, bias=mlp_bias, activation=activation)

@@ -201,6 +201,22 @@ def _gpt_oss(draw, b: Bounds):
 
 
 @st.composite
+def _glm4_moe(draw, b: Bounds):
+    config = draw(_common(b, "glm4_moe", heads_fix_width=False))
+    layers = config["num_hidden_layers"]
+    # the router scores each group by its best two experts: at least two experts
+    config["n_routed_experts"] = experts = draw(st.integers(2, b.max_experts))
+    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    config["moe_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
+    config["n_shared_experts"] = draw(st.integers(0, 2))
+    config["first_k_dense_replace"] = draw(st.integers(0, layers))
+    config["attention_bias"] = draw(st.booleans())
+    config["use_qk_norm"] = draw(st.booleans())
+    config["partial_rotary_factor"] = draw(st.sampled_from([0.5, 1.0, 0.25]))
+    return config
+
+
+@st.composite
 def _phi3(draw, b: Bounds):
     config = draw(_common(b, "phi3", heads_fix_width=True))
     config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
@@ -314,6 +330,7 @@ _FAMILY_STRATEGIES = {
     "exaone4": lambda b: _post_norm(b, "exaone4"),
     "starcoder2": _starcoder2,
     "gpt_oss": _gpt_oss,
+    "glm4_moe": _glm4_moe,
     "cohere": lambda b: _cohere(b, "cohere"),
     "cohere2": lambda b: _cohere(b, "cohere2"),
 }

@@ -166,6 +166,8 @@ MODEL_CARD_VERDICTS = {
     "gpt-oss-120b-active": "differs",        # 5,711,982,912: the card leaves the embedding table out
     "gpt-oss-20b-total": "agrees",           # 20,914,757,184
     "gpt-oss-20b-active": "differs",         # 4,187,440,704: likewise
+    "glm-4.5-air-total": "differs",          # 106,852,245,504: "106 billion" truncates
+    "glm-4.5-air-active": "differs",         # 13,424,123,904: the README leaves out embedding and head
 }
 
 
@@ -187,3 +189,11 @@ def test_gpt_oss_active_parameters_without_the_embedding_table(name):
     active = d.value("params.active") - d.value("params.embedding")
     stated = {"gpt-oss-120b": 5.13e9, "gpt-oss-20b": 3.61e9}[name]
     assert abs(float(active) / stated - 1) < 0.005 / 5
+
+
+def test_glm_4_5_air_active_parameters_without_embedding_and_head():
+    # zai-org/GLM-4.5 README: "12 billion active parameters", which leave out the embedding table
+    # and the LM head
+    d = symbolic.derive("glm-4.5-air")
+    active = d.value("params.active") - d.value("params.embedding") - d.value("params.lm_head")
+    assert round(float(active) / 1e9) == 12

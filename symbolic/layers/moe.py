@@ -25,7 +25,10 @@ def moe_ops(spec: MoESpec, conv: Conventions) -> list[Op]:
     ops = [matmul("router", "mlp", tokens, H, E, conv, shard=Shard.REPLICATED, note="expert scores")]
     if spec.bias:
         ops.append(bias_add("router_bias", "mlp", tokens, E, Shard.REPLICATED))
-    ops.append(elementwise("router_softmax", "mlp", tokens * E, conv.softmax_flops, note="and top-k"))
+    if spec.scoring == "sigmoid":   # each expert scored alone; a correction bias steers the top-k
+        ops.append(elementwise("router_sigmoid", "mlp", tokens * E, conv.activation_flops, note="and top-k"))
+    else:
+        ops.append(elementwise("router_softmax", "mlp", tokens * E, conv.softmax_flops, note="and top-k"))
     for name in ("expert_gate_proj", "expert_up_proj"):
         ops.append(expert_matmul(name, "mlp", tokens, E, k, H, d_e, conv, shard=Shard.COLUMN))
         if spec.bias:

@@ -197,6 +197,15 @@ def _glm_experts(reader: ConfigReader, num_layers: int, activation: str) -> Expe
                    reader.integer("num_experts_per_tok", default=8), size, shared * size if shared else None)
 
 
+def _minimax_experts(reader: ConfigReader, num_layers: int, activation: str) -> Experts:
+    """MiniMax-M2: every layer is MoE, experts intermediate_size wide, sigmoid routing with a
+    correction bias, no shared expert (transformers' MiniMaxM2SparseMoeBlock); num_experts is an
+    alias of num_local_experts."""
+    return Experts([True] * num_layers, MoESpec(activation=activation, scoring="sigmoid"),
+                   reader.integer("num_local_experts", "num_experts", default=256),
+                   reader.integer("num_experts_per_tok", default=8), reader.integer("intermediate_size"))
+
+
 def _qwen_experts(shared: bool, experts_default: int, top_k_default: int, size_default: int):
     """Qwen2-MoE / Qwen3-MoE: layer i is MoE unless listed in mlp_only_layers or off the
     decoder_sparse_step (transformers' Qwen2MoeDecoderLayer); Qwen2-MoE adds a gated shared expert."""
@@ -240,6 +249,7 @@ class Family:
     sinks: bool = False                       # a learned logit per head in each softmax (gpt-oss)
     rotary_fraction_field: str | None = None
     rotary_fraction_default: sympy.Rational = sympy.Integer(1)
+    rotary_dim_field: str | None = None       # rotated dims per head, a legacy form (MiniMax-M2)
     experts: Callable[[ConfigReader, int, str], Experts] | None = None
     defaults: tuple[tuple[str, object], ...] = ()
     """Fields a saved config may leave out, with transformers' class defaults (a multimodal
@@ -276,6 +286,14 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
     Family("glm4_moe", tie_default=False, o_bias=False, qk_norm="head", qk_norm_field="use_qk_norm",
            rotary_fraction_field="partial_rotary_factor", rotary_fraction_default=sympy.Rational(1, 2),
            experts=_glm_experts),
+    # MiniMax-M2: RMSNorm over the whole q/k projections, a part of each head rotated, 256 experts
+    Family("minimax_m2", tie_default=False, head_dim_default=128, qkv_bias=False, o_bias=False,
+           qk_norm="projection", rotary_fraction_field="partial_rotary_factor", rotary_dim_field="rotary_dim",
+           experts=_minimax_experts,
+           # transformers 5.24, models/minimax_m2/configuration_minimax_m2.py, MiniMaxM2Config
+           defaults=(("vocab_size", 200_064), ("hidden_size", 3072), ("intermediate_size", 1536),
+                     ("num_hidden_layers", 62), ("num_attention_heads", 48), ("num_key_value_heads", 8),
+                     ("max_position_embeddings", 196_608))),
     # gpt-oss: sinks, sliding and full layers alternating, MoE with biases and a clamped SwiGLU
     Family("gpt_oss", tie_default=False, head_dim_default=64, bias_default=True,
            sliding=_periodic(None, 2), sliding_window_default=128, sinks=True, experts=_gpt_oss_experts,
@@ -389,13 +407,24 @@ def _rope_sections(reader: ConfigReader) -> list[ConfigReader]:
     return sections
 
 
-def _rotary_fraction(reader: ConfigReader, field: str | None, default: sympy.Rational) -> sympy.Rational:
-    """The share of each head's dimensions rotated: ``field`` (partial_rotary_factor) read from the
-    rotary settings or, failing them, the config itself; the family's ``default`` when absent."""
+def _rotary_fraction(reader: ConfigReader, family: Family, head_dim: int) -> sympy.Rational:
+    """The share of each head's dimensions rotated: the family's fraction field
+    (partial_rotary_factor) read from the rotary settings or the config itself; failing it, a
+    count of rotated dimensions (MiniMax-M2's legacy rotary_dim, over head_dim, as
+    MiniMaxM2Config.convert_rope_params_to_dict reads it); failing both, the family's default."""
+    field = family.rotary_fraction_field
     if field is None:
-        return default
-    holder = next((s for s in _rope_sections(reader) if s.present(field)), reader)
-    return holder.fraction(field, default)
+        return family.rotary_fraction_default
+    holder = next((s for s in (*_rope_sections(reader), reader) if s.present(field)), None)
+    if holder is not None:
+        return holder.fraction(field, family.rotary_fraction_default)
+    if family.rotary_dim_field and reader.present(family.rotary_dim_field):
+        rotated = reader.integer(family.rotary_dim_field)
+        if rotated > head_dim:
+            raise reader.fail(f"{reader.field(family.rotary_dim_field)} ({rotated}) exceeds head_dim "
+                              f"({head_dim})")
+        return sympy.Rational(rotated, head_dim)
+    return family.rotary_fraction_default
 
 
 def _core_sizes(reader: ConfigReader) -> tuple[int, int, int, int, int]:
@@ -422,7 +451,7 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
         window = reader.integer("sliding_window", default=family.sliding_window_default)
         if window is None:
             raise reader.missing("sliding_window")
-    rotary_fraction = _rotary_fraction(reader, family.rotary_fraction_field, family.rotary_fraction_default)
+    rotary_fraction = _rotary_fraction(reader, family, head_dim)
     activation = reader.text("hidden_activation", "hidden_act", default="silu")
     mlp_bias = reader.flag(family.mlp_bias_field, family.bias_default) if family.mlp_bias_field else False
     mlp = MLPSpec(gated=family.gated_mlp, bias=mlp_bias, activation=activation)

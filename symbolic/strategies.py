@@ -217,6 +217,17 @@ def _glm4_moe(draw, b: Bounds):
 
 
 @st.composite
+def _minimax_m2(draw, b: Bounds):
+    config = draw(_common(b, "minimax_m2", heads_fix_width=False))
+    config["num_local_experts"] = experts = draw(st.integers(1, b.max_experts))
+    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    head_dim = config.get("head_dim", 128)
+    if draw(st.booleans()):
+        config["rotary_dim"] = 2 * draw(st.integers(1, head_dim // 2))
+    return config
+
+
+@st.composite
 def _phi3(draw, b: Bounds):
     config = draw(_common(b, "phi3", heads_fix_width=True))
     config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
@@ -331,6 +342,7 @@ _FAMILY_STRATEGIES = {
     "starcoder2": _starcoder2,
     "gpt_oss": _gpt_oss,
     "glm4_moe": _glm4_moe,
+    "minimax_m2": _minimax_m2,
     "cohere": lambda b: _cohere(b, "cohere"),
     "cohere2": lambda b: _cohere(b, "cohere2"),
 }

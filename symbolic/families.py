@@ -206,6 +206,17 @@ def _minimax_experts(reader: ConfigReader, num_layers: int, activation: str) -> 
                    reader.integer("num_experts_per_tok", default=8), reader.integer("intermediate_size"))
 
 
+def _granite_experts(reader: ConfigReader, num_layers: int, activation: str) -> Experts:
+    """Granite-MoE: every layer is MoE, experts intermediate_size wide; granitemoeshared adds one
+    gated shared expert shared_intermediate_size wide when that is not 0 (transformers'
+    GraniteMoeSharedMLP)."""
+    shared = reader.integer("shared_intermediate_size", default=0, minimum=0)
+    return Experts([True] * num_layers, MoESpec(shared=shared > 0, activation=activation),
+                   reader.integer("num_local_experts", default=8),
+                   reader.integer("num_experts_per_tok", default=2),
+                   reader.integer("intermediate_size"), shared or None)
+
+
 def _qwen_experts(shared: bool, experts_default: int, top_k_default: int, size_default: int):
     """Qwen2-MoE / Qwen3-MoE: layer i is MoE unless listed in mlp_only_layers or off the
     decoder_sparse_step (transformers' Qwen2MoeDecoderLayer); Qwen2-MoE adds a gated shared expert."""
@@ -294,6 +305,10 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            defaults=(("vocab_size", 200_064), ("hidden_size", 3072), ("intermediate_size", 1536),
                      ("num_hidden_layers", 62), ("num_attention_heads", 48), ("num_key_value_heads", 8),
                      ("max_position_embeddings", 196_608))),
+    # Granite-MoE: Mixtral's layout with multipliers on the embeddings, residuals and logits (the
+    # residual and logit multipliers are a multiply per element each, left out of the counts)
+    Family("granitemoe", tie_default=False, embedding_scale=True, experts=_granite_experts),
+    Family("granitemoeshared", tie_default=False, embedding_scale=True, experts=_granite_experts),
     # gpt-oss: sinks, sliding and full layers alternating, MoE with biases and a clamped SwiGLU
     Family("gpt_oss", tie_default=False, head_dim_default=64, bias_default=True,
            sliding=_periodic(None, 2), sliding_window_default=128, sinks=True, experts=_gpt_oss_experts,

@@ -228,6 +228,19 @@ def _minimax_m2(draw, b: Bounds):
 
 
 @st.composite
+def _granite_moe(draw, b: Bounds, model_type: str):
+    config = draw(_common(b, model_type, heads_fix_width=False))
+    config["num_local_experts"] = experts = draw(st.integers(1, b.max_experts))
+    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    config["attention_bias"] = draw(st.booleans())
+    config["embedding_multiplier"] = 12.0
+    config["residual_multiplier"] = 0.22
+    if model_type == "granitemoeshared":
+        config["shared_intermediate_size"] = draw(st.integers(0, b.max_intermediate))
+    return config
+
+
+@st.composite
 def _phi3(draw, b: Bounds):
     config = draw(_common(b, "phi3", heads_fix_width=True))
     config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
@@ -343,6 +356,8 @@ _FAMILY_STRATEGIES = {
     "gpt_oss": _gpt_oss,
     "glm4_moe": _glm4_moe,
     "minimax_m2": _minimax_m2,
+    "granitemoe": lambda b: _granite_moe(b, "granitemoe"),
+    "granitemoeshared": lambda b: _granite_moe(b, "granitemoeshared"),
     "cohere": lambda b: _cohere(b, "cohere"),
     "cohere2": lambda b: _cohere(b, "cohere2"),
 }

@@ -170,6 +170,8 @@ MODEL_CARD_VERDICTS = {
     "glm-4.5-air-active": "differs",         # 13,424,123,904: the README leaves out embedding and head
     "card-minimax-m2-total": "differs",      # 228,689,748,992: "230 billion" keeps two figures
     "card-minimax-m2-active": "differs",     # 11,030,537,216: the card leaves out embedding and head
+    "card-granite-3.1-1b-a400m-total": "agrees",    # 1,334,628,352
+    "card-granite-3.1-1b-a400m-active": "differs",  # 428,658,688: "400M" keeps one figure
 }
 
 
@@ -200,3 +202,16 @@ def test_active_parameters_without_embedding_and_head(name, billions):
     d = symbolic.derive(name)
     active = d.value("params.active") - d.value("params.embedding") - d.value("params.lm_head")
     assert round(float(active) / 1e9) == billions
+
+
+def test_exaone_4_1_2b_parameters_without_embeddings():
+    # huggingface.co/LGAI-EXAONE/EXAONE-4.0-1.2B model card: "Number of Parameters (without
+    # embeddings): 1.07B" (tied embeddings: the table is the only embedding parameter)
+    d = symbolic.derive("exaone-4.0-1.2b")
+    assert round(float(d.value("params.total") - d.value("params.embedding")) / 1e7) == 107
+
+
+def test_olmo_2_13b_total_from_its_safetensors_index():
+    # allenai/OLMo-2-1124-13B, model.safetensors.index.json (same weight-less copy of the hub repo
+    # as the preset's config): "total_size": 54864793600 bytes of float32 weights
+    assert symbolic.derive("olmo-2-13b").value("params.total") * 4 == 54_864_793_600

@@ -16,5 +16,6 @@ def embedding_ops(arch: Architecture, conv: Conventions) -> list[Op]:
         ops += [gather("embed_positions", "position_embedding", n_pos, H, rows_read=n),
                 elementwise("add_positions", "position_embedding", tokens * H, 1, inputs=2)]
     if arch.embedding_scale:
-        ops.append(elementwise("scale_embeddings", "embedding", tokens * H, 1, note="times sqrt(H)"))
+        ops.append(elementwise("scale_embeddings", "embedding", tokens * H, 1,
+                               note="times a constant: sqrt(H) in gemma, embedding_multiplier in Granite"))
     return ops

@@ -48,7 +48,8 @@ DECIMAL_BYTES = {"B": 1, "KB": 10**3, "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB
 BINARY_BYTES = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
 FLOP_UNITS = {"FLOP": 1, "kFLOP": 10**3, "KFLOP": 10**3, "MFLOP": 10**6, "GFLOP": 10**9,
               "TFLOP": 10**12, "PFLOP": 10**15}
-COUNT_UNITS = {"": 1, "K": 10**3, "M": 10**6, "billion": 10**9, "trillion": 10**12}
+COUNT_UNITS = {"": 1, "K": 10**3, "M": 10**6, "thousand": 10**3, "million": 10**6, "billion": 10**9,
+               "trillion": 10**12}
 
 # A decimal byte unit and the binary unit people often mean by it.
 BINARY_READING = {"KB": "KiB", "kB": "KiB", "MB": "MiB", "GB": "GiB", "TB": "TiB", "PB": "PiB"}

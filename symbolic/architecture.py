@@ -17,13 +17,19 @@ from .errors import ConfigError
 
 FULL = "full_attention"
 SLIDING = "sliding_attention"
+CHUNKED = "chunked_attention"
 
-NORM_KINDS = ("rms", "layer", "layer_no_bias")
-"""RMSNorm (a scale), LayerNorm (a scale and a shift), LayerNorm with a scale only (Cohere)."""
+NORM_KINDS = ("rms", "layer", "layer_no_bias", "l2")
+"""RMSNorm (a scale), LayerNorm (a scale and a shift), LayerNorm with a scale only (Cohere), an
+RMS normalisation without a scale (Llama-4's L2 norm of q and k)."""
 QK_NORMS = ("", "head", "head_separate", "projection")
 """Norms on q and k before attention: none; over each head with one scale of d_h shared by the
 heads (Qwen3, gemma-3, EXAONE-4); over each head with a scale per head (Cohere's use_qk_norm); over
 the whole projection, n d_h wide (OLMo-2/3)."""
+POSITIONS = ("rope", "none", "learned")
+"""Where a layer's positions come from: rotary embeddings on q and k; none at all (NoPE layers of
+Llama-4, EXAONE-4 and Cohere2, which rely on the causal mask alone); a learned table added to the
+embeddings before the first layer (GPT-2)."""
 BLOCKS = ("pre", "sandwich", "post", "parallel")
 """How a layer wires its norms and residuals: a norm before each block (Llama); a norm before and
 after each block (gemma-2/3); a norm after each block only (OLMo-2/3, EXAONE-4); attention and MLP
@@ -35,14 +41,20 @@ class AttentionSpec:
     """Structure of one layer's self-attention."""
 
     sliding: bool = False          # keys limited to the last W positions
+    chunked: bool = False          # keys limited to the query's own chunk of W_c positions (Llama-4)
     qkv_bias: bool = False         # biases on the q, k and v projections
     o_bias: bool = False           # bias on the output projection
     qk_norm: str = ""              # one of QK_NORMS
     qk_norm_kind: str = "rms"      # the q/k norms' kind, one of NORM_KINDS
-    rotary: bool = True            # rotary position embedding applied to q and k
+    positions: str = "rope"        # one of POSITIONS: how the layer learns where tokens are
     rotary_fraction: sympy.Rational = sympy.Integer(1)  # share of each head's dims rotated
     logit_softcap: bool = False    # tanh soft cap on the scores (gemma-2)
     sinks: bool = False            # a learned logit per head that joins each softmax (gpt-oss)
+
+    @property
+    def rotary(self) -> bool:
+        """RoPE applied to q and k."""
+        return self.positions == "rope"
     mla: bool = False              # multi-head latent attention (DeepSeek-V2/V3): a compressed KV cache
     q_lora: bool = False           # MLA with a compressed query (q_lora_rank)
 
@@ -81,8 +93,9 @@ class LayerSpec:
     block: str = "pre"             # one of BLOCKS
 
     def __post_init__(self):
-        for value, allowed in ((self.norm, NORM_KINDS), (self.block, BLOCKS),
-                               (self.attention.qk_norm, QK_NORMS), (self.attention.qk_norm_kind, NORM_KINDS)):
+        checks = ((self.norm, NORM_KINDS), (self.block, BLOCKS), (self.attention.positions, POSITIONS),
+                  (self.attention.qk_norm, QK_NORMS), (self.attention.qk_norm_kind, NORM_KINDS))
+        for value, allowed in checks:
             if value not in allowed:
                 raise ValueError(f"{value!r} is not one of {allowed}")
 
@@ -92,14 +105,26 @@ class LayerSpec:
         return self.attention.sliding
 
     @property
+    def chunked(self) -> bool:
+        """Keys limited to the query's own chunk of W_c positions."""
+        return self.attention.chunked
+
+    @property
     def is_moe(self) -> bool:
         return isinstance(self.mlp, MoESpec)
 
     @property
+    def span(self) -> str:
+        """Which keys a query sees: ``full_attention``, ``sliding_attention`` or ``chunked_attention``."""
+        return SLIDING if self.slides else CHUNKED if self.chunked else FULL
+
+    @property
     def kind(self) -> str:
-        """The kind's name, one label per distinguishing part: the attention's span, then
-        ``_moe`` for a mixture-of-experts MLP (``full_attention``, ``sliding_attention_moe``)."""
-        return (SLIDING if self.slides else FULL) + ("_moe" if self.is_moe else "")
+        """The kind's name, one label per distinguishing part: the attention's span, ``_nope`` for
+        a layer without position information, ``_moe`` for a mixture-of-experts MLP
+        (``full_attention``, ``sliding_attention_moe``, ``full_attention_nope_moe``)."""
+        nope = "_nope" if self.attention.positions == "none" else ""
+        return self.span + nope + ("_moe" if self.is_moe else "")
 
 
 @dataclass(frozen=True)
@@ -130,6 +155,7 @@ class Architecture:
     max_position_embeddings: int | None = None
     learned_positions: bool = False      # a learned position table (GPT-2)
     sliding_window: int | None = None
+    attention_chunk_size: int | None = None  # Llama-4's chunked attention
     norm: str = "rms"                    # the final norm's kind, one of NORM_KINDS
     embedding_scale: bool = False        # embeddings multiplied by sqrt(H) (gemma)
     final_logit_softcap: bool = False    # tanh soft cap on the logits (gemma-2)
@@ -163,6 +189,8 @@ class Architecture:
             raise ConfigError(f"layers that differ must differ in a part their kind names, got {kinds}")
         if any(g.spec.slides for g in self.layer_groups) and not self.sliding_window:
             raise ConfigError("sliding-window layers need a positive sliding_window")
+        if any(g.spec.chunked for g in self.layer_groups) and not self.attention_chunk_size:
+            raise ConfigError("chunked-attention layers need a positive attention_chunk_size")
         if self.learned_positions and not self.max_position_embeddings:
             raise ConfigError("a learned position table needs max_position_embeddings")
         if self.has_moe:
@@ -215,6 +243,8 @@ class Architecture:
             values[sym.n_pos] = self.max_position_embeddings
         if self.sliding_window:
             values[sym.W] = self.sliding_window
+        if self.attention_chunk_size:
+            values[sym.W_c] = self.attention_chunk_size
         if not self.single_kind:
             for group in self.layer_groups:
                 values[group.count_symbol] = group.count

@@ -19,7 +19,9 @@ from .exact import plain, to_rational
 ATTENTION_COUNTS = ("causal", "full")
 LM_HEAD_POSITIONS = ("last", "all")
 MLA_FORMS = ("absorbed", "expanded")
-CHOICES = {"attention_count": ATTENTION_COUNTS, "lm_head_positions": LM_HEAD_POSITIONS, "mla_form": MLA_FORMS}
+MOE_COMPUTES = ("routed", "all_experts")
+CHOICES = {"attention_count": ATTENTION_COUNTS, "lm_head_positions": LM_HEAD_POSITIONS, "mla_form": MLA_FORMS,
+           "moe_compute": MOE_COMPUTES}
 
 
 def _option(default, doc: str):
@@ -60,6 +62,12 @@ class Conventions:
                     "query and output, attention in the latent space, as served by vLLM and SGLang) or "
                     "'expanded' (the cached latent re-expanded into keys and values at every step, as "
                     "transformers computes it).")
+    moe_compute: str = _option(
+        "routed", "Which experts a token is computed by: 'routed', the k its router picks (as serving "
+                  "engines run MoE), or 'all_experts', every expert with the outputs weighted by the "
+                  "router (as transformers' Llama-4 experts compute, and as torch's FLOP counter sees "
+                  "them). The weights a step reads are the same either way only when every expert is "
+                  "picked.")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

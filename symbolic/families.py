@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import sympy
 
 from .architecture import (
+    CHUNKED,
     FULL,
     SLIDING,
     Architecture,
@@ -77,16 +78,16 @@ class ConfigReader(Fields):
     def fraction(self, name: str, default: sympy.Rational) -> sympy.Rational:
         return self.real(name, lambda x: 0 < x <= 1, "a number in (0, 1]", default)
 
-    def layer_types(self, num_layers: int) -> list[str] | None:
+    def layer_types(self, num_layers: int, allowed: tuple[str, ...] = (FULL, SLIDING)) -> list[str] | None:
         value = self.config.get("layer_types")
         if value is None:
             return None
         if not isinstance(value, list) or len(value) != num_layers:
             raise self.fail(f"{self.field('layer_types')} must list one type per layer ({num_layers})")
         for entry in value:
-            if entry not in (FULL, SLIDING):
+            if entry not in allowed:
                 raise self.fail(f"{self.field('layer_types')} has unsupported entry {shown(entry)}; "
-                                f"supported: {FULL}, {SLIDING}")
+                                f"supported: {', '.join(allowed)}")
         return value
 
     def layer_indices(self, name: str) -> set[int]:
@@ -340,9 +341,10 @@ ALIASES = {"kimi_k2": "deepseek_v3"}
 """model_types that name a known family's geometry under another name: Kimi-K2's config.json says
 kimi_k2 and its architectures DeepseekV3ForCausalLM (transformers has no kimi_k2 class)."""
 
-SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", *ALIASES]))
+SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", "llama4_text",
+                                      *ALIASES]))
 
-WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral"}
+WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text"}
 """Multimodal model_types whose language model is a known family, held in ``text_config``, with
 the family a text_config that names none has (transformers' Gemma3Config, Mistral3Config): the
 language model is derived, and what is left out (the vision tower, the projector) is said."""
@@ -386,6 +388,8 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
         arch = _read_gpt2(reader, name, source)
     elif model_type in ("deepseek_v2", "deepseek_v3"):
         arch = _read_deepseek(reader, model_type, name, source)
+    elif model_type == "llama4_text":
+        arch = _read_llama4(reader, name, source)
     else:
         arch = _read_rotary_family(reader, FAMILIES[model_type], name, source)
     return dataclasses.replace(arch, notes=notes) if notes else arch
@@ -476,6 +480,10 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
     if family.qk_norm_field and not reader.flag(family.qk_norm_field, False):
         qk_norm = ""
 
+    def rotates(slides: bool) -> bool:
+        return slides or family.rotary_layers == "all" or (family.rotary_layers == "sliding_if_any"
+                                                           and not any(sliding))
+
     def layer(slides: bool, moe: bool) -> LayerSpec:
         attention = AttentionSpec(
             sliding=slides,
@@ -483,8 +491,7 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
             o_bias=bias if family.o_bias is None else family.o_bias,
             qk_norm=qk_norm,
             qk_norm_kind=family.qk_norm_kind,
-            rotary=(slides or family.rotary_layers == "all"
-                    or (family.rotary_layers == "sliding_if_any" and not any(sliding))),
+            positions="rope" if rotates(slides) else "none",
             rotary_fraction=rotary_fraction,
             logit_softcap=family.softcaps and reader.present("attn_logit_softcapping") is not None,
             sinks=family.sinks,
@@ -546,6 +553,79 @@ def _read_deepseek(reader: ConfigReader, model_type: str, name: str, source: str
         v_head_dim=v_dim, source=source, config=reader.config)
 
 
+_LLAMA4_DEFAULTS = (  # transformers 5.24, models/llama4/configuration_llama4.py, Llama4TextConfig
+    ("vocab_size", 202_048), ("hidden_size", 5120), ("intermediate_size", 8192),
+    ("intermediate_size_mlp", 16_384), ("num_hidden_layers", 48), ("num_attention_heads", 40),
+    ("num_key_value_heads", 8), ("head_dim", 128), ("max_position_embeddings", 131_072))
+
+
+def _read_llama4(reader: ConfigReader, name: str, source: str) -> Architecture:
+    """Llama-4's language model (transformers' Llama4TextConfig and Llama4TextDecoderLayer).
+
+    * RoPE layers (no_rope_layers[i] = 1; by default all but every no_rope_layer_interval-th, 4)
+      attend within chunks of attention_chunk_size (8192; null: full attention) and, with
+      use_qk_norm, normalise q and k without a scale; the other layers are full attention without
+      RoPE (their query temperature tuning, a multiply per query element, is left out);
+    * MoE layers (moe_layers, or every interleave_moe_layer_step-th from the step - 1) have
+      num_local_experts experts and one shared expert, all intermediate_size wide, with sigmoid
+      scores on the top-k; the other layers are a dense MLP intermediate_size_mlp wide."""
+    reader = ConfigReader({**dict(_LLAMA4_DEFAULTS), **reader.config}, reader.where)
+    vocab, hidden, expert_size, layers, heads = _core_sizes(reader)
+    kv_heads = reader.integer("num_key_value_heads", default=heads)
+    if heads % kv_heads:
+        raise reader.fail(f"config field 'num_key_value_heads' ({kv_heads}) must divide "
+                          f"num_attention_heads ({heads})")
+    head_dim = _head_dim(reader, hidden, heads, None)
+    dense_size = reader.integer("intermediate_size_mlp")
+    rope_flags = reader.config.get("no_rope_layers") or None
+    if rope_flags is None:
+        interval = reader.integer("no_rope_layer_interval", default=4)
+        rope_flags = [int((i + 1) % interval != 0) for i in range(layers)]
+    if not isinstance(rope_flags, list) or len(rope_flags) < layers \
+            or any(type(f) is not int or f not in (0, 1) for f in rope_flags):
+        raise reader.fail(f"{reader.field('no_rope_layers')} must list a 0 or 1 for each of the "
+                          f"{layers} layers")
+    if reader.present("moe_layers") is not None:
+        moe_layers = reader.layer_indices("moe_layers")
+    else:
+        step = reader.integer("interleave_moe_layer_step", default=1)
+        moe_layers = set(range(step - 1, layers, step))
+    chunk = reader.integer("attention_chunk_size", default=None) if "attention_chunk_size" in reader.config \
+        else 8192
+    bias = reader.flag("attention_bias", False)
+    qk_norm = reader.flag("use_qk_norm", True)
+    activation = reader.text("hidden_act", default="silu")
+    moe = MoESpec(shared=True, activation=activation, scoring="sigmoid")
+    dense = MLPSpec(gated=True, activation=activation)
+
+    types = reader.layer_types(layers, allowed=(FULL, CHUNKED))
+    if types is None:
+        types = [CHUNKED if rope_flags[i] and chunk is not None else FULL for i in range(layers)]
+    if CHUNKED in types and chunk is None:
+        raise reader.missing("attention_chunk_size")
+
+    def layer(rotary: bool, chunked: bool, is_moe: bool) -> LayerSpec:
+        attention = AttentionSpec(chunked=chunked, qkv_bias=bias, o_bias=bias,
+                                  qk_norm="head" if qk_norm and rotary else "", qk_norm_kind="l2",
+                                  positions="rope" if rotary else "none")
+        return LayerSpec(attention, moe if is_moe else dense)
+
+    kinds = [(bool(rope_flags[i]), types[i] == CHUNKED, i in moe_layers) for i in range(layers)]
+    any_moe = any(is_moe for *_, is_moe in kinds)
+    return Architecture(
+        name=name, model_type="llama4_text", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
+        num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim, intermediate_size=dense_size,
+        layer_groups=_group_layers(kinds, lambda kind: layer(*kind)),
+        tie_word_embeddings=reader.flag("tie_word_embeddings", False),
+        max_position_embeddings=reader.integer("max_position_embeddings", default=None),
+        attention_chunk_size=chunk if CHUNKED in types else None,
+        num_experts=reader.integer("num_local_experts", default=16) if any_moe else None,
+        experts_per_token=reader.integer("num_experts_per_tok", default=1) if any_moe else None,
+        expert_intermediate_size=expert_size if any_moe else None,
+        shared_intermediate_size=expert_size if any_moe else None,
+        source=source, config=reader.config)
+
+
 def _read_gpt2(reader: ConfigReader, name: str, source: str) -> Architecture:
     """GPT-2: LayerNorm, biases everywhere, learned positions, a plain GELU MLP, tied embeddings."""
     vocab = reader.integer("vocab_size")
@@ -556,7 +636,7 @@ def _read_gpt2(reader: ConfigReader, name: str, source: str) -> Architecture:
     if hidden % heads:
         raise reader.fail(f"config field 'n_embd' ({hidden}) must be divisible by n_head ({heads})")
     ffn = reader.integer("n_inner", default=4 * hidden)
-    spec = LayerSpec(AttentionSpec(qkv_bias=True, o_bias=True, rotary=False),
+    spec = LayerSpec(AttentionSpec(qkv_bias=True, o_bias=True, positions="learned"),
                      MLPSpec(gated=False, bias=True,
                              activation=reader.text("activation_function", default="gelu_new")),
                      norm="layer")

@@ -155,28 +155,38 @@ def expert_matmul(name: str, component: str, tokens: Expr, experts: Expr, top_k:
     FLOPs: ``flops_per_mac * tokens * top_k * d_in * d_out`` (whichever experts the router picks).
     Parameters: all ``experts`` matrices; a token uses ``top_k`` of them. Weights read in a step:
     the experts at least one token picks, in expectation ``experts * (1 - (1 - top_k/experts)^tokens)``
-    when every token picks uniformly and independently (exact, rational, never rounded)."""
+    when every token picks uniformly and independently (exact, rational, never rounded). Under the
+    ``moe_compute="all_experts"`` convention every token is computed by every expert, so ``experts``
+    stands for ``top_k`` in the FLOPs, the activations and the weights read."""
     weights = d_in * d_out
-    touched = experts * (1 - (1 - top_k / experts) ** tokens)
+    computed = experts_per_token(experts, top_k, conv)
+    touched = experts * (1 - (1 - computed / experts) ** tokens)
     return Op(name, component, OpKind.MATMUL,
               shape=(("tokens", tokens), ("experts", experts), ("top_k", top_k), ("d_in", d_in),
                      ("d_out", d_out)),
-              flops=conv.flops_per_mac * tokens * top_k * weights,
+              flops=conv.flops_per_mac * tokens * computed * weights,
               params=experts * weights, active_params=top_k * weights,
               weights_read=touched * weights,
-              activations_read=tokens * top_k * d_in, activations_written=tokens * top_k * d_out,
+              activations_read=tokens * computed * d_in, activations_written=tokens * computed * d_out,
               shard=shard, routed=True, note=note)
 
 
-def expert_bias(name: str, component: str, tokens: Expr, experts: Expr, top_k: Expr, width: Expr, *,
-                shard: Shard) -> Op:
+def experts_per_token(experts: Expr, top_k: Expr, conv: Conventions) -> Expr:
+    """How many experts compute each token: ``top_k``, or all of them under the ``all_experts``
+    convention (see :class:`~symbolic.conventions.Conventions`)."""
+    return experts if conv.moe_compute == "all_experts" else top_k
+
+
+def expert_bias(name: str, component: str, tokens: Expr, experts: Expr, top_k: Expr, width: Expr,
+                conv: Conventions, *, shard: Shard) -> Op:
     """A bias of ``width`` in each of ``experts`` routed experts, added to the outputs of the
     ``top_k`` experts each token goes to (gpt-oss): like :func:`expert_matmul`, its weights read are
     those of the experts the step's tokens pick."""
-    touched = experts * (1 - (1 - top_k / experts) ** tokens)
+    computed = experts_per_token(experts, top_k, conv)
+    touched = experts * (1 - (1 - computed / experts) ** tokens)
     return Op(name, component, OpKind.ELEMENTWISE,
               shape=(("tokens", tokens), ("experts", experts), ("top_k", top_k), ("width", width)),
-              flops=tokens * top_k * width, params=experts * width, active_params=top_k * width,
+              flops=tokens * computed * width, params=experts * width, active_params=top_k * width,
               weights_read=touched * width, shard=shard, routed=True)
 
 
@@ -187,13 +197,14 @@ def bias_add(name: str, component: str, tokens: Expr, width: Expr, shard: Shard)
               flops=tokens * width, params=width, weights_read=width, shard=shard)
 
 
-_NORM_NOTES = {"rms": "rmsnorm", "layer": "layernorm", "layer_no_bias": "layernorm, no shift"}
+_NORM_NOTES = {"rms": "rmsnorm", "layer": "layernorm", "layer_no_bias": "layernorm, no shift",
+               "l2": "rms normalisation, no scale"}
 
 
 def norm(name: str, component: str, tokens: Expr, width: Expr, kind: str, conv: Conventions,
          shard: Shard = Shard.REPLICATED) -> Op:
-    """RMSNorm (a scale vector), LayerNorm (scale and shift) or LayerNorm without a shift over
-    ``width`` for each of ``tokens`` rows."""
+    """RMSNorm (a scale vector), LayerNorm (scale and shift), LayerNorm without a shift, or an RMS
+    normalisation without a scale (``l2``) over ``width`` for each of ``tokens`` rows."""
     scale = width
     if kind == "rms":
         per_element, params = conv.rmsnorm_flops, scale
@@ -201,6 +212,8 @@ def norm(name: str, component: str, tokens: Expr, width: Expr, kind: str, conv: 
         per_element, params = conv.layernorm_flops, 2 * scale
     elif kind == "layer_no_bias":   # no shift to add
         per_element, params = max(conv.layernorm_flops - 1, 0), scale
+    elif kind == "l2":              # no scale to multiply by
+        per_element, params = max(conv.rmsnorm_flops - 1, 0), ZERO
     else:
         raise ValueError(f"unknown norm kind {kind!r}")
     return Op(name, component, OpKind.ELEMENTWISE, shape=(("tokens", tokens), ("width", width)),

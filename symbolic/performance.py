@@ -526,24 +526,45 @@ def linear_pieces(expr: sympy.Expr, var: sympy.Symbol, start: int, end: int) -> 
 
     Kinks are found exactly: for every max or min (innermost first) and every pair of its
     arguments, the difference of the two is linear between the kinks found so far, so where it
-    changes sign the crossing is a linear root."""
+    changes sign the crossing is a linear root. A floor(u) or u mod m (chunked attention) is a
+    step wherever u crosses a whole number (a multiple of m), and constant between: each such
+    crossing of u, linear between the kinks found so far, is a cut."""
     cuts = [start, end + 1]
 
     def at_point(e, point):
         return substitute(e, {var: point})
 
-    nodes = [node for node in sympy.postorder_traversal(expr) if isinstance(node, (sympy.Max, sympy.Min))]
+    def crossings(u, step):
+        """The first integers of ``var`` past each point where ``u`` reaches a multiple of ``step``."""
+        new = set()
+        for low, high in zip(cuts, cuts[1:], strict=False):
+            u_low, u_high = at_point(u, low), at_point(u, high - 1)
+            if high - 1 == low or u_low == u_high:
+                continue
+            slope = (u_high - u_low) / (high - 1 - low)
+            first, last = sorted((u_low, u_high))
+            for multiple in range(int(sympy.floor(first / step)) + 1, int(sympy.floor(last / step)) + 1):
+                new.add(int(sympy.ceiling(low + (multiple * step - u_low) / slope)))
+        return new
+
+    kinds = (sympy.Max, sympy.Min, sympy.floor, sympy.Mod)
+    nodes = [node for node in sympy.postorder_traversal(expr) if isinstance(node, kinds) and node.has(var)]
     for node in nodes:
-        for i, first in enumerate(node.args):
-            for second in node.args[i + 1:]:
-                difference = first - second
-                new = set()
-                for low, high in zip(cuts, cuts[1:], strict=False):
-                    d_low, d_high = at_point(difference, low), at_point(difference, high - 1)
-                    if (d_low > 0) != (d_high > 0) and high - 1 > low:
-                        root = low + d_low * (high - 1 - low) / (d_low - d_high)
-                        new.add(int(sympy.floor(root)) + 1)
-                cuts = sorted(set(cuts) | {k for k in new if start < k <= end})
+        new = set()
+        if isinstance(node, sympy.floor):
+            new = crossings(node.args[0], 1)
+        elif isinstance(node, sympy.Mod):
+            new = crossings(node.args[0], node.args[1])
+        else:
+            for i, first in enumerate(node.args):
+                for second in node.args[i + 1:]:
+                    difference = first - second
+                    for low, high in zip(cuts, cuts[1:], strict=False):
+                        d_low, d_high = at_point(difference, low), at_point(difference, high - 1)
+                        if (d_low > 0) != (d_high > 0) and high - 1 > low:
+                            root = low + d_low * (high - 1 - low) / (d_low - d_high)
+                            new.add(int(sympy.floor(root)) + 1)
+        cuts = sorted(set(cuts) | {k for k in new if start < k <= end})
     return cuts
 
 

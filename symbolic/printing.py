@@ -10,6 +10,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from .exact import unwieldy
+from .symbols import VOCABULARY
 
 
 def _terminates(q: sympy.Rational) -> bool:
@@ -73,6 +74,9 @@ class _LatexPrinter(LatexPrinter):
         values = self._settings.get("values") or {}
         if expr in values:
             return latex_number(values[expr])
+        term = VOCABULARY.get(expr.name)
+        if term is not None:   # the vocabulary's own typesetting (a kind's layer count made at run time)
+            return term.latex
         return super()._print_Symbol(expr, style)
 
     def _print_Rational(self, expr):

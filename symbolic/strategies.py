@@ -60,9 +60,10 @@ def _common(draw, b: Bounds, model_type: str, heads_fix_width: bool):
     """Fields every rotary family shares. Where the family reads head_dim, it is either given
     (with a free hidden size) or left out, to exercise the family's default."""
     q, kv, head_dim = draw(_heads(b))
-    heads_fix_width = heads_fix_width or not FAMILIES[model_type].reads_head_dim
+    family = FAMILIES.get(model_type)   # None: a family with a reader of its own (llama4_text)
+    heads_fix_width = heads_fix_width or (family is not None and not family.reads_head_dim)
     omit_head_dim = heads_fix_width or draw(st.booleans())
-    if omit_head_dim and (heads_fix_width or FAMILIES[model_type].head_dim_default is None):
+    if omit_head_dim and (heads_fix_width or family is None or family.head_dim_default is None):
         hidden = q * head_dim
     else:
         hidden = q * draw(st.integers(1, b.max_width_factor))
@@ -241,6 +242,28 @@ def _granite_moe(draw, b: Bounds, model_type: str):
 
 
 @st.composite
+def _llama4(draw, b: Bounds):
+    """Llama-4's language model: chunked RoPE layers and full NoPE layers, MoE layers interleaved
+    with dense ones of another width."""
+    config = draw(_common(b, "llama4_text", heads_fix_width=False))
+    layers = config["num_hidden_layers"]
+    config["head_dim"] = config.get("head_dim") or 2 * draw(st.integers(1, b.max_head_dim // 2))
+    config["intermediate_size_mlp"] = draw(st.integers(1, b.max_intermediate))
+    config["num_local_experts"] = experts = draw(st.integers(1, b.max_experts))
+    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    config["use_qk_norm"] = draw(st.booleans())
+    config["attention_bias"] = draw(st.booleans())
+    config["attention_chunk_size"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
+    config["interleave_moe_layer_step"] = draw(st.integers(1, 2))
+    if draw(st.booleans()):
+        config["no_rope_layers"] = draw(st.lists(st.integers(0, 1), min_size=layers, max_size=layers))
+    else:
+        config["no_rope_layer_interval"] = draw(st.integers(1, 4))
+    config["pad_token_id"] = config["bos_token_id"] = config["eos_token_id"] = 0
+    return config
+
+
+@st.composite
 def _phi3(draw, b: Bounds):
     config = draw(_common(b, "phi3", heads_fix_width=True))
     config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
@@ -358,6 +381,7 @@ _FAMILY_STRATEGIES = {
     "minimax_m2": _minimax_m2,
     "granitemoe": lambda b: _granite_moe(b, "granitemoe"),
     "granitemoeshared": lambda b: _granite_moe(b, "granitemoeshared"),
+    "llama4_text": _llama4,
     "cohere": lambda b: _cohere(b, "cohere"),
     "cohere2": lambda b: _cohere(b, "cohere2"),
 }
@@ -386,7 +410,8 @@ def conventions() -> st.SearchStrategy[Conventions]:
                      lm_head_positions=st.sampled_from(["last", "all"]),
                      softmax_flops=small, rmsnorm_flops=small, layernorm_flops=small,
                      activation_flops=small, rope_flops=small, softcap_flops=small,
-                     mla_form=st.sampled_from(["absorbed", "expanded"]))
+                     mla_form=st.sampled_from(["absorbed", "expanded"]),
+                     moe_compute=st.sampled_from(["routed", "all_experts"]))
 
 
 def models(model_type: str | None = None, bounds: Bounds = SMALL) -> st.SearchStrategy[Model]:

@@ -69,6 +69,9 @@ TERMS: tuple[Term, ...] = (
          ("n_positions", "max_position_embeddings"), ("n_positions", "max_positions", "n_ctx")),
     Term("W", "W", "sliding-window length (keys a query may attend to, itself included)", "tokens",
          ("sliding_window",), ("window", "sliding_window", "window_size", "w")),
+    Term("W_c", "W_{c}", "attention chunk length: a query attends to the keys of its own chunk of W_c "
+         "positions only (Llama-4)", "tokens", ("attention_chunk_size",),
+         ("attention_chunk_size", "chunk_size", "chunk")),
     Term("L_full", "L_{full}", "layers with full (global) attention and a dense MLP", "layers", (),
          ("n_full_layers", "num_full_layers", "global_layers", "n_dense_layers", "first_k_dense_replace")),
     Term("L_sliding", "L_{sliding}", "layers with sliding-window (local) attention and a dense MLP", "layers",
@@ -161,6 +164,7 @@ d_h = VOCABULARY["d_h"].symbol
 d_ff = VOCABULARY["d_ff"].symbol
 n_pos = VOCABULARY["n_pos"].symbol
 W = VOCABULARY["W"].symbol
+W_c = VOCABULARY["W_c"].symbol
 L_full = VOCABULARY["L_full"].symbol
 L_sliding = VOCABULARY["L_sliding"].symbol
 L_moe = VOCABULARY["L_moe"].symbol
@@ -208,7 +212,8 @@ def layer_count_symbol(kind: str) -> sympy.Symbol:
     so a new part needs no new entry here."""
     if kind not in LAYER_COUNT_SYMBOLS:
         words = kind.replace("_", " ")
-        term = Term(f"L_{kind}", rf"L_{{\mathrm{{{words}}}}}", f"layers of kind {words}", "layers", (), ())
+        typeset = kind.replace("_", r"\ ")
+        term = Term(f"L_{kind}", rf"L_{{\mathrm{{{typeset}}}}}", f"layers of kind {words}", "layers", (), ())
         VOCABULARY[term.name] = term
         LAYER_COUNT_SYMBOLS[kind] = term.symbol
     return LAYER_COUNT_SYMBOLS[kind]

@@ -41,7 +41,12 @@ def _held_per_layer(model: symbolic.Model, tokens: int) -> list[int]:
 def assert_forward_agrees(config: dict, *, batch: int, prompt: int) -> None:
     """KV cache and matmul FLOPs of a prefill of ``prompt`` tokens and one decode step, for a
     config small enough to run."""
-    model = symbolic.load(config, attention_count="full", lm_head_positions="last", mla_form="expanded")
+    # transformers' eager kernels: full score matrices, MLA re-expanded, and Llama-4's experts
+    # computing every token (the other families' experts compute only the tokens routed to them)
+    arch = symbolic.load_architecture(config)
+    moe_compute = "all_experts" if arch.model_type == "llama4_text" else "routed"
+    model = symbolic.load(config, attention_count="full", lm_head_positions="last", mla_form="expanded",
+                          moe_compute=moe_compute)
     real = oracle.measure_forward(config, batch=batch, prompt=prompt)
     dtype = {4: "fp32", 2: "bf16"}[real.kv_dtype_bytes]
     d = symbolic.derive(model, batch=batch, prompt=prompt, context=prompt, kv_dtype=dtype)
@@ -50,8 +55,8 @@ def assert_forward_agrees(config: dict, *, batch: int, prompt: int) -> None:
         assert d.value(f"flops.{phase}.attention") == step.attention, phase
     assert _held_per_layer(model, prompt) == sorted(real.prefill.kv_elements_per_layer)
     assert _held_per_layer(model, prompt + 1) == sorted(real.decode_step.kv_elements_per_layer)
-    window = model.arch.sliding_window
-    if window is None or prompt < window:
+    windows = [w for w in (model.arch.sliding_window, model.arch.attention_chunk_size) if w]
+    if not windows or prompt < min(windows):
         measured_per_token = sympy.Rational(sum(real.prefill.kv_elements_per_layer), prompt)
         assert d.value("kv_cache.bytes_per_token") == measured_per_token * real.kv_dtype_bytes
 

@@ -68,7 +68,9 @@ def _count(module) -> int:
 
 
 def _base(model):
-    return model.base_model
+    base = model.base_model
+    # Llama4ForCausalLM names no base model prefix of its own; its decoder is .model
+    return model.model if base is model and hasattr(model, "model") else base
 
 
 def _layers(model):
@@ -149,6 +151,10 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
         small["max_window_layers"] = 1
     if arch.sliding_window and small.get("sliding_window"):
         small["sliding_window"] = window
+    if arch.attention_chunk_size:
+        small["attention_chunk_size"] = window
+    if "intermediate_size_mlp" in small:
+        small["intermediate_size_mlp"] = intermediate
     return small
 
 
@@ -167,11 +173,17 @@ class ForwardMeasurement:
 
 
 def _split_flops(counter: FlopCounterMode) -> tuple[int, int]:
-    counts = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+    """(weight matmuls, attention products). Batched matmuls are attention's, except inside an
+    ``experts`` module: Llama-4's experts multiply every token by every expert's weights with bmm."""
+    by_module = counter.get_flop_counts()
+    counts = {str(op): n for op, n in by_module["Global"].items()}
     unknown = set(counts) - MATMUL_OPS - ATTENTION_OPS
     if unknown:
         raise AssertionError(f"FLOP counter reports ops this oracle does not classify: {unknown}")
-    return (sum(counts.get(op, 0) for op in MATMUL_OPS), sum(counts.get(op, 0) for op in ATTENTION_OPS))
+    expert_bmm = sum(n for module, ops in by_module.items() if module.endswith(".experts")
+                     for op, n in ops.items() if str(op) in ATTENTION_OPS)
+    matmul = sum(counts.get(op, 0) for op in MATMUL_OPS) + expert_bmm
+    return matmul, sum(counts.get(op, 0) for op in ATTENTION_OPS) - expert_bmm
 
 
 def _kv_elements(cache, batch: int) -> list[int]:

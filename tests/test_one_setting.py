@@ -41,15 +41,22 @@ def test_derive_sweep_plot_and_check_agree_on_a_drawn_setting(line, tmp_path_fac
     model, options, batch = line
     folder = tmp_path_factory.mktemp("setting")
     derived_file, swept_file = folder / "derive.json", folder / "sweep.json"
-    assert main(["derive", model, *options, "--batch", str(batch), "--price", "3",
-                 "-o", str(derived_file)]) == 0
-    derived = json.loads(derived_file.read_text())
-    performance = derived["performance"]
     prompt = options[options.index("--prompt") + 1]
-    assert main(["sweep", model, *options, "--batch", str(batch), "--context", prompt, "--price", "3",
-                 "--format", "json", "--no-progress", "-o", str(swept_file)]) == 0
+    derive_status = main(["derive", model, *options, "--batch", str(batch), "--price", "3",
+                          "-o", str(derived_file)])
+    sweep_status = main(["sweep", model, *options, "--batch", str(batch), "--context", prompt, "--price", "3",
+                         "--format", "json", "--no-progress", "-o", str(swept_file)])
+    assert sweep_status == 0
     swept = json.loads(swept_file.read_text())
     row = dict(zip(swept["columns"], swept["rows"][0], strict=True))
+    if derive_status == 2:
+        # weights too large for the drawn devices (mixtral-8x7b in bf16 on one 80 GiB device): derive
+        # refuses in one line, leaving no file; a sweep marks the row, its other rows may fit
+        assert not derived_file.exists() and not row["fits"]
+        return
+    assert derive_status == 0
+    derived = json.loads(derived_file.read_text())
+    performance = derived["performance"]
     for column, key in (("ttft_s", "ttft_s"), ("tpot_at_context_s", "tpot_at_context_s"),
                         ("tpot_mean_s", "tpot_mean_s"), ("request_s", "request_s"),
                         ("decode_tokens_per_s", "decode_tokens_per_s"),

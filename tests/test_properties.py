@@ -46,11 +46,15 @@ def test_gqa_with_as_many_kv_heads_as_query_heads_is_mha(config, workload):
 @given(model=models(bounds=WIDE))
 def test_every_linear_layer_costs_two_flops_per_weight_per_token(model):
     """Per token, a matmul does flops_per_mac FLOPs for each weight the token passes through: all of
-    a dense matrix, the k chosen experts' share of a routed one."""
+    a dense matrix, the k chosen experts' share of a routed one (every expert under
+    moe_compute="all_experts")."""
+    every_expert = model.conventions.moe_compute == "all_experts"
     for section in model.sections:
         for op in section.ops:
             if op.kind is OpKind.MATMUL:
                 used = op.weights_read if op.active_params is None else op.active_params
+                if op.routed and every_expert:
+                    used = op.params
                 assert sympy.expand(op.flops - model.conventions.flops_per_mac
                                     * op.dims()["tokens"] * used) == 0, op.name
 
@@ -62,7 +66,9 @@ def test_one_decode_token_costs_two_flops_per_matmul_weight(arch):
     counting the tied LM head (which reads the embedding) and nothing else of the embedding."""
     d = symbolic.derive(arch, batch=1, prompt=1, mla_form="absorbed")
     model = d.model
-    non_matmul = q.model_sum(model, "params", kinds=[k for k in OpKind if k is not OpKind.MATMUL])
+    # what a token passes through besides matmul weights (norms, biases; an expert's bias only
+    # for the k experts it is routed to)
+    non_matmul = q.model_sum(model, "active", kinds=[k for k in OpKind if k is not OpKind.MATMUL])
     tied = arch.vocab_size * arch.hidden_size if arch.tie_word_embeddings else 0
     matmul_weights = d.value("params.active") - d.evaluate(non_matmul) + tied
     assert d.value("flops.decode_step.matmul") == 2 * matmul_weights

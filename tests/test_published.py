@@ -172,6 +172,8 @@ MODEL_CARD_VERDICTS = {
     "card-minimax-m2-active": "differs",     # 11,030,537,216: the card leaves out embedding and head
     "card-granite-3.1-1b-a400m-total": "agrees",    # 1,334,628,352
     "card-granite-3.1-1b-a400m-active": "differs",  # 428,658,688: "400M" keeps one figure
+    "llama-4-scout-total": "differs",        # 107,769,861,120: the card counts the vision encoder too
+    "llama-4-scout-active": "agrees",        # 17,172,894,720
 }
 
 

@@ -11,6 +11,13 @@ tokens of each sequence with ``c`` tokens already cached; the i-th new token (i 
 
 A sliding layer's cache keeps the last ``W - 1`` tokens, so the next token's keys make ``W``
 (transformers' DynamicSlidingWindowLayer); a full layer keeps all ``c``.
+
+Chunked attention (Llama-4's attention_chunk_size ``W_c``) cuts the sequence into chunks of W_c
+positions; a query at position p (from 0) sees the keys of its own chunk up to itself, p mod W_c + 1
+of them. Over positions 0..m-1 those sum to m + C(m), C(m) = floor(m / W_c) W_c (W_c - 1) / 2 +
+r (r - 1) / 2 with r = m mod W_c, so a step of n new tokens after c sees n + C(c + n) - C(c) pairs.
+transformers keeps the last W_c - 1 tokens of a chunked layer, as of a sliding one (cache_utils maps
+both to DynamicSlidingWindowLayer); a server that frees past chunks keeps c mod W_c, at most as many.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from ..ops import (
     matmul,
     norm,
 )
-from ..symbols import B, H, W, c, d_h, d_nope, d_rope, d_v, n, n_kv, n_q, r_kv, r_q
+from ..symbols import B, H, W, W_c, c, d_h, d_nope, d_rope, d_v, n, n_kv, n_q, r_kv, r_q
 
 ATTENTION_KERNEL = "attention"
 """The fused attention kernel (FlashAttention, FlashDecoding, FlashMLA): it reads the KV cache
@@ -45,7 +52,17 @@ summed FLOPs and bytes, and a decode step's attention sits at the intensity of r
 
 def cached_tokens(spec: AttentionSpec, context: sympy.Expr = c) -> sympy.Expr:
     """Tokens a layer's cache holds once ``context`` tokens have been processed."""
-    return sympy.Min(context, W - 1) if spec.sliding else context
+    if spec.sliding:
+        return sympy.Min(context, W - 1)
+    if spec.chunked:
+        return sympy.Min(context, W_c - 1)
+    return context
+
+
+def _chunk_pairs_before(m: sympy.Expr) -> sympy.Expr:
+    """C(m): sum of p mod W_c over the positions p = 0..m-1."""
+    r = sympy.Mod(m, W_c)
+    return sympy.floor(m / W_c) * W_c * (W_c - 1) / 2 + r * (r - 1) / 2
 
 
 def attended_pairs(spec: AttentionSpec, conv: Conventions) -> sympy.Expr:
@@ -55,6 +72,8 @@ def attended_pairs(spec: AttentionSpec, conv: Conventions) -> sympy.Expr:
     rest see ``W``: sum_i min(c + i, W) = k c + k (k + 1) / 2 + (n - k) W."""
     if conv.attention_count == "full":
         return n * (cached_tokens(spec) + n)
+    if spec.chunked:
+        return n + _chunk_pairs_before(c + n) - _chunk_pairs_before(c)
     if not spec.sliding:
         return n * c + n * (n + 1) / 2
     k = sympy.Min(n, sympy.Max(W - c, 0))

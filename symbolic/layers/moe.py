@@ -14,14 +14,15 @@ from dataclasses import replace
 
 from ..architecture import MLPSpec, MoESpec
 from ..conventions import Conventions
-from ..ops import Op, Shard, bias_add, elementwise, expert_bias, expert_matmul, matmul
+from ..ops import Op, Shard, bias_add, elementwise, expert_bias, expert_matmul, experts_per_token, matmul
 from ..symbols import B, E, H, d_e, d_s, k, n
 from .mlp import mlp_ops
 
 
 def moe_ops(spec: MoESpec, conv: Conventions) -> list[Op]:
     tokens = B * n
-    routed = tokens * k * d_e    # elements of the routed experts' inner activations
+    computed = experts_per_token(E, k, conv)   # k, or E under moe_compute="all_experts"
+    routed = tokens * computed * d_e           # elements of the routed experts' inner activations
     ops = [matmul("router", "mlp", tokens, H, E, conv, shard=Shard.REPLICATED, note="expert scores")]
     if spec.bias:
         ops.append(bias_add("router_bias", "mlp", tokens, E, Shard.REPLICATED))
@@ -32,7 +33,7 @@ def moe_ops(spec: MoESpec, conv: Conventions) -> list[Op]:
     for name in ("expert_gate_proj", "expert_up_proj"):
         ops.append(expert_matmul(name, "mlp", tokens, E, k, H, d_e, conv, shard=Shard.COLUMN))
         if spec.bias:
-            ops.append(expert_bias(name.replace("_proj", "_bias"), "mlp", tokens, E, k, d_e,
+            ops.append(expert_bias(name.replace("_proj", "_bias"), "mlp", tokens, E, k, d_e, conv,
                                    shard=Shard.COLUMN))
     if spec.clamped:
         ops.append(elementwise("expert_clamp", "mlp", routed, 4, shard=Shard.FEATURES, routed=True,
@@ -44,8 +45,9 @@ def moe_ops(spec: MoESpec, conv: Conventions) -> list[Op]:
         expert_matmul("expert_down_proj", "mlp", tokens, E, k, d_e, H, conv, shard=Shard.ROW),
     ]
     if spec.bias:
-        ops.append(expert_bias("expert_down_bias", "mlp", tokens, E, k, H, shard=Shard.REPLICATED))
-    ops.append(elementwise("expert_combine", "mlp", tokens * k * H, 2, note="weight and sum k outputs"))
+        ops.append(expert_bias("expert_down_bias", "mlp", tokens, E, k, H, conv, shard=Shard.REPLICATED))
+    ops.append(elementwise("expert_combine", "mlp", tokens * computed * H, 2,
+                           note="weight and sum the outputs"))
     if spec.shared:
         shared = mlp_ops(MLPSpec(gated=True, activation=spec.activation), conv, width=d_s)
         ops += [_renamed(op, "shared_" + op.name) for op in shared]

@@ -57,6 +57,7 @@ class AttentionSpec:
         return self.positions == "rope"
     mla: bool = False              # multi-head latent attention (DeepSeek-V2/V3): a compressed KV cache
     q_lora: bool = False           # MLA with a compressed query (q_lora_rank)
+    indexer: bool = False          # DeepSeek sparse attention: an indexer picks the k_idx keys a query sees
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,9 @@ class Architecture:
     qk_nope_head_dim: int | None = None
     qk_rope_head_dim: int | None = None
     v_head_dim: int | None = None
+    index_topk: int | None = None        # DeepSeek sparse attention (DeepSeek-V3.2)
+    index_n_heads: int | None = None
+    index_head_dim: int | None = None
     source: str = ""
     notes: tuple[str, ...] = ()          # what reading the config left out (a vision tower)
     config: dict = field(default_factory=dict, compare=False, repr=False)
@@ -191,6 +195,10 @@ class Architecture:
             raise ConfigError("sliding-window layers need a positive sliding_window")
         if any(g.spec.chunked for g in self.layer_groups) and not self.attention_chunk_size:
             raise ConfigError("chunked-attention layers need a positive attention_chunk_size")
+        if any(g.spec.attention.indexer for g in self.layer_groups) and not (
+                self.index_topk and self.index_n_heads and self.index_head_dim and self.q_lora_rank):
+            raise ConfigError("sparse attention needs index_topk, index_n_heads, index_head_dim and "
+                              "q_lora_rank")
         if self.learned_positions and not self.max_position_embeddings:
             raise ConfigError("a learned position table needs max_position_embeddings")
         if self.has_moe:
@@ -237,7 +245,8 @@ class Architecture:
                     sym.d_e: self.expert_intermediate_size, sym.d_s: self.shared_intermediate_size,
                     sym.r_q: self.q_lora_rank, sym.r_kv: self.kv_lora_rank,
                     sym.d_nope: self.qk_nope_head_dim, sym.d_rope: self.qk_rope_head_dim,
-                    sym.d_v: self.v_head_dim}
+                    sym.d_v: self.v_head_dim, sym.k_idx: self.index_topk, sym.n_idx: self.index_n_heads,
+                    sym.d_idx: self.index_head_dim}
         values.update({symbol: v for symbol, v in optional.items() if v})
         if self.learned_positions:
             values[sym.n_pos] = self.max_position_embeddings

@@ -341,8 +341,8 @@ ALIASES = {"kimi_k2": "deepseek_v3"}
 """model_types that name a known family's geometry under another name: Kimi-K2's config.json says
 kimi_k2 and its architectures DeepseekV3ForCausalLM (transformers has no kimi_k2 class)."""
 
-SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", "llama4_text",
-                                      *ALIASES]))
+SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", "deepseek_v32",
+                                      "llama4_text", *ALIASES]))
 
 WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text"}
 """Multimodal model_types whose language model is a known family, held in ``text_config``, with
@@ -386,7 +386,7 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
     model_type = ALIASES.get(model_type, model_type)
     if model_type == "gpt2":
         arch = _read_gpt2(reader, name, source)
-    elif model_type in ("deepseek_v2", "deepseek_v3"):
+    elif model_type in ("deepseek_v2", "deepseek_v3", "deepseek_v32"):
         arch = _read_deepseek(reader, model_type, name, source)
     elif model_type == "llama4_text":
         arch = _read_llama4(reader, name, source)
@@ -518,11 +518,13 @@ def _expert_sizes(experts: Experts | None) -> dict:
 
 
 def _read_deepseek(reader: ConfigReader, model_type: str, name: str, source: str) -> Architecture:
-    """DeepSeek-V2/V3: multi-head latent attention, and MoE layers with shared experts after the
-    first ``first_k_dense_replace`` dense layers (transformers' DeepseekV2/V3DecoderLayer)."""
-    v3 = model_type == "deepseek_v3"
+    """DeepSeek-V2/V3/V3.2: multi-head latent attention, and MoE layers with shared experts after
+    the first ``first_k_dense_replace`` dense layers (transformers' DeepseekV2/V3/V32DecoderLayer);
+    V3.2 adds the sparse-attention indexer (index_topk, index_n_heads, index_head_dim)."""
+    v3 = model_type in ("deepseek_v3", "deepseek_v32")
+    sparse = model_type == "deepseek_v32"
     vocab, hidden, ffn, layers, heads = _core_sizes(reader)
-    q_rank = reader.integer("q_lora_rank", default=None)
+    q_rank = reader.integer("q_lora_rank", default=1536 if sparse else None)
     kv_rank = reader.integer("kv_lora_rank", default=512)
     nope = reader.integer("qk_nope_head_dim", default=128)
     rope = reader.integer("qk_rope_head_dim", default=64)
@@ -536,8 +538,14 @@ def _read_deepseek(reader: ConfigReader, model_type: str, name: str, source: str
     dense_layers = reader.integer("first_k_dense_replace", default=3 if v3 else 0, minimum=0)
     attention_bias = reader.flag("attention_bias", False)
     activation = reader.text("hidden_act", default="silu")
+    if sparse and q_rank is None:
+        raise reader.fail("deepseek_v32's indexer reads the compressed query: config field 'q_lora_rank' "
+                          "must not be null")
+    index = {"index_topk": reader.integer("index_topk", default=2048),
+             "index_n_heads": reader.integer("index_n_heads", default=64),
+             "index_head_dim": reader.integer("index_head_dim", default=128)} if sparse else {}
     attention = AttentionSpec(qkv_bias=attention_bias, o_bias=attention_bias, mla=True,
-                              q_lora=q_rank is not None)
+                              q_lora=q_rank is not None, indexer=sparse)
     dense = MLPSpec(gated=True, bias=False if v3 else reader.flag("mlp_bias", False), activation=activation)
     moe = MoESpec(shared=shared > 0, activation=activation)
     return Architecture(
@@ -550,7 +558,7 @@ def _read_deepseek(reader: ConfigReader, model_type: str, name: str, source: str
         num_experts=experts, experts_per_token=top_k, expert_intermediate_size=expert_size,
         shared_intermediate_size=shared * expert_size if shared else None,
         q_lora_rank=q_rank, kv_lora_rank=kv_rank, qk_nope_head_dim=nope, qk_rope_head_dim=rope,
-        v_head_dim=v_dim, source=source, config=reader.config)
+        v_head_dim=v_dim, **index, source=source, config=reader.config)
 
 
 _LLAMA4_DEFAULTS = (  # transformers 5.24, models/llama4/configuration_llama4.py, Llama4TextConfig

@@ -342,7 +342,12 @@ def _deepseek(draw, b: Bounds, model_type: str):
         "first_k_dense_replace": draw(st.integers(0, layers)),
         "max_position_embeddings": 4096,
     }
-    if model_type != "deepseek_v2":   # deepseek_v3 and its alias kimi_k2
+    if model_type == "deepseek_v32":   # the indexer: its key holds the rotary part and more
+        config["q_lora_rank"] = config["q_lora_rank"] or draw(st.integers(1, 4 * b.max_head_dim))
+        config["index_n_heads"] = draw(st.integers(1, 4))
+        config["index_head_dim"] = config["qk_rope_head_dim"] + 2 * draw(st.integers(0, b.max_head_dim // 2))
+        config["index_topk"] = draw(st.integers(1, b.max_window))
+    if model_type != "deepseek_v2":   # deepseek_v3, deepseek_v32 and the alias kimi_k2
         # the router scores each group by its best two experts: groups of at least two
         experts = config["n_routed_experts"] = max(experts, 2)
         groups = draw(st.sampled_from([g for g in range(1, experts // 2 + 1) if experts % g == 0]))
@@ -372,6 +377,7 @@ _FAMILY_STRATEGIES = {
     "deepseek_v2": lambda b: _deepseek(b, "deepseek_v2"),
     "deepseek_v3": lambda b: _deepseek(b, "deepseek_v3"),
     "kimi_k2": lambda b: _deepseek(b, "kimi_k2"),
+    "deepseek_v32": lambda b: _deepseek(b, "deepseek_v32"),
     "olmo2": lambda b: _post_norm(b, "olmo2"),
     "olmo3": lambda b: _post_norm(b, "olmo3"),
     "exaone4": lambda b: _post_norm(b, "exaone4"),

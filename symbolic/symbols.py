@@ -103,6 +103,12 @@ TERMS: tuple[Term, ...] = (
     Term("d_rope", "d_{rope}", "query/key head dimension with rotary embedding (shared key)", "elements",
          ("qk_rope_head_dim",), ("qk_rope_head_dim", "d_r")),
     Term("d_v", "d_{v}", "value head dimension", "elements", ("v_head_dim",), ("v_head_dim",)),
+    Term("k_idx", "k_{idx}", "tokens each query attends to in DeepSeek sparse attention (index_topk)",
+         "tokens", ("index_topk",), ("index_topk", "topk_tokens")),
+    Term("n_idx", "n_{idx}", "heads of the sparse-attention indexer", "heads", ("index_n_heads",),
+         ("index_n_heads", "indexer_heads")),
+    Term("d_idx", "d_{idx}", "head dimension of the sparse-attention indexer, and of its cached key",
+         "elements", ("index_head_dim",), ("index_head_dim", "indexer_head_dim")),
     # Workload
     Term("B", "B", "batch size (sequences processed together)", "sequences", (),
          ("b", "bs", "batch", "batch_size", "n_seqs", "num_seqs")),
@@ -178,6 +184,9 @@ r_kv = VOCABULARY["r_kv"].symbol
 d_nope = VOCABULARY["d_nope"].symbol
 d_rope = VOCABULARY["d_rope"].symbol
 d_v = VOCABULARY["d_v"].symbol
+k_idx = VOCABULARY["k_idx"].symbol
+n_idx = VOCABULARY["n_idx"].symbol
+d_idx = VOCABULARY["d_idx"].symbol
 B = VOCABULARY["B"].symbol
 S = VOCABULARY["S"].symbol
 c = VOCABULARY["c"].symbol

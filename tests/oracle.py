@@ -135,6 +135,8 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
         small["intermediate_size"] = intermediate
         small["hidden_size"] = arch.num_heads * 4
         small.pop("quantization_config", None)
+        if arch.index_topk:
+            small["index_topk"] = window
         return small
     if model_type == "gpt2":
         small["n_layer"] = min(layers, arch.num_layers)
@@ -190,6 +192,9 @@ def _kv_elements(cache, batch: int) -> list[int]:
     per_layer = []
     for layer in cache.layers:
         total = layer.keys.numel() + layer.values.numel()
+        indexer_keys = getattr(layer, "indexer_keys", None)   # DeepSeek-V3.2's indexer cache
+        if indexer_keys is not None:
+            total += indexer_keys.numel()
         assert total % batch == 0
         per_layer.append(total // batch)
     return per_layer

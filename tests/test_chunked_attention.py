@@ -1,5 +1,6 @@
-"""Llama-4's chunked attention: the pairs a causal chunked mask keeps, and exact sums of decode
-steps whose cost jumps at every chunk boundary. The oracle tests compare the cache and the eager
+"""Llama-4's chunked attention and DeepSeek-V3.2's sparse attention: the pairs a causal chunked mask
+keeps, the keys a sparse query sees, and exact sums of decode steps whose cost jumps at every chunk
+boundary. The oracle tests compare the cache and the eager
 FLOPs with transformers; these check the causal count against the mask's definition (a key j is
 visible to the query at i when j <= i and both lie in the same chunk, floor(j / W_c) = floor(i / W_c):
 transformers' masking_utils.chunked_overlay), counted one pair at a time."""
@@ -13,7 +14,7 @@ from symbolic.architecture import AttentionSpec
 from symbolic.conventions import Conventions
 from symbolic.layers.attention import attended_pairs, cached_tokens
 from symbolic.performance import sum_linear_pieces
-from symbolic.symbols import W_c, c, n
+from symbolic.symbols import W_c, c, k_idx, n
 
 
 def _mask_pairs(cached: int, new: int, chunk: int) -> int:
@@ -25,6 +26,15 @@ def _mask_pairs(cached: int, new: int, chunk: int) -> int:
 def test_causal_pairs_equal_the_chunked_mask(cached, new, chunk):
     pairs = attended_pairs(AttentionSpec(chunked=True), Conventions())
     assert pairs.xreplace({c: cached, n: new, W_c: chunk}) == _mask_pairs(cached, new, chunk)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cached=st.integers(0, 60), new=st.integers(1, 40), top=st.integers(1, 17))
+def test_sparse_attention_attends_to_the_selected_keys(cached, new, top):
+    # DeepSeek-V3.2: a query sees its index_topk best keys, or every visible key when fewer exist
+    pairs = attended_pairs(AttentionSpec(mla=True, q_lora=True, indexer=True), Conventions())
+    expected = sum(min(i + 1, top) for i in range(cached, cached + new))
+    assert pairs.xreplace({c: cached, n: new, k_idx: top}) == expected
 
 
 def test_the_cache_keeps_one_chunk_less_a_token():

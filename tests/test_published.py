@@ -174,6 +174,7 @@ MODEL_CARD_VERDICTS = {
     "card-granite-3.1-1b-a400m-active": "differs",  # 428,658,688: "400M" keeps one figure
     "llama-4-scout-total": "differs",        # 107,769,861,120: the card counts the vision encoder too
     "llama-4-scout-active": "agrees",        # 17,172,894,720
+    "hf-deepseek-v3.2-size": "differs",      # 671,877,929,216: the hub counts the MTP layer too
 }
 
 

@@ -42,7 +42,25 @@ from ..ops import (
     matmul,
     norm,
 )
-from ..symbols import B, H, W, W_c, c, d_h, d_nope, d_rope, d_v, n, n_kv, n_q, r_kv, r_q
+from ..symbols import (
+    B,
+    H,
+    W,
+    W_c,
+    c,
+    d_h,
+    d_idx,
+    d_nope,
+    d_rope,
+    d_v,
+    k_idx,
+    n,
+    n_idx,
+    n_kv,
+    n_q,
+    r_kv,
+    r_q,
+)
 
 ATTENTION_KERNEL = "attention"
 """The fused attention kernel (FlashAttention, FlashDecoding, FlashMLA): it reads the KV cache
@@ -68,16 +86,18 @@ def _chunk_pairs_before(m: sympy.Expr) -> sympy.Expr:
 def attended_pairs(spec: AttentionSpec, conv: Conventions) -> sympy.Expr:
     """(query, key) pairs per head and sequence in a step of ``n`` new tokens after ``c`` cached.
 
-    With a window, the first ``k = min(n, max(W - c, 0))`` new tokens see all ``c + i`` keys and the
-    rest see ``W``: sum_i min(c + i, W) = k c + k (k + 1) / 2 + (n - k) W."""
+    With a window W (or DeepSeek sparse attention's k_idx selected keys, counted alike), the first
+    ``k = min(n, max(W - c, 0))`` new tokens see all ``c + i`` keys and the rest see ``W``:
+    sum_i min(c + i, W) = k c + k (k + 1) / 2 + (n - k) W."""
     if conv.attention_count == "full":
         return n * (cached_tokens(spec) + n)
     if spec.chunked:
         return n + _chunk_pairs_before(c + n) - _chunk_pairs_before(c)
-    if not spec.sliding:
+    window = W if spec.sliding else k_idx if spec.indexer else None
+    if window is None:
         return n * c + n * (n + 1) / 2
-    k = sympy.Min(n, sympy.Max(W - c, 0))
-    return k * c + k * (k + 1) / 2 + (n - k) * W
+    k = sympy.Min(n, sympy.Max(window - c, 0))
+    return k * c + k * (k + 1) / 2 + (n - k) * window
 
 
 def qk_norm_op(name: str, spec: AttentionSpec, tokens: sympy.Expr, heads: sympy.Expr,
@@ -150,6 +170,38 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
     return ops
 
 
+INDEXER_KERNEL = "indexer"
+"""DeepSeek-V3.2's indexer kernel: it reads the indexer's key cache and scores every visible token."""
+
+
+def indexer_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
+    """DeepSeek sparse attention's indexer (DeepSeek-V3.2; transformers' DeepseekV32Indexer). From
+    the compressed query (q_lora_rank) it makes n_idx heads of d_idx, and from the hidden state one
+    key of d_idx per token (LayerNorm, RoPE on d_rope of it), which is cached beside MLA's latent.
+    Every query scores every visible token, sum_h w_h ReLU(q_h . k) with per-head weights from
+    the hidden state, and the k_idx best are the keys the main attention attends to."""
+    tokens = B * n
+    dense = replace(spec, indexer=False)     # the indexer itself scores every visible token
+    pairs = attended_pairs(dense, conv)
+    return [
+        matmul("index_q_proj", "attention", tokens, r_q, n_idx * d_idx, conv, shard=Shard.REPLICATED,
+               note="from the compressed query"),
+        matmul("index_k_proj", "attention", tokens, H, d_idx, conv, shard=Shard.REPLICATED),
+        norm("index_k_norm", "attention", tokens, d_idx, "layer", conv),
+        matmul("index_weights_proj", "attention", tokens, H, n_idx, conv, shard=Shard.REPLICATED,
+               note="a weight per indexer head"),
+        elementwise("index_rope", "attention", tokens * (n_idx + 1) * d_rope, conv.rope_flops,
+                    note="q and k of the indexer"),
+        *fused(INDEXER_KERNEL, [
+            kv_cache("index_cache", "attention", B, d_idx, cached_tokens(dense), n, shard=Shard.REPLICATED,
+                     note="indexer keys"),
+            attention_product("index_scores", "attention", B, n_idx, pairs, d_idx, conv,
+                              reads=tokens * n_idx * d_idx, note="q k^T per indexer head, ReLU"),
+            attention_product("index_weighting", "attention", B, 1, pairs, n_idx, conv,
+                              note="heads weighted and summed; top-k_idx kept")]),
+    ]
+
+
 def mla_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
     """Multi-head latent attention (DeepSeek-V2/V3). Keys and values are compressed into one
     latent of r_kv elements per token plus a shared rotary key of d_rope, which is all the cache
@@ -184,8 +236,12 @@ def mla_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
     ops += [norm("kv_a_norm", "attention", tokens, r_kv, "rms", conv),
             elementwise("rope", "attention", tokens * (n_q + 1) * d_rope, conv.rope_flops,
                         shard=Shard.HEADS, note="q and the shared k")]
+    if spec.indexer:
+        ops += indexer_ops(spec, conv)
+    # with sparse attention each query reads only the k_idx latents its indexer picked
+    read = sympy.Min(cached_tokens(spec) + n, n * k_idx) if spec.indexer else None
     cache = kv_cache("kv_cache", "attention", B, r_kv + d_rope, cached_tokens(spec), n,
-                     shard=Shard.REPLICATED, note="latent and rotary key")
+                     shard=Shard.REPLICATED, note="latent and rotary key", read=read)
     softmax = fused_elementwise("softmax", "attention", B * n_q * pairs, conv.softmax_flops,
                                 shard=Shard.HEADS)
     if conv.mla_form == "expanded":   # kv_b_proj reads the cache; attention runs on its output

@@ -129,6 +129,22 @@ class LayerSpec:
 
 
 @dataclass(frozen=True)
+class StoredWeights:
+    """How a checkpoint stores its weights (its ``quantization_config``): the weight matrices it
+    quantizes, in ``dtype`` (a :mod:`symbolic.dtypes` name, scales included), and the rest in
+    ``base`` (its torch_dtype). Matrices whose op name or component is in ``kept`` stay in ``base``
+    (modules_to_not_convert, and what the method never converts: the LM head, the router)."""
+
+    method: str
+    dtype: str
+    base: str
+    kept: tuple[str, ...] = ("lm_head", "router")
+
+    def quantizes(self, name: str, component: str) -> bool:
+        return name not in self.kept and component not in self.kept
+
+
+@dataclass(frozen=True)
 class LayerGroup:
     spec: LayerSpec
     count: int
@@ -172,6 +188,7 @@ class Architecture:
     index_topk: int | None = None        # DeepSeek sparse attention (DeepSeek-V3.2)
     index_n_heads: int | None = None
     index_head_dim: int | None = None
+    stored_weights: StoredWeights | None = None   # a quantized checkpoint's formats
     source: str = ""
     notes: tuple[str, ...] = ()          # what reading the config left out (a vision tower)
     config: dict = field(default_factory=dict, compare=False, repr=False)

@@ -315,11 +315,14 @@ def _sweep(args) -> int:
                     if h.strip()]
     if not accelerators:
         raise SymbolicError("--hardware needs at least one accelerator")
-    weights = [w.strip() for w in (args.weight_dtype or "bf16").split(",") if w.strip()]
+    weights = [w.strip() for w in args.weight_dtype.split(",") if w.strip()] if args.weight_dtype else [None]
     kvs = [k.strip() for k in args.kv_dtype.split(",") if k.strip()] if args.kv_dtype else [None]
-    precisions = [Precision.of(w, kv, args.activation_dtype or "bf16") for w in weights for kv in kvs]
-    if not precisions:
-        raise SymbolicError("--weight-dtype needs at least one dtype")
+    if not weights or not kvs:
+        raise SymbolicError(f"{'--weight-dtype' if not weights else '--kv-dtype'} needs at least one dtype")
+    for w in weights:
+        for kv in kvs:   # an unknown dtype fails before any work
+            Precision.of(w or "bf16", kv, args.activation_dtype or "bf16")
+    dtypes = [(w, kv) for w in weights for kv in kvs]
     base = setting_from_args(args, models[0], hardware=accelerators[0].name, tp=None, batch=None,
                              prompt=None, context=None, weight_dtype=None, kv_dtype=None, price=None)
     plan = SweepPlan(
@@ -328,7 +331,7 @@ def _sweep(args) -> int:
         batches=parse_range(args.batch or "1..64*2", "--batch", 1),
         contexts=parse_range(args.context or "128..131072*2", "--context", 0),
         prompts=parse_range(args.prompt, "--prompt", 1) if args.prompt else None,
-        precisions=precisions)
+        dtypes=dtypes)
     plan.check()
     for name in models:
         base.replace(model=name).loaded  # noqa: B018 - an unknown model fails now, before any output
@@ -361,9 +364,9 @@ def _swept(points: int, plan) -> None:
 def _sweep_plot(plan, target: Path) -> None:
     from .plots import sweep_map
 
-    dtypes = len(plan.precisions) > 1
+    dtypes = len(plan.dtypes) > 1
     panels = [(f"{k.model} on {k.tp} x {k.hardware}"
-               + (f", {k.precision.weight.name} / KV {k.precision.kv.name}" if dtypes else ""),
+               + (f", {k.precision.weight_label} / KV {k.precision.kv.name}" if dtypes else ""),
                plan.batches, plan.contexts, grid) for k, grid in plan.grids()]
     if not panels:
         raise SymbolicError("--plot: nothing to draw; " + "; ".join(plan.skipped)[:400])

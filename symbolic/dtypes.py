@@ -15,7 +15,7 @@ import sympy
 
 from .errors import SymbolicError
 from .exact import plain
-from .symbols import b_a, b_kv, b_w
+from .symbols import b_a, b_kv, b_q, b_w
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ _DTYPES = (
     DType("int8", sympy.Integer(1), "8-bit integer"),
     DType("int4", sympy.Rational(1, 2), "4-bit integer, two per byte"),
     DType("fp4", sympy.Rational(1, 2), "4-bit float (E2M1), two per byte"),
+    DType("e8m0", sympy.Integer(1), "8-bit power-of-two scale (OCP microscaling)"),
+    DType("mxfp4", sympy.Rational(17, 32), "OCP MXFP4: fp4 (E2M1) with an e8m0 scale for every 32 elements"),
+    DType("nvfp4", sympy.Rational(9, 16), "NVFP4: fp4 (E2M1) with an fp8 (E4M3) scale for every 16 elements"),
 )
 
 _SPELLINGS = {
@@ -40,7 +43,7 @@ _SPELLINGS = {
     "float16": "fp16", "half": "fp16", "f16": "fp16",
     "bfloat16": "bf16",
     "float8": "fp8", "fp8_e4m3": "fp8", "fp8_e5m2": "fp8", "e4m3": "fp8", "e5m2": "fp8",
-    "i8": "int8", "i4": "int4", "nf4": "int4", "e2m1": "fp4", "mxfp4": "fp4", "nvfp4": "fp4",
+    "i8": "int8", "i4": "int4", "nf4": "int4", "e2m1": "fp4",
 }
 _GROUPED = re.compile(r"^(?P<base>[a-z0-9_]+)-g(?P<group>[0-9]+)(?:-(?P<scale>[a-z0-9]+))?$")
 
@@ -77,16 +80,30 @@ class Precision:
     weight: DType
     kv: DType
     activation: DType
+    quantized: DType | None = None   # the format the checkpoint stores its quantized tensors in
 
     @classmethod
-    def of(cls, weight: str = "bf16", kv: str | None = None, activation: str = "bf16") -> Precision:
+    def of(cls, weight: str = "bf16", kv: str | None = None, activation: str = "bf16",
+           quantized: str | None = None) -> Precision:
+        """``quantized``: the stored format of the tensors a checkpoint's quantization_config
+        quantizes (the others are in ``weight``); None when every weight is in ``weight``."""
         w, a = dtype(weight), dtype(activation)
         kv_default = w if w.name in ("fp32", "fp16", "bf16") else a
-        return cls(w, dtype(kv) if kv else kv_default, a)
+        return cls(w, dtype(kv) if kv else kv_default, a, dtype(quantized) if quantized else None)
+
+    @property
+    def weight_label(self) -> str:
+        """The weights' format as a label: ``bf16``, or ``mxfp4+bf16`` when some are stored quantized."""
+        return f"{self.quantized.name}+{self.weight.name}" if self.quantized else self.weight.name
+
+    @property
+    def roles(self) -> tuple[tuple[str, DType], ...]:
+        roles = (("weight", self.weight), ("kv", self.kv), ("activation", self.activation))
+        return roles + ((("quantized", self.quantized),) if self.quantized else ())
 
     def bindings(self) -> dict[sympy.Symbol, sympy.Rational]:
-        return {b_w: self.weight.bytes, b_kv: self.kv.bytes, b_a: self.activation.bytes}
+        stored = self.quantized or self.weight
+        return {b_w: self.weight.bytes, b_q: stored.bytes, b_kv: self.kv.bytes, b_a: self.activation.bytes}
 
     def as_dict(self) -> dict[str, dict[str, object]]:
-        return {role: {"dtype": d.name, "bytes": plain(d.bytes)}
-                for role, d in (("weight", self.weight), ("kv", self.kv), ("activation", self.activation))}
+        return {role: {"dtype": d.name, "bytes": plain(d.bytes)} for role, d in self.roles}

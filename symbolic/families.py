@@ -31,8 +31,10 @@ from .architecture import (
     LayerSpec,
     MLPSpec,
     MoESpec,
+    StoredWeights,
 )
-from .errors import ConfigError
+from .dtypes import dtype
+from .errors import ConfigError, SymbolicError
 from .userfiles import Fields, shown
 
 _MISSING = object()
@@ -369,6 +371,49 @@ def language_model(config: dict, name: str) -> tuple[dict, tuple[str, ...]]:
     return language, (note,)
 
 
+_KEPT_MODULES = (("self_attn", "attention"), ("attn", "attention"), ("router", "router"),
+                 ("gate", "router"), ("lm_head", "lm_head"), ("embed_tokens", "embedding"))
+"""modules_to_not_convert entries, by the last part of their module path, and the op name or
+component they keep out of quantization."""
+
+
+def _stored_weights(reader: ConfigReader) -> tuple[StoredWeights | None, tuple[str, ...]]:
+    """How a quantization_config stores the weights: MXFP4 (gpt-oss: fp4 with an e8m0 scale per 32)
+    or fp8, per tensor or with one scale per weight_block_size block (DeepSeek, Kimi, MiniMax: an
+    fp32 scale, or e8m0 where scale_fmt is ue8m0). Other methods are not read: a note says so and
+    the weights are counted in the weight dtype."""
+    quant = reader.section("quantization_config")
+    if quant is None:
+        return None, ()
+    method = quant.text("quant_method", default=None)
+    base = reader.text("torch_dtype", "dtype", default="bf16")
+    kept = ["lm_head", "router"]
+    for entry in quant.config.get("modules_to_not_convert") or []:
+        last = str(entry).rstrip(".*").split(".")[-1]
+        kept += [ours for theirs, ours in _KEPT_MODULES if last == theirs]
+    if method == "mxfp4":
+        dtype_name = "mxfp4"
+    elif method == "fp8":
+        block = quant.config.get("weight_block_size")
+        scale = "e8m0" if quant.text("scale_fmt", default=None) == "ue8m0" else "fp32"
+        if block is None:
+            dtype_name = "fp8"
+        elif isinstance(block, list) and len(block) == 2 and all(type(b) is int and b > 0 for b in block):
+            dtype_name = f"fp8-g{block[0] * block[1]}-{scale}"
+        else:
+            raise quant.fail(f"{quant.field('weight_block_size')} must be two positive integers, "
+                             f"got {shown(block)}")
+    else:
+        return None, (f"quantization_config method {shown(method)} is not read: every weight is counted "
+                      f"in the weight dtype (--weight-dtype)",)
+    try:
+        dtype(base)
+    except SymbolicError:
+        raise reader.fail(f"{reader.field('torch_dtype')} is not a dtype symbolic knows: "
+                          f"{shown(base)}") from None
+    return StoredWeights(method, dtype_name, base, tuple(dict.fromkeys(kept))), ()
+
+
 def architecture_from_config(config: object, name: str, source: str = "") -> Architecture:
     """The architecture a Hugging Face config dict describes."""
     if not isinstance(config, dict):
@@ -392,7 +437,9 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
         arch = _read_llama4(reader, name, source)
     else:
         arch = _read_rotary_family(reader, FAMILIES[model_type], name, source)
-    return dataclasses.replace(arch, notes=notes) if notes else arch
+    stored, unread = _stored_weights(ConfigReader(config, name))
+    notes = (*notes, *unread)
+    return dataclasses.replace(arch, notes=notes, stored_weights=stored) if notes or stored else arch
 
 
 def _head_dim(reader: ConfigReader, hidden: int, heads: int, default: int | None, reads: bool = True) -> int:

@@ -7,7 +7,7 @@ side (final norm and LM head). Every quantity is a sum over these sections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import sympy
@@ -17,7 +17,7 @@ from .conventions import Conventions
 from .layers.decoder import decoder_layer_ops
 from .layers.embedding import embedding_ops
 from .layers.head import head_ops
-from .ops import Op
+from .ops import Op, OpKind
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,21 @@ class Model:
     def sections(self) -> tuple[Section, ...]:
         conv = self.conventions
         layers = tuple(
-            Section(group.spec.kind, tuple(decoder_layer_ops(group.spec, conv)),
+            Section(group.spec.kind, self._stored(decoder_layer_ops(group.spec, conv)),
                     self.arch.layer_count_symbol(group), group)
             for group in self.arch.layer_groups)
         one = sympy.Integer(1)
-        return (Section("embedding", tuple(embedding_ops(self.arch, conv)), one),
+        return (Section("embedding", self._stored(embedding_ops(self.arch, conv)), one),
                 *layers,
-                Section("head", tuple(head_ops(self.arch, conv)), one))
+                Section("head", self._stored(head_ops(self.arch, conv)), one))
+
+    def _stored(self, ops: list[Op]) -> tuple[Op, ...]:
+        """``ops`` with the weight matrices a quantized checkpoint stores quantized marked so."""
+        stored = self.arch.stored_weights
+        if stored is None:
+            return tuple(ops)
+        return tuple(replace(op, quantized=True) if op.kind is OpKind.MATMUL and op.params != 0
+                     and stored.quantizes(op.name, op.component) else op for op in ops)
 
     @property
     def layer_sections(self) -> tuple[Section, ...]:

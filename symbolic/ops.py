@@ -22,6 +22,7 @@ from enum import Enum
 import sympy
 
 from .conventions import Conventions
+from .symbols import b_q, b_w
 
 Expr = sympy.Expr
 ZERO = sympy.Integer(0)
@@ -74,6 +75,20 @@ class Op:
     routed: bool = False                # work of the routed experts (split by expert parallelism)
     fused: str = ""                     # the fused kernel the op runs in ("" : a kernel of its own)
     note: str = ""
+    quantized: bool = False             # its weights are stored in the checkpoint's quantized format
+
+    @property
+    def bytes_per_weight(self) -> Expr:
+        """b_q for weights stored quantized, else b_w."""
+        return b_q if self.quantized else b_w
+
+    @property
+    def param_bytes(self) -> Expr:
+        return self.params * self.bytes_per_weight
+
+    @property
+    def weights_read_bytes(self) -> Expr:
+        return self.weights_read * self.bytes_per_weight
 
     def dims(self) -> dict[str, Expr]:
         return dict(self.shape)

@@ -45,7 +45,6 @@ from .symbols import (
     alpha,
     b_a,
     b_kv,
-    b_w,
     c,
     eta_f,
     eta_m,
@@ -93,7 +92,7 @@ def per_device(op: Op, field_name: str) -> sympy.Expr:
 
 def op_traffic(op: Op) -> dict[str, sympy.Expr]:
     """Bytes an op moves on one rank, by what they hold: weights, KV cache, activations."""
-    return {"weights": per_device(op, "weights_read") * b_w,
+    return {"weights": per_device(op, "weights_read") * op.bytes_per_weight,
             "kv_cache": (per_device(op, "kv_read") + per_device(op, "kv_written")) * b_kv,
             "activations": (per_device(op, "activations_read")
                             + per_device(op, "activations_written")) * b_a}
@@ -282,12 +281,14 @@ class Performance:
         the layers of the heaviest pipeline stage (the first holds the embedding, the last the head)."""
         stage_layers = sympy.ceiling(L / N_pp) if self.deployment.pp > 1 else L
         embedding, *layers, head = self.model.sections
-        per_layer = sum((s.repeats / L) * sympy.Add(*(per_device(op, "params") for op in s.ops))
-                        for s in layers)
-        ends = [sympy.Add(*(per_device(op, "params") for op in part.ops)) for part in (embedding, head)]
+        def held(ops):
+            return sympy.Add(*(per_device(op, "params") * op.bytes_per_weight for op in ops))
+
+        per_layer = sum((s.repeats / L) * held(s.ops) for s in layers)
+        ends = [held(part.ops) for part in (embedding, head)]
         if self.deployment.pp > 1:
-            return (stage_layers * per_layer + sympy.Max(*ends)) * b_w
-        return (stage_layers * per_layer + ends[0] + ends[1]) * b_w
+            return stage_layers * per_layer + sympy.Max(*ends)
+        return stage_layers * per_layer + ends[0] + ends[1]
 
     def kv_bytes_per_sequence(self, context: sympy.Expr) -> sympy.Expr:
         """KV cache one sequence needs on the device that holds it once ``context`` tokens are

@@ -13,7 +13,7 @@ import sympy
 
 from .model import Model, Section
 from .ops import FLOP_CATEGORIES, Op, OpKind
-from .symbols import B, b_a, b_kv, b_w
+from .symbols import B, b_a, b_kv
 from .workload import Phase
 
 
@@ -96,8 +96,8 @@ def flops(model: Model, phase: Phase) -> dict[str, sympy.Expr]:
 # --- Bytes ------------------------------------------------------------------------------------
 
 def weight_bytes(model: Model) -> sympy.Expr:
-    """Bytes to store every parameter once: params x b_w."""
-    return model_sum(model, "params") * b_w
+    """Bytes to store every parameter once: params x b_w, or x b_q for those stored quantized."""
+    return model_sum(model, "param_bytes")
 
 
 def kv_cache(model: Model) -> dict[str, sympy.Expr]:
@@ -117,7 +117,7 @@ def traffic(model: Model, phase: Phase) -> dict[str, sympy.Expr]:
     """Bytes a step moves to and from memory: weights read once per step (embedding rows only as
     gathered), KV cache read and written, activations read and written (attention fused)."""
     rows = {
-        "weights": model_sum(model, "weights_read", phase) * b_w,
+        "weights": model_sum(model, "weights_read_bytes", phase),
         "kv_read": model_sum(model, "kv_read", phase) * b_kv,
         "kv_written": model_sum(model, "kv_written", phase) * b_kv,
         "activations": (model_sum(model, "activations_read", phase)

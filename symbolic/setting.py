@@ -156,7 +156,7 @@ class Setting:
     prompt: int | None = None
     context: int | None = None
     output: int = 256
-    weight_dtype: str = "bf16"
+    weight_dtype: str | None = None    # None: as the checkpoint stores them (quantization_config)
     kv_dtype: str | None = None
     activation_dtype: str = "bf16"
     conventions: Conventions = field(default_factory=Conventions)
@@ -204,7 +204,8 @@ class Setting:
             given = [key for key in _DEPLOYMENT if getattr(self, key) is not None]
             if given:
                 raise SymbolicError(f"{flag(given[0])} needs {flag('hardware')}: it describes a deployment")
-        self.precision  # noqa: B018 - reads the dtypes now, so a bad one fails before any work
+        # read the dtypes now, so a bad one fails before any work (without loading the model)
+        Precision.of(self.weight_dtype or "bf16", self.kv_dtype, self.activation_dtype)
 
     def replace(self, **changes) -> Setting:
         return dataclasses.replace(self, **changes)
@@ -217,7 +218,14 @@ class Setting:
 
     @cached_property
     def precision(self) -> Precision:
-        return Precision.of(self.weight_dtype, self.kv_dtype, self.activation_dtype)
+        """The dtypes as given; weights not given are taken as the checkpoint stores them: its
+        quantized tensors in their stored format, the rest in its torch_dtype, and every weight
+        in bf16 when nothing is stored quantized. A --weight-dtype given applies to every weight."""
+        if self.weight_dtype is not None:
+            return Precision.of(self.weight_dtype, self.kv_dtype, self.activation_dtype)
+        stored = self.loaded.arch.stored_weights
+        return Precision.of(stored.base if stored else "bf16", self.kv_dtype, self.activation_dtype,
+                            quantized=stored.dtype if stored else None)
 
     @property
     def batch(self) -> int:

@@ -221,7 +221,9 @@ class SweepPlan:
     batches: list[int]
     contexts: list[int]
     prompts: list[int] | None = None     # None: the prompt equals the context
-    precisions: list[Precision] = field(default_factory=lambda: [Precision.of()])
+    dtypes: list[tuple[str | None, str | None]] = field(default_factory=lambda: [(None, None)])
+    """(weight dtype, KV dtype) pairs; None takes the setting's default (the weights as the
+    checkpoint stores them, the KV cache in the weights' or activations' format)."""
     prices: dict[str, float] = field(default_factory=dict)   # accelerator name -> USD per device-hour
     skipped: list[str] = field(default_factory=list)
 
@@ -236,7 +238,7 @@ class SweepPlan:
     @property
     def total_points(self) -> int:
         return self.points_per_kernel * len(self.models) * len(self.accelerators) * len(self.tps) \
-            * len(self.precisions)
+            * len(self.dtypes)
 
     def check(self) -> None:
         """An impossible or runaway sweep fails before any work, naming the flag to change."""
@@ -259,10 +261,9 @@ class SweepPlan:
         prompt = max(self.prompts or self.contexts)
         for name in self.models:
             for accelerator in self.accelerators:
-                for tp, precision in itertools.product(self.tps, self.precisions):
+                for tp, (weight, kv) in itertools.product(self.tps, self.dtypes):
                     yield self.base.replace(
-                        model=name, hardware=accelerator, tp=tp, weight_dtype=precision.weight.name,
-                        kv_dtype=precision.kv.name, activation_dtype=precision.activation.name,
+                        model=name, hardware=accelerator, tp=tp, weight_dtype=weight, kv_dtype=kv,
                         batches=(1,), prompt=prompt, context=max(self.contexts)), accelerator
 
     def kernels(self) -> Iterator[Kernel]:
@@ -273,7 +274,7 @@ class SweepPlan:
                                      price_per_hour=self.prices.get(accelerator.name))
             except SymbolicError as exc:
                 self.skipped.append(f"{setting.model} on {setting.tp} x {accelerator.name} in "
-                                    f"{setting.weight_dtype}: {exc}")
+                                    f"{setting.weight_dtype or 'its stored formats'}: {exc}")
 
     def chunks(self, kernel: Kernel, chunk_points: int = CHUNK_POINTS) -> Iterator[dict[str, np.ndarray]]:
         """The kernel's grid in batch-major order (batch, then prompt, then context), in blocks of
@@ -382,7 +383,7 @@ def _formatted(column: np.ndarray, fmt) -> Iterator[str]:
 
 def _write_csv(out, kernel: Kernel, chunk: dict[str, np.ndarray]) -> None:
     labels = (_csv_cell(kernel.model), _csv_cell(kernel.hardware), str(kernel.tp),
-              kernel.precision.weight.name, kernel.precision.kv.name)
+              kernel.precision.weight_label, kernel.precision.kv.name)
     prefix = ",".join(labels) + ","
     text = ("\n" + prefix).join(_rows(chunk, "1", "0", ""))
     if text:
@@ -396,7 +397,7 @@ def _csv_cell(text: str) -> str:
 
 def _write_json(out, kernel: Kernel, chunk: dict[str, np.ndarray], first: bool) -> bool:
     p = kernel.precision
-    labels = (kernel.model, kernel.hardware, kernel.tp, p.weight.name, p.kv.name)
+    labels = (kernel.model, kernel.hardware, kernel.tp, p.weight_label, p.kv.name)
     prefix = "[" + ", ".join(json.dumps(label) for label in labels) + ", "
     text = ",\n".join(prefix + row + "]" for row in _rows(chunk, "true", "false", "null", '"unbounded"'))
     if text:

@@ -122,6 +122,8 @@ TERMS: tuple[Term, ...] = (
     # Bytes per element
     Term("b_w", "b_{w}", "bytes per weight element", "bytes", (),
          ("bytes_per_param", "bytes_per_weight", "weight_bytes", "param_bytes"), integer=False),
+    Term("b_q", "b_{q}", "bytes per element of the weights a checkpoint stores quantized, scales included",
+         "bytes", (), ("bytes_per_quantized_weight",), integer=False),
     Term("b_kv", "b_{kv}", "bytes per KV-cache element", "bytes", (),
          ("bytes_per_kv", "kv_bytes", "kv_bytes_per_element", "precision_in_bytes", "bytes_per_element"),
          integer=False),
@@ -192,6 +194,7 @@ S = VOCABULARY["S"].symbol
 c = VOCABULARY["c"].symbol
 n = VOCABULARY["n"].symbol
 b_w = VOCABULARY["b_w"].symbol
+b_q = VOCABULARY["b_q"].symbol
 b_kv = VOCABULARY["b_kv"].symbol
 b_a = VOCABULARY["b_a"].symbol
 F_peak = VOCABULARY["F_peak"].symbol

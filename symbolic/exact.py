@@ -102,8 +102,8 @@ def substitute(expr: sympy.Expr, bindings: dict, *, fast_extrema: bool = False) 
         if node in cache:
             return cache[node]
         args = [walk(arg) for arg in node.args]
-        if isinstance(node, sympy.Pow) and _huge_power(*args):
-            result = _rounded_power(*args)
+        if isinstance(node, sympy.Pow) and _huge_power(*_below_one(*args)):
+            result = _rounded_power(*_below_one(*args))
         elif isinstance(node, (sympy.Max, sympy.Min)) and all(a.is_Number for a in args):
             result = node.func(*args)        # also one built unevaluated from numbers
         elif fast_extrema and isinstance(node, (sympy.Max, sympy.Min)):
@@ -139,6 +139,14 @@ def _extremum(func, args: list) -> sympy.Expr:
             pick = max if func is sympy.Max else min
             return pick(coefficient for coefficient, _ in split) * term
     return func(*args, evaluate=False)
+
+
+def _below_one(base, exponent) -> tuple:
+    """The same power with its base below one where it can be: SymPy writes (1/5)^(116 B) as
+    5^(-116 B), which is (1/5)^(116 B) again."""
+    if isinstance(base, sympy.Rational) and base > 1 and isinstance(exponent, sympy.Integer) and exponent < 0:
+        return 1 / base, -exponent
+    return base, exponent
 
 
 def _huge_power(base, exponent) -> bool:

@@ -67,6 +67,17 @@ def test_huge_powers_are_rounded_within_the_bound(numerator, denominator, expone
             1, 2 ** (POWER_MANTISSA_BITS - 1))
 
 
+def test_a_power_sympy_writes_with_a_negative_exponent_is_rounded_too():
+    """(1 - 4/5)^(116 B) reaches the substitution as 5^(-116 B)."""
+    expr = 5 ** (-116 * x)
+    assert expr.is_Pow and expr.base == 5
+    small = substitute(expr, {x: 3})
+    assert small == sympy.Rational(1, 5 ** 348)
+    assert substitute(expr, {x: 757_451}) == 0      # 2^-(2 x 10^8): below the 2^-1024 floor
+    value = substitute(5 ** (-x), {x: 400})         # exact: 400 x 3 bits stay under the bound
+    assert value == sympy.Rational(1, 5 ** 400)
+
+
 def test_a_long_moe_prefill_evaluates_in_a_moment():
     """B n = 8 x 10^7 tokens: the exact (1 - 6/64)^(B n) would have ~10^9 bits."""
     d = symbolic.derive("deepseek-v2-lite")

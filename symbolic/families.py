@@ -59,7 +59,13 @@ class ConfigReader(Fields):
 
     def integer(self, *names: str, default=_MISSING, minimum: int = 1) -> int:
         """A whole number from the first of ``names`` present, or ``default`` when none is; at most
-        ``MAX_LAYERS`` for a layer count, else at most ``MAX_SIZE``."""
+        ``MAX_LAYERS`` for a layer count, else at most ``MAX_SIZE``. ``names`` are one field's
+        spellings (transformers' attribute_map: num_experts for num_local_experts): two of them
+        present with different values contradict each other, and are refused."""
+        given = [n for n in names if self.config.get(n) is not None]
+        if len({repr(self.config[n]) for n in given}) > 1:
+            shown_values = " and ".join(f"{self.field(n)} ({shown(self.config[n])})" for n in given)
+            raise self.fail(f"{shown_values} name the same size and contradict each other")
         name = self.present(*names)
         if name is None:
             if default is _MISSING:
@@ -172,7 +178,7 @@ class Experts:
 def _mixtral_experts(reader: ConfigReader, num_layers: int, activation: str) -> Experts:
     """Mixtral: every layer is MoE; intermediate_size is each expert's width; no shared expert."""
     return Experts([True] * num_layers, MoESpec(activation=activation),
-                   reader.integer("num_local_experts", default=8),
+                   reader.integer("num_local_experts", "num_experts", default=8),
                    reader.integer("num_experts_per_tok", default=2),
                    reader.integer("intermediate_size"))
 
@@ -220,11 +226,13 @@ def _granite_experts(reader: ConfigReader, num_layers: int, activation: str) -> 
                    reader.integer("intermediate_size"), shared or None)
 
 
-def _qwen_experts(shared: bool, experts_default: int, top_k_default: int, size_default: int):
+def _qwen_experts(shared: bool, experts_default: int, top_k_default: int, size_default: int,
+                  spellings: tuple[str, ...] = ("num_experts",)):
     """Qwen2-MoE / Qwen3-MoE: layer i is MoE unless listed in mlp_only_layers or off the
-    decoder_sparse_step (transformers' Qwen2MoeDecoderLayer); Qwen2-MoE adds a gated shared expert."""
+    decoder_sparse_step (transformers' Qwen2MoeDecoderLayer); Qwen2-MoE adds a gated shared expert.
+    ``spellings``: the names of the expert count (Qwen3MoeConfig also reads num_local_experts)."""
     def experts(reader: ConfigReader, num_layers: int, activation: str) -> Experts:
-        count = reader.integer("num_experts", default=experts_default)
+        count = reader.integer(*spellings, default=experts_default)
         step = reader.integer("decoder_sparse_step", default=1)
         dense = reader.layer_indices("mlp_only_layers")
         placement = [i not in dense and (i + 1) % step == 0 for i in range(num_layers)]
@@ -295,7 +303,8 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
     Family("qwen2_moe", tie_default=False, bias_field="qkv_bias", bias_default=True, o_bias=False,
            sliding=_never, experts=_qwen_experts(True, 60, 4, 1408)),
     Family("qwen3_moe", tie_default=False, qk_norm="head", sliding=_qwen_moe_sliding,
-           sliding_window_default=4096, experts=_qwen_experts(False, 128, 8, 768)),
+           sliding_window_default=4096,
+           experts=_qwen_experts(False, 128, 8, 768, ("num_experts", "num_local_experts"))),
     # GLM-4.5: half of each head rotated, dense first layers, sigmoid-routed MoE with a shared expert
     Family("glm4_moe", tie_default=False, o_bias=False, qk_norm="head", qk_norm_field="use_qk_norm",
            rotary_fraction_field="partial_rotary_factor", rotary_fraction_default=sympy.Rational(1, 2),
@@ -576,7 +585,9 @@ def _read_deepseek(reader: ConfigReader, model_type: str, name: str, source: str
     nope = reader.integer("qk_nope_head_dim", default=128)
     rope = reader.integer("qk_rope_head_dim", default=64)
     v_dim = reader.integer("v_head_dim", default=128)
-    experts = reader.integer("n_routed_experts", default=256 if v3 else 64)
+    # transformers' attribute_map: num_experts (V2) or num_local_experts (V3, V3.2) for n_routed_experts
+    experts = reader.integer("n_routed_experts", "num_local_experts" if v3 else "num_experts",
+                             default=256 if v3 else 64)
     top_k = reader.integer("num_experts_per_tok", default=8 if v3 else None)
     if top_k is None:
         raise reader.missing("num_experts_per_tok")

@@ -1,4 +1,5 @@
-"""Finding a model: a preset name, a path to a config.json (or its folder), or a config dict."""
+"""Finding a model: a preset name, a path to a config.json (or its folder), a Hugging Face hub id
+(its config.json from the local cache, see :mod:`symbolic.hub`), or a config dict."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from .architecture import Architecture
 from .conventions import Conventions
 from .errors import ConfigError, SymbolicError
 from .families import architecture_from_config
+from .hub import hub_config, is_hub_id
 from .model import Model
 from .presets import find_preset, get_preset, unwrap
 from .userfiles import read_json, shown_path
@@ -15,6 +17,7 @@ from .userfiles import read_json, shown_path
 
 def load_architecture(model: str | Path | dict, name: str | None = None) -> Architecture:
     """The architecture of a preset (``"llama-3.1-8b"``), a config.json path (or a preset file's),
+    a hub id (``"Qwen/Qwen3-8B"``: a preset whose hub repository it is, else the cached config),
     or a config dict."""
     if isinstance(model, dict):
         return architecture_from_config(model, name or str(model.get("_name_or_path") or "config"))
@@ -22,7 +25,10 @@ def load_architecture(model: str | Path | dict, name: str | None = None) -> Arch
     preset = None if isinstance(model, Path) else find_preset(text)
     if preset is not None:
         return architecture_from_config(preset.config, name or preset.name, preset.source)
-    path = config_path(text)
+    path, source = config_path(text), None
+    if path is None and is_hub_id(text):
+        path, source = hub_config(text), f"https://huggingface.co/{text}/blob/main/config.json"
+        name = name or text
     if path is None:
         get_preset(text)  # raises with the closest preset names
     try:
@@ -30,7 +36,7 @@ def load_architecture(model: str | Path | dict, name: str | None = None) -> Arch
     except SymbolicError as exc:
         raise ConfigError(str(exc)) from None
     default_name = path.parent.name if path.name == "config.json" and path.parent.name else path.stem
-    return architecture_from_config(config, name or preset_name or default_name, str(path))
+    return architecture_from_config(config, name or preset_name or default_name, source or str(path))
 
 
 def config_path(text: str) -> Path | None:

@@ -218,3 +218,18 @@ def test_olmo_2_13b_total_from_its_safetensors_index():
     # allenai/OLMo-2-1124-13B, model.safetensors.index.json (same weight-less copy of the hub repo
     # as the preset's config): "total_size": 54864793600 bytes of float32 weights
     assert symbolic.derive("olmo-2-13b").value("params.total") * 4 == 54_864_793_600
+
+
+def test_exaone_4_32b_parameters_without_embeddings():
+    # huggingface.co/LGAI-EXAONE/EXAONE-4.0-32B model card: "Number of Parameters (without
+    # embeddings): 30.95B" (untied: the embedding table and the LM head left out)
+    d = symbolic.derive("exaone-4.0-32b")
+    rest = d.value("params.total") - d.value("params.embedding") - d.value("params.lm_head")
+    assert round(float(rest) / 1e7) == 3095
+
+
+def test_gemma_3_4b_non_embedding_parameters():
+    # Gemma 3 Technical Report (arXiv 2503.19786), Table 1, 4B: "Non-embedding Parameters 3,209M"
+    # (the language model; the 417M vision encoder is counted apart)
+    d = symbolic.derive("gemma-3-4b")
+    assert round(float(d.value("params.total") - d.value("params.embedding")) / 1e6) == 3209

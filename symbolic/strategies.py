@@ -137,6 +137,12 @@ def _gemma(draw, b: Bounds, model_type: str):
     return config
 
 
+def _experts(draw, b: Bounds, config: dict, field: str, fewest: int = 1) -> None:
+    """An expert count under the family's field name, and experts per token no more than it."""
+    config[field] = experts = draw(st.integers(fewest, max(fewest, b.max_experts)))
+    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+
+
 def _layer_types(draw, layers: int) -> list[str]:
     return draw(st.lists(st.sampled_from([FULL, SLIDING]), min_size=layers, max_size=layers))
 
@@ -192,8 +198,7 @@ def _cohere(draw, b: Bounds, model_type: str):
 @st.composite
 def _gpt_oss(draw, b: Bounds):
     config = draw(_common(b, "gpt_oss", heads_fix_width=False))
-    config["num_local_experts"] = experts = draw(st.integers(1, b.max_experts))
-    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    _experts(draw, b, config, "num_local_experts")
     config["attention_bias"] = draw(st.booleans())
     config["sliding_window"] = _window(draw, b)
     if draw(st.booleans()):
@@ -206,8 +211,7 @@ def _glm4_moe(draw, b: Bounds):
     config = draw(_common(b, "glm4_moe", heads_fix_width=False))
     layers = config["num_hidden_layers"]
     # the router scores each group by its best two experts: at least two experts
-    config["n_routed_experts"] = experts = draw(st.integers(2, b.max_experts))
-    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    _experts(draw, b, config, "n_routed_experts", fewest=2)
     config["moe_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
     config["n_shared_experts"] = draw(st.integers(0, 2))
     config["first_k_dense_replace"] = draw(st.integers(0, layers))
@@ -220,8 +224,7 @@ def _glm4_moe(draw, b: Bounds):
 @st.composite
 def _minimax_m2(draw, b: Bounds):
     config = draw(_common(b, "minimax_m2", heads_fix_width=False))
-    config["num_local_experts"] = experts = draw(st.integers(1, b.max_experts))
-    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    _experts(draw, b, config, "num_local_experts")
     head_dim = config.get("head_dim", 128)
     if draw(st.booleans()):
         config["rotary_dim"] = 2 * draw(st.integers(1, head_dim // 2))
@@ -231,8 +234,7 @@ def _minimax_m2(draw, b: Bounds):
 @st.composite
 def _granite_moe(draw, b: Bounds, model_type: str):
     config = draw(_common(b, model_type, heads_fix_width=False))
-    config["num_local_experts"] = experts = draw(st.integers(1, b.max_experts))
-    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    _experts(draw, b, config, "num_local_experts")
     config["attention_bias"] = draw(st.booleans())
     config["embedding_multiplier"] = 12.0
     config["residual_multiplier"] = 0.22
@@ -249,8 +251,7 @@ def _llama4(draw, b: Bounds):
     layers = config["num_hidden_layers"]
     config["head_dim"] = config.get("head_dim") or 2 * draw(st.integers(1, b.max_head_dim // 2))
     config["intermediate_size_mlp"] = draw(st.integers(1, b.max_intermediate))
-    config["num_local_experts"] = experts = draw(st.integers(1, b.max_experts))
-    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    _experts(draw, b, config, "num_local_experts")
     config["use_qk_norm"] = draw(st.booleans())
     config["attention_bias"] = draw(st.booleans())
     config["attention_chunk_size"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
@@ -294,8 +295,7 @@ def _gpt2(draw, b: Bounds):
 @st.composite
 def _mixtral(draw, b: Bounds):
     config = draw(_common(b, "mixtral", heads_fix_width=False))
-    config["num_local_experts"] = experts = draw(st.integers(1, b.max_experts))
-    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    _experts(draw, b, config, "num_local_experts")
     config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
     return config
 
@@ -304,8 +304,7 @@ def _mixtral(draw, b: Bounds):
 def _qwen_moe(draw, b: Bounds, model_type: str):
     config = draw(_common(b, model_type, heads_fix_width=False))
     layers = config["num_hidden_layers"]
-    config["num_experts"] = experts = draw(st.integers(1, b.max_experts))
-    config["num_experts_per_tok"] = draw(st.integers(1, experts))
+    _experts(draw, b, config, "num_experts")
     config["moe_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
     config["decoder_sparse_step"] = draw(st.integers(1, 2))
     config["mlp_only_layers"] = draw(st.lists(st.integers(0, layers - 1), unique=True, max_size=layers))

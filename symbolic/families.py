@@ -451,6 +451,15 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
     return dataclasses.replace(arch, notes=notes, stored_weights=stored) if notes or stored else arch
 
 
+def _kv_heads(reader: ConfigReader, heads: int) -> int:
+    """num_key_value_heads (all heads when absent), which must divide num_attention_heads."""
+    kv_heads = reader.integer("num_key_value_heads", default=heads)
+    if heads % kv_heads:
+        raise reader.fail(f"config field 'num_key_value_heads' ({kv_heads}) must divide "
+                          f"num_attention_heads ({heads})")
+    return kv_heads
+
+
 def _head_dim(reader: ConfigReader, hidden: int, heads: int, default: int | None, reads: bool = True) -> int:
     """head_dim as given, else the family's default, else hidden_size / num_attention_heads (the
     only rule for a family that does not read head_dim, e.g. Cohere2)."""
@@ -514,10 +523,7 @@ def _read_rotary_family(reader: ConfigReader, family: Family, name: str, source:
     if family.defaults:
         reader = ConfigReader({**dict(family.defaults), **saved}, reader.where)
     vocab, hidden, ffn, layers, heads = _core_sizes(reader)
-    kv_heads = reader.integer("num_key_value_heads", default=heads)
-    if heads % kv_heads:
-        raise reader.fail(f"config field 'num_key_value_heads' ({kv_heads}) must divide "
-                          f"num_attention_heads ({heads})")
+    kv_heads = _kv_heads(reader, heads)
     head_dim = _head_dim(reader, hidden, heads, family.head_dim_default, reads=family.reads_head_dim)
     bias = reader.flag(family.bias_field, family.bias_default)
     sliding = family.sliding(reader, layers)
@@ -637,10 +643,7 @@ def _read_llama4(reader: ConfigReader, name: str, source: str) -> Architecture:
       scores on the top-k; the other layers are a dense MLP intermediate_size_mlp wide."""
     reader = ConfigReader({**dict(_LLAMA4_DEFAULTS), **reader.config}, reader.where)
     vocab, hidden, expert_size, layers, heads = _core_sizes(reader)
-    kv_heads = reader.integer("num_key_value_heads", default=heads)
-    if heads % kv_heads:
-        raise reader.fail(f"config field 'num_key_value_heads' ({kv_heads}) must divide "
-                          f"num_attention_heads ({heads})")
+    kv_heads = _kv_heads(reader, heads)
     head_dim = _head_dim(reader, hidden, heads, None)
     dense_size = reader.integer("intermediate_size_mlp")
     rope_flags = reader.config.get("no_rope_layers") or None

@@ -2,7 +2,7 @@
 # Installs everything the test suite needs on a fresh Debian machine with Python and Node.js:
 # TeX Live with CJK (to compile the LaTeX documents), KaTeX (to parse the Markdown math),
 # and the Python package with its test extras (pytest, hypothesis, ruff, torch 2.13.0 CPU,
-# transformers). Safe to run again: it skips what is already there.
+# transformers, compressed-tensors). Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

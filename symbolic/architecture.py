@@ -50,6 +50,9 @@ class AttentionSpec:
     rotary_fraction: sympy.Rational = sympy.Integer(1)  # share of each head's dims rotated
     logit_softcap: bool = False    # tanh soft cap on the scores (gemma-2)
     sinks: bool = False            # a learned logit per head that joins each softmax (gpt-oss)
+    global_heads: bool = False     # heads of their own size: d_hg wide, n_kvg KV heads (Gemma-4 full layers)
+    values_are_keys: bool = False  # no v projection: values are the keys before RoPE (Gemma-4's k_eq_v)
+    v_norm: bool = False           # values normalised per head without a scale (Gemma-4)
 
     @property
     def rotary(self) -> bool:
@@ -188,6 +191,8 @@ class Architecture:
     index_topk: int | None = None        # DeepSeek sparse attention (DeepSeek-V3.2)
     index_n_heads: int | None = None
     index_head_dim: int | None = None
+    global_head_dim: int | None = None       # heads of the global_heads layers (Gemma-4)
+    global_num_kv_heads: int | None = None
     stored_weights: StoredWeights | None = None   # a quantized checkpoint's formats
     source: str = ""
     notes: tuple[str, ...] = ()          # what reading the config left out (a vision tower)
@@ -208,6 +213,13 @@ class Architecture:
         kinds = [g.spec.kind for g in self.layer_groups]
         if len(set(kinds)) != len(kinds):
             raise ConfigError(f"layers that differ must differ in a part their kind names, got {kinds}")
+        if any(g.spec.attention.global_heads for g in self.layer_groups):
+            if not (self.global_head_dim and self.global_num_kv_heads):
+                raise ConfigError("layers with heads of their own size need global_head_dim and "
+                                  "num_global_key_value_heads")
+            if self.num_heads % self.global_num_kv_heads:
+                raise ConfigError(f"num_global_key_value_heads ({self.global_num_kv_heads}) must divide "
+                                  f"num_attention_heads ({self.num_heads})")
         if any(g.spec.slides for g in self.layer_groups) and not self.sliding_window:
             raise ConfigError("sliding-window layers need a positive sliding_window")
         if any(g.spec.chunked for g in self.layer_groups) and not self.attention_chunk_size:
@@ -253,9 +265,13 @@ class Architecture:
             sym.L: self.num_layers,
             sym.n_q: self.num_heads,
         }
-        if not self.all_mla:
+        attention = [g.spec.attention for g in self.layer_groups]
+        if any(not a.mla and not a.global_heads for a in attention):
             values[sym.n_kv] = self.num_kv_heads
             values[sym.d_h] = self.head_dim
+        if any(a.global_heads for a in attention):
+            values[sym.n_kvg] = self.global_num_kv_heads
+            values[sym.d_hg] = self.global_head_dim
         if self.has_dense_mlp:
             values[sym.d_ff] = self.intermediate_size
         optional = {sym.E: self.num_experts, sym.k: self.experts_per_token,

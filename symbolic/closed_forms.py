@@ -19,6 +19,7 @@ from .symbols import (
     d_e,
     d_ff,
     d_h,
+    d_hg,
     d_nope,
     d_rope,
     d_s,
@@ -26,6 +27,7 @@ from .symbols import (
     k,
     layer_counts,
     n_kv,
+    n_kvg,
     n_q,
     r_kv,
     r_q,
@@ -53,8 +55,8 @@ def closed_form(expr: sympy.Expr) -> sympy.Expr:
     return sympy.Add(*(key * sympy.factor_terms(sympy.Add(*terms)) for key, terms in groups.items()))
 
 
-COUNTS = (n_q, n_kv, E, k)
-WIDTHS = (d_h, d_ff, d_e, d_s, r_q, r_kv, d_nope, d_rope, d_v)
+COUNTS = (n_q, n_kv, n_kvg, E, k)
+WIDTHS = (d_h, d_hg, d_ff, d_e, d_s, r_q, r_kv, d_nope, d_rope, d_v)
 
 
 def relative_to_hidden(expr: sympy.Expr, arch: Architecture) -> sympy.Expr:

@@ -31,10 +31,9 @@ from .architecture import (
     LayerSpec,
     MLPSpec,
     MoESpec,
-    StoredWeights,
 )
-from .dtypes import dtype
-from .errors import ConfigError, SymbolicError
+from .errors import ConfigError
+from .stored_weights import stored_weights
 from .userfiles import Fields, shown
 
 _MISSING = object()
@@ -353,9 +352,9 @@ ALIASES = {"kimi_k2": "deepseek_v3"}
 kimi_k2 and its architectures DeepseekV3ForCausalLM (transformers has no kimi_k2 class)."""
 
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", "deepseek_v32",
-                                      "llama4_text", *ALIASES]))
+                                      "llama4_text", "gemma4_text", *ALIASES]))
 
-WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text"}
+WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text", "gemma4": "gemma4_text"}
 """Multimodal model_types whose language model is a known family, held in ``text_config``, with
 the family a text_config that names none has (transformers' Gemma3Config, Mistral3Config): the
 language model is derived, and what is left out (the vision tower, the projector) is said."""
@@ -375,58 +374,18 @@ def language_model(config: dict, name: str) -> tuple[dict, tuple[str, ...]]:
         language["tie_word_embeddings"] = config["tie_word_embeddings"]
     vision = config.get("vision_config")
     tower = vision.get("model_type", "a vision tower") if isinstance(vision, dict) else "a vision tower"
+    audio = " and the audio encoder" if isinstance(config.get("audio_config"), dict) else ""
     note = (f"{name} is a {model_type} vision-language model: its language model ({language['model_type']}, "
-            f"text_config) is derived; the vision encoder ({shown(tower)}) and the projector are left out")
+            f"text_config) is derived; the vision encoder ({shown(tower)}){audio} and the projector are "
+            "left out")
     return language, (note,)
-
-
-_KEPT_MODULES = (("self_attn", "attention"), ("attn", "attention"), ("router", "router"),
-                 ("gate", "router"), ("lm_head", "lm_head"), ("embed_tokens", "embedding"))
-"""modules_to_not_convert entries, by the last part of their module path, and the op name or
-component they keep out of quantization."""
-
-
-def _stored_weights(reader: ConfigReader) -> tuple[StoredWeights | None, tuple[str, ...]]:
-    """How a quantization_config stores the weights: MXFP4 (gpt-oss: fp4 with an e8m0 scale per 32)
-    or fp8, per tensor or with one scale per weight_block_size block (DeepSeek, Kimi, MiniMax: an
-    fp32 scale, or e8m0 where scale_fmt is ue8m0). Other methods are not read: a note says so and
-    the weights are counted in the weight dtype."""
-    quant = reader.section("quantization_config")
-    if quant is None:
-        return None, ()
-    method = quant.text("quant_method", default=None)
-    base = reader.text("torch_dtype", "dtype", default="bf16")
-    kept = ["lm_head", "router"]
-    for entry in quant.config.get("modules_to_not_convert") or []:
-        last = str(entry).rstrip(".*").split(".")[-1]
-        kept += [ours for theirs, ours in _KEPT_MODULES if last == theirs]
-    if method == "mxfp4":
-        dtype_name = "mxfp4"
-    elif method == "fp8":
-        block = quant.config.get("weight_block_size")
-        scale = "e8m0" if quant.text("scale_fmt", default=None) == "ue8m0" else "fp32"
-        if block is None:
-            dtype_name = "fp8"
-        elif isinstance(block, list) and len(block) == 2 and all(type(b) is int and b > 0 for b in block):
-            dtype_name = f"fp8-g{block[0] * block[1]}-{scale}"
-        else:
-            raise quant.fail(f"{quant.field('weight_block_size')} must be two positive integers, "
-                             f"got {shown(block)}")
-    else:
-        return None, (f"quantization_config method {shown(method)} is not read: every weight is counted "
-                      f"in the weight dtype (--weight-dtype)",)
-    try:
-        dtype(base)
-    except SymbolicError:
-        raise reader.fail(f"{reader.field('torch_dtype')} is not a dtype symbolic knows: "
-                          f"{shown(base)}") from None
-    return StoredWeights(method, dtype_name, base, tuple(dict.fromkeys(kept))), ()
 
 
 def architecture_from_config(config: object, name: str, source: str = "") -> Architecture:
     """The architecture a Hugging Face config dict describes."""
     if not isinstance(config, dict):
         raise ConfigError(f"{name}: a config must be a JSON object, got {type(config).__name__}")
+    outer = config
     config, notes = language_model(config, name)
     reader = ConfigReader(config, name)
     model_type = reader.text("model_type", default=None)
@@ -444,9 +403,15 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
         arch = _read_deepseek(reader, model_type, name, source)
     elif model_type == "llama4_text":
         arch = _read_llama4(reader, name, source)
+    elif model_type == "gemma4_text":
+        arch = _read_gemma4(reader, name, source)
     else:
         arch = _read_rotary_family(reader, FAMILIES[model_type], name, source)
-    stored, unread = _stored_weights(ConfigReader(config, name))
+    # a wrapper's quantization_config sits beside its text_config, or inside it (Kimi-K2.5)
+    holder = config if "quantization_config" in config else {**config, **{
+        k: outer[k] for k in ("quantization_config", "torch_dtype", "dtype")
+        if k in outer and k not in config}}
+    stored, unread = stored_weights(ConfigReader(holder, name), arch)
     notes = (*notes, *unread)
     return dataclasses.replace(arch, notes=notes, stored_weights=stored) if notes or stored else arch
 
@@ -692,6 +657,81 @@ def _read_llama4(reader: ConfigReader, name: str, source: str) -> Architecture:
         experts_per_token=reader.integer("num_experts_per_tok", default=1) if any_moe else None,
         expert_intermediate_size=expert_size if any_moe else None,
         shared_intermediate_size=expert_size if any_moe else None,
+        source=source, config=reader.config)
+
+
+_GEMMA4_DEFAULTS = (  # transformers 5.24, models/gemma4/configuration_gemma4.py, Gemma4TextConfig
+    ("vocab_size", 262_144), ("hidden_size", 2304), ("intermediate_size", 9216), ("num_hidden_layers", 30),
+    ("num_attention_heads", 8), ("num_key_value_heads", 4), ("head_dim", 256), ("global_head_dim", 512),
+    ("sliding_window", 512), ("hidden_size_per_layer_input", 256), ("max_position_embeddings", 131_072))
+_GEMMA4_PARTS_NOT_READ = (  # fields whose parts symbolic does not build yet, and the value that means "none"
+    ("hidden_size_per_layer_input", 0, "per-layer input embeddings (Gemma-4 E2B/E4B)"),
+    ("num_kv_shared_layers", 0, "layers that reuse another layer's KV cache"),
+    ("enable_moe_block", False, "an MoE block beside the MLP (Gemma-4 26B-A4B)"))
+
+
+def _read_gemma4(reader: ConfigReader, name: str, source: str) -> Architecture:
+    """Gemma-4's language model (transformers' Gemma4TextConfig and Gemma4TextDecoderLayer).
+
+    gemma-3's layout (four norms a layer, per-head q/k norms, embeddings scaled by sqrt(H), GeGLU,
+    sliding layers with every sixth, and always the last, attending to everything), and:
+
+    * the full-attention layers have heads of their own size: global_head_dim (512) wide and, with
+      attention_k_eq_v, num_global_key_value_heads KV heads (Gemma4TextConfig's per_layer_config);
+    * with attention_k_eq_v those layers have no v projection: the values are the keys as k_proj
+      gives them, normalised (v_norm) but not rotated, and the cache holds both;
+    * every layer normalises its values per head without a scale (v_norm);
+    * the full layers' RoPE is 'proportional': rope_parameters.full_attention's
+      partial_rotary_factor (0.25) of the angles turn, the rest stay at angle 0."""
+    reader = ConfigReader({**dict(_GEMMA4_DEFAULTS), **reader.config}, reader.where)
+    for field_name, none, part in _GEMMA4_PARTS_NOT_READ:
+        if reader.config.get(field_name, none) not in (none, None):
+            raise reader.fail(f"{reader.field(field_name)} asks for {part}, which symbolic does not "
+                              f"build yet; set it to {str(none).lower()} or leave the field out")
+    if reader.config.get("use_bidirectional_attention") == "all":
+        raise reader.fail(f"{reader.field('use_bidirectional_attention')} is \"all\": an encoder, "
+                          "not a decoder symbolic can cost")
+    vocab, hidden, ffn, layers, heads = _core_sizes(reader)
+    kv_heads = _kv_heads(reader, heads)
+    head_dim = reader.integer("head_dim")
+    global_dim = reader.integer("global_head_dim")
+    values_are_keys = reader.flag("attention_k_eq_v", False)
+    global_kv = reader.integer("num_global_key_value_heads", default=None) if values_are_keys else None
+    global_kv = kv_heads if global_kv is None else global_kv
+    if heads % global_kv:
+        raise reader.fail(f"config field 'num_global_key_value_heads' ({global_kv}) must divide "
+                          f"num_attention_heads ({heads})")
+    sliding = _periodic(None, 6)(reader, layers)
+    sliding[-1] = False           # transformers forces the last layer to full attention
+    rope = reader.section("rope_parameters")
+
+    def rotated(kind: str, default: sympy.Rational) -> sympy.Rational:
+        section = rope.section(kind) if rope else None
+        return section.fraction("partial_rotary_factor", sympy.Integer(1)) if section else default
+
+    fractions = {True: rotated(SLIDING, sympy.Integer(1)), False: rotated(FULL, sympy.Rational(1, 4))}
+    own_heads = (global_dim, global_kv) != (head_dim, kv_heads)
+    bias = reader.flag("attention_bias", False)
+    mlp = MLPSpec(gated=True, activation=reader.text("hidden_activation", "hidden_act",
+                                                     default="gelu_pytorch_tanh"))
+
+    def layer(slides: bool) -> LayerSpec:
+        attention = AttentionSpec(sliding=slides, qkv_bias=bias, o_bias=bias, qk_norm="head",
+                                  rotary_fraction=fractions[slides], v_norm=True,
+                                  global_heads=own_heads and not slides,
+                                  values_are_keys=values_are_keys and not slides)
+        return LayerSpec(attention, mlp, block="sandwich")
+
+    return Architecture(
+        name=name, model_type="gemma4_text", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
+        num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim, intermediate_size=ffn,
+        layer_groups=_group_layers(sliding, layer),
+        tie_word_embeddings=reader.flag("tie_word_embeddings", True),
+        max_position_embeddings=reader.integer("max_position_embeddings", default=None),
+        sliding_window=reader.integer("sliding_window") if any(sliding) else None,
+        embedding_scale=True, final_logit_softcap=reader.present("final_logit_softcapping") is not None,
+        global_head_dim=global_dim if own_heads else None,
+        global_num_kv_heads=global_kv if own_heads else None,
         source=source, config=reader.config)
 
 

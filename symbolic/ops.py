@@ -276,15 +276,19 @@ def gather(name: str, component: str, table_rows: Expr, width: Expr, rows_read: 
 
 
 def kv_cache(name: str, component: str, batch: Expr, per_token: Expr, held: Expr, new_tokens: Expr, *,
-             shard: Shard = Shard.KV, note: str = "", read: Expr | None = None) -> Op:
+             shard: Shard = Shard.KV, note: str = "", read: Expr | None = None,
+             kv_heads: Expr | None = None) -> Op:
     """A layer's KV cache: ``per_token`` elements for every token of every sequence (a key and a
     value per KV head, ``2 n_kv d_h``, or MLA's latent and rotary key, ``r_kv + d_rope``). Before a
     step it holds ``held`` tokens of each sequence; the step appends its ``new_tokens`` and reads
     every entry it attends to, ``held + new_tokens`` tokens' worth unless ``read`` says fewer
-    (sparse attention reads only the entries its indexer picks)."""
+    (sparse attention reads only the entries its indexer picks). A cache split by KV head
+    (``Shard.KV``) names its ``kv_heads``, which tensor parallelism divides until ranks outnumber them."""
     read = held + new_tokens if read is None else read
+    heads = (("kv_heads", kv_heads),) if kv_heads is not None else ()
     return Op(name, component, OpKind.CACHE,
-              shape=(("batch", batch), ("per_token", per_token), ("held", held), ("new_tokens", new_tokens)),
+              shape=(("batch", batch), ("per_token", per_token), ("held", held), ("new_tokens", new_tokens),
+                     *heads),
               kv_per_token=per_token,
               kv_held=batch * held * per_token,
               kv_read=batch * read * per_token,

@@ -62,7 +62,7 @@ DEFAULT_LINK_LATENCY = sympy.Rational(5, 10**6)
 """5 microseconds per collective: seed note 004 gives 3 to 5 us of message latency, 'depending on
 the hardware'; the upper end is the default."""
 
-_SPLIT = {  # shard -> fields divided by N_tp (KV fields by min(N_tp, n_kv))
+_SPLIT = {  # shard -> fields divided by N_tp (KV fields by min(N_tp, the cache's KV heads))
     Shard.COLUMN: {"flops", "params", "weights_read", "activations_written"},
     Shard.FEATURES: {"flops", "params", "weights_read", "activations_read", "activations_written"},
     Shard.ROW: {"flops", "params", "weights_read", "activations_read"},
@@ -84,7 +84,7 @@ def per_device(op: Op, field_name: str) -> sympy.Expr:
     copy of attention and dense layers for B / N_ep of the sequences)."""
     value = getattr(op, field_name)
     if field_name in _SPLIT[op.shard]:
-        value = value / (sympy.Min(N_tp, n_kv) if op.shard is Shard.KV else N_tp)
+        value = value / (sympy.Min(N_tp, op.dims().get("kv_heads", n_kv)) if op.shard is Shard.KV else N_tp)
     if op.routed or field_name in _BATCH_FIELDS:
         value = value / N_ep
     return value

@@ -265,6 +265,27 @@ def _llama4(draw, b: Bounds):
 
 
 @st.composite
+def _gemma4(draw, b: Bounds):
+    """Gemma-4's language model: sliding layers and full layers whose heads may have another width
+    and, with attention_k_eq_v, other KV heads and values that are the keys."""
+    config = draw(_common(b, "gemma4_text", heads_fix_width=False))
+    config["head_dim"] = config.get("head_dim") or 2 * draw(st.integers(1, b.max_head_dim // 2))
+    config["global_head_dim"] = 2 * draw(st.integers(1, b.max_head_dim // 2))
+    config["attention_k_eq_v"] = draw(st.booleans())
+    heads = config["num_attention_heads"]
+    config["num_global_key_value_heads"] = draw(st.sampled_from(
+        [None, *(d for d in range(1, heads + 1) if heads % d == 0)]))
+    config["sliding_window"] = _window(draw, b)
+    if draw(st.booleans()):
+        config["layer_types"] = _layer_types(draw, config["num_hidden_layers"])
+    config["attention_bias"] = draw(st.booleans())
+    config["final_logit_softcapping"] = draw(st.sampled_from([None, 30.0]))
+    config["hidden_size_per_layer_input"] = 0
+    config["pad_token_id"] = config["bos_token_id"] = config["eos_token_id"] = 0
+    return config
+
+
+@st.composite
 def _phi3(draw, b: Bounds):
     config = draw(_common(b, "phi3", heads_fix_width=True))
     config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
@@ -387,6 +408,7 @@ _FAMILY_STRATEGIES = {
     "granitemoe": lambda b: _granite_moe(b, "granitemoe"),
     "granitemoeshared": lambda b: _granite_moe(b, "granitemoeshared"),
     "llama4_text": _llama4,
+    "gemma4_text": _gemma4,
     "cohere": lambda b: _cohere(b, "cohere"),
     "cohere2": lambda b: _cohere(b, "cohere2"),
 }

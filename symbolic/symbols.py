@@ -61,6 +61,12 @@ TERMS: tuple[Term, ...] = (
           "num_kv")),
     Term("d_h", "d_{h}", "dimension of one attention head", "elements", ("head_dim",),
          ("dhead", "d_head", "head_dim", "head_size", "dim_head", "headdim", "d_k", "hd")),
+    Term("d_hg", "d_{hg}", "dimension of one attention head in the global (full-attention) layers, "
+         "where it differs from the sliding layers' (Gemma-4)", "elements", ("global_head_dim",),
+         ("global_head_dim", "d_head_global")),
+    Term("n_kvg", "n_{kvg}", "key/value heads of the global (full-attention) layers, where they differ "
+         "from the sliding layers' (Gemma-4)", "heads", ("num_global_key_value_heads",),
+         ("num_global_key_value_heads", "n_kv_global")),
     Term("d_ff", "d_{ff}", "inner width of the MLP (intermediate size)", "elements",
          ("intermediate_size", "n_inner"),
          ("dff", "d_ffn", "ffn_dim", "ffn_hidden_size", "intermediate_size", "d_mlp", "ffn_size",
@@ -169,6 +175,8 @@ L = VOCABULARY["L"].symbol
 n_q = VOCABULARY["n_q"].symbol
 n_kv = VOCABULARY["n_kv"].symbol
 d_h = VOCABULARY["d_h"].symbol
+d_hg = VOCABULARY["d_hg"].symbol
+n_kvg = VOCABULARY["n_kvg"].symbol
 d_ff = VOCABULARY["d_ff"].symbol
 n_pos = VOCABULARY["n_pos"].symbol
 W = VOCABULARY["W"].symbol

@@ -157,6 +157,10 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
         small["attention_chunk_size"] = window
     if "intermediate_size_mlp" in small:
         small["intermediate_size_mlp"] = intermediate
+    if model_type == "gemma4_text":   # per_layer_config restates these for the full model's layer indices
+        small.pop("per_layer_config", None)
+        small["global_head_dim"] = arch.global_head_dim or arch.head_dim
+        small["num_global_key_value_heads"] = arch.global_num_kv_heads or arch.num_kv_heads
     return small
 
 

@@ -174,6 +174,8 @@ MODEL_CARD_VERDICTS = {
     "card-granite-3.1-1b-a400m-active": "differs",  # 428,658,688: "400M" keeps one figure
     "llama-4-scout-total": "differs",        # 107,769,861,120: the card counts the vision encoder too
     "llama-4-scout-active": "agrees",        # 17,172,894,720
+    "llama-4-maverick-total": "differs",     # 400,711,848,960: "400B" rounds down, vision left out
+    "llama-4-maverick-active": "agrees",     # 17,184,691,200
     "hf-deepseek-v3.2-size": "differs",      # 671,877,929,216: the hub counts the MTP layer too
 }
 

@@ -49,6 +49,7 @@ from ..symbols import (
     W_c,
     c,
     d_h,
+    d_hg,
     d_idx,
     d_nope,
     d_rope,
@@ -57,6 +58,7 @@ from ..symbols import (
     n,
     n_idx,
     n_kv,
+    n_kvg,
     n_q,
     r_kv,
     r_q,
@@ -100,6 +102,13 @@ def attended_pairs(spec: AttentionSpec, conv: Conventions) -> sympy.Expr:
     return k * c + k * (k + 1) / 2 + (n - k) * window
 
 
+def head_sizes(spec: AttentionSpec) -> tuple[sympy.Symbol, sympy.Symbol]:
+    """A layer's head dimension and KV heads: d_h and n_kv, or d_hg and n_kvg in a layer whose heads
+    have a size of their own (Gemma-4's full-attention layers: 512 wide, 4 KV heads for 31B,
+    beside 256 and 16 in its sliding layers)."""
+    return (d_hg, n_kvg) if spec.global_heads else (d_h, n_kv)
+
+
 def qk_norm_op(name: str, spec: AttentionSpec, tokens: sympy.Expr, heads: sympy.Expr,
                conv: Conventions) -> Op:
     """The norm of q (``heads`` = n_q) or k (n_kv) before attention, as ``spec.qk_norm`` scopes it:
@@ -107,10 +116,11 @@ def qk_norm_op(name: str, spec: AttentionSpec, tokens: sympy.Expr, heads: sympy.
     (Cohere), or over the whole projection with a scale per element (OLMo-2). The same elements are
     normalised in every scope; the scale's size differs. Under tensor parallelism a projection-wide
     norm needs its sum of squares from every shard (a scalar per token, left out of communication)."""
+    head_dim, _ = head_sizes(spec)
     if spec.qk_norm == "head":
-        return norm(name, "attention", tokens * heads, d_h, spec.qk_norm_kind, conv, Shard.HEADS)
+        return norm(name, "attention", tokens * heads, head_dim, spec.qk_norm_kind, conv, Shard.HEADS)
     note = "over each head, a scale per head" if spec.qk_norm == "head_separate" else "over the projection"
-    op = norm(name, "attention", tokens, heads * d_h, spec.qk_norm_kind, conv, Shard.HEADS)
+    op = norm(name, "attention", tokens, heads * head_dim, spec.qk_norm_kind, conv, Shard.HEADS)
     return replace(op, note=f"{op.note}, {note}")
 
 
@@ -132,25 +142,31 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
         return mla_ops(spec, conv)
     tokens = B * n
     pairs = attended_pairs(spec, conv)
-    query_elements = tokens * n_q * d_h
+    d, kv = head_sizes(spec)
+    query_elements = tokens * n_q * d
     ops = [
-        matmul("q_proj", "attention", tokens, H, n_q * d_h, conv, shard=Shard.COLUMN),
-        matmul("k_proj", "attention", tokens, H, n_kv * d_h, conv, shard=Shard.COLUMN),
-        matmul("v_proj", "attention", tokens, H, n_kv * d_h, conv, shard=Shard.COLUMN),
+        matmul("q_proj", "attention", tokens, H, n_q * d, conv, shard=Shard.COLUMN),
+        matmul("k_proj", "attention", tokens, H, kv * d, conv, shard=Shard.COLUMN),
     ]
+    if not spec.values_are_keys:
+        ops.append(matmul("v_proj", "attention", tokens, H, kv * d, conv, shard=Shard.COLUMN))
     if spec.qkv_bias:
-        ops += [bias_add("q_bias", "attention", tokens, n_q * d_h, Shard.COLUMN),
-                bias_add("k_bias", "attention", tokens, n_kv * d_h, Shard.COLUMN),
-                bias_add("v_bias", "attention", tokens, n_kv * d_h, Shard.COLUMN)]
+        ops += [bias_add("q_bias", "attention", tokens, n_q * d, Shard.COLUMN),
+                bias_add("k_bias", "attention", tokens, kv * d, Shard.COLUMN)]
+        if not spec.values_are_keys:
+            ops.append(bias_add("v_bias", "attention", tokens, kv * d, Shard.COLUMN))
     if spec.qk_norm:
-        ops += [qk_norm_op("q_norm", spec, tokens, n_q, conv), qk_norm_op("k_norm", spec, tokens, n_kv, conv)]
+        ops += [qk_norm_op("q_norm", spec, tokens, n_q, conv), qk_norm_op("k_norm", spec, tokens, kv, conv)]
+    if spec.v_norm:
+        ops.append(norm("v_norm", "attention", tokens * kv, d, "l2", conv, Shard.HEADS))
     if spec.rotary:
-        rotated = tokens * (n_q + n_kv) * d_h * spec.rotary_fraction
+        rotated = tokens * (n_q + kv) * d * spec.rotary_fraction
         ops.append(elementwise("rope", "attention", rotated, conv.rope_flops, shard=Shard.HEADS,
                                note="q and k"))
+    values = "K and V, V the keys before RoPE" if spec.values_are_keys else "K and V"
     core = [
-        kv_cache("kv_cache", "attention", B, 2 * n_kv * d_h, cached_tokens(spec), n, note="K and V"),
-        attention_product("scores", "attention", B, n_q, pairs, d_h, conv, reads=query_elements,
+        kv_cache("kv_cache", "attention", B, 2 * kv * d, cached_tokens(spec), n, note=values, kv_heads=kv),
+        attention_product("scores", "attention", B, n_q, pairs, d, conv, reads=query_elements,
                           note="Q K^T"),
     ]
     if spec.logit_softcap:
@@ -160,11 +176,11 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
         core.append(attention_sinks(conv))
     core += [
         fused_elementwise("softmax", "attention", B * n_q * pairs, conv.softmax_flops, shard=Shard.HEADS),
-        attention_product("values", "attention", B, n_q, pairs, d_h, conv, writes=query_elements,
+        attention_product("values", "attention", B, n_q, pairs, d, conv, writes=query_elements,
                           note="P V"),
     ]
     ops += fused(ATTENTION_KERNEL, core)
-    ops.append(matmul("o_proj", "attention", tokens, n_q * d_h, H, conv, shard=Shard.ROW))
+    ops.append(matmul("o_proj", "attention", tokens, n_q * d, H, conv, shard=Shard.ROW))
     if spec.o_bias:
         ops.append(bias_add("o_bias", "attention", tokens, H, Shard.REPLICATED))
     return ops

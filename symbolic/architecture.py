@@ -53,14 +53,45 @@ class AttentionSpec:
     global_heads: bool = False     # heads of their own size: d_hg wide, n_kvg KV heads (Gemma-4 full layers)
     values_are_keys: bool = False  # no v projection: values are the keys before RoPE (Gemma-4's k_eq_v)
     v_norm: bool = False           # values normalised per head without a scale (Gemma-4)
+    mla: bool = False              # multi-head latent attention (DeepSeek-V2/V3): a compressed KV cache
+    q_lora: bool = False           # MLA with a compressed query (q_lora_rank)
+    indexer: bool = False          # DeepSeek sparse attention: an indexer picks the k_idx keys a query sees
+    output_gate: bool = False      # a sigmoid gate per query element on the attention output (Qwen3-Next)
 
     @property
     def rotary(self) -> bool:
         """RoPE applied to q and k."""
         return self.positions == "rope"
-    mla: bool = False              # multi-head latent attention (DeepSeek-V2/V3): a compressed KV cache
-    q_lora: bool = False           # MLA with a compressed query (q_lora_rank)
-    indexer: bool = False          # DeepSeek sparse attention: an indexer picks the k_idx keys a query sees
+
+    @property
+    def span(self) -> str:
+        """Which keys a query sees: ``full_attention``, ``sliding_attention`` or ``chunked_attention``."""
+        return SLIDING if self.sliding else CHUNKED if self.chunked else FULL
+
+
+@dataclass(frozen=True)
+class ShortConvSpec:
+    """A gated short convolution in place of attention (LFM2's ShortConv): in_proj makes B, C and x
+    (H each), a depthwise causal convolution of w_conv taps runs over B * x, C gates its output,
+    out_proj maps it back. Its only memory of the past is the convolution's window, a state of a
+    fixed size per sequence (transformers keeps the last w_conv inputs of every channel)."""
+
+    bias: bool = False
+    span: str = field(default="short_conv", init=False)
+
+
+@dataclass(frozen=True)
+class GatedDeltaNetSpec:
+    """Gated DeltaNet linear attention (Qwen3-Next, Qwen3.5): q, k (n_lk heads of d_lk), v and an
+    output gate z (n_lv heads of d_lv) and per-head beta and decay from the hidden state; a short
+    convolution over q, k, v; a recurrent state of n_lv x d_lk x d_lv per sequence, updated by the
+    delta rule for every token; a gated RMSNorm and out_proj. No cache grows with the context."""
+
+    span: str = field(default="linear_attention", init=False)
+
+
+MIXERS = (AttentionSpec, ShortConvSpec, GatedDeltaNetSpec)
+"""What mixes information across tokens in a layer: attention, or a part with a fixed-size state."""
 
 
 @dataclass(frozen=True)
@@ -91,27 +122,34 @@ class LayerSpec:
     of that kind, are made from the parts that tell kinds apart (:attr:`kind`); documents and the
     performance model ask the parts (:attr:`slides`, :attr:`is_moe`), never the name."""
 
-    attention: AttentionSpec
+    mixer: AttentionSpec | ShortConvSpec | GatedDeltaNetSpec
     mlp: MLPSpec | MoESpec
     norm: str = "rms"              # one of NORM_KINDS
     block: str = "pre"             # one of BLOCKS
 
     def __post_init__(self):
-        checks = ((self.norm, NORM_KINDS), (self.block, BLOCKS), (self.attention.positions, POSITIONS),
-                  (self.attention.qk_norm, QK_NORMS), (self.attention.qk_norm_kind, NORM_KINDS))
+        checks = [(self.norm, NORM_KINDS), (self.block, BLOCKS)]
+        if self.attention is not None:
+            checks += [(self.attention.positions, POSITIONS), (self.attention.qk_norm, QK_NORMS),
+                       (self.attention.qk_norm_kind, NORM_KINDS)]
         for value, allowed in checks:
             if value not in allowed:
                 raise ValueError(f"{value!r} is not one of {allowed}")
 
     @property
+    def attention(self) -> AttentionSpec | None:
+        """The layer's attention, or None where a part with a fixed-size state mixes the tokens."""
+        return self.mixer if isinstance(self.mixer, AttentionSpec) else None
+
+    @property
     def slides(self) -> bool:
         """Keys limited to the last W positions."""
-        return self.attention.sliding
+        return self.attention is not None and self.attention.sliding
 
     @property
     def chunked(self) -> bool:
         """Keys limited to the query's own chunk of W_c positions."""
-        return self.attention.chunked
+        return self.attention is not None and self.attention.chunked
 
     @property
     def is_moe(self) -> bool:
@@ -119,15 +157,16 @@ class LayerSpec:
 
     @property
     def span(self) -> str:
-        """Which keys a query sees: ``full_attention``, ``sliding_attention`` or ``chunked_attention``."""
-        return SLIDING if self.slides else CHUNKED if self.chunked else FULL
+        """What a token sees of the past: ``full_attention``, ``sliding_attention`` or
+        ``chunked_attention`` keys, or a fixed-size state (``short_conv``, ``linear_attention``)."""
+        return self.mixer.span
 
     @property
     def kind(self) -> str:
-        """The kind's name, one label per distinguishing part: the attention's span, ``_nope`` for
-        a layer without position information, ``_moe`` for a mixture-of-experts MLP
-        (``full_attention``, ``sliding_attention_moe``, ``full_attention_nope_moe``)."""
-        nope = "_nope" if self.attention.positions == "none" else ""
+        """The kind's name, one label per distinguishing part: the mixer's span, ``_nope`` for
+        attention without position information, ``_moe`` for a mixture-of-experts MLP
+        (``full_attention``, ``sliding_attention_moe``, ``full_attention_nope_moe``, ``short_conv``)."""
+        nope = "_nope" if self.attention is not None and self.attention.positions == "none" else ""
         return self.span + nope + ("_moe" if self.is_moe else "")
 
 
@@ -193,6 +232,11 @@ class Architecture:
     index_head_dim: int | None = None
     global_head_dim: int | None = None       # heads of the global_heads layers (Gemma-4)
     global_num_kv_heads: int | None = None
+    conv_kernel: int | None = None           # taps of a short convolution (LFM2, Gated DeltaNet)
+    linear_num_key_heads: int | None = None  # Gated DeltaNet linear attention (Qwen3-Next)
+    linear_num_value_heads: int | None = None
+    linear_key_head_dim: int | None = None
+    linear_value_head_dim: int | None = None
     stored_weights: StoredWeights | None = None   # a quantized checkpoint's formats
     source: str = ""
     notes: tuple[str, ...] = ()          # what reading the config left out (a vision tower)
@@ -213,18 +257,20 @@ class Architecture:
         kinds = [g.spec.kind for g in self.layer_groups]
         if len(set(kinds)) != len(kinds):
             raise ConfigError(f"layers that differ must differ in a part their kind names, got {kinds}")
-        if any(g.spec.attention.global_heads for g in self.layer_groups):
+        if any(g.spec.attention and g.spec.attention.global_heads for g in self.layer_groups):
             if not (self.global_head_dim and self.global_num_kv_heads):
                 raise ConfigError("layers with heads of their own size need global_head_dim and "
                                   "num_global_key_value_heads")
             if self.num_heads % self.global_num_kv_heads:
                 raise ConfigError(f"num_global_key_value_heads ({self.global_num_kv_heads}) must divide "
                                   f"num_attention_heads ({self.num_heads})")
+        if any(isinstance(g.spec.mixer, ShortConvSpec) for g in self.layer_groups) and not self.conv_kernel:
+            raise ConfigError("short-convolution layers need a positive conv_kernel")
         if any(g.spec.slides for g in self.layer_groups) and not self.sliding_window:
             raise ConfigError("sliding-window layers need a positive sliding_window")
         if any(g.spec.chunked for g in self.layer_groups) and not self.attention_chunk_size:
             raise ConfigError("chunked-attention layers need a positive attention_chunk_size")
-        if any(g.spec.attention.indexer for g in self.layer_groups) and not (
+        if any(g.spec.attention and g.spec.attention.indexer for g in self.layer_groups) and not (
                 self.index_topk and self.index_n_heads and self.index_head_dim and self.q_lora_rank):
             raise ConfigError("sparse attention needs index_topk, index_n_heads, index_head_dim and "
                               "q_lora_rank")
@@ -247,7 +293,7 @@ class Architecture:
 
     @property
     def all_mla(self) -> bool:
-        return all(g.spec.attention.mla for g in self.layer_groups)
+        return all(g.spec.attention and g.spec.attention.mla for g in self.layer_groups)
 
     @property
     def single_kind(self) -> bool:
@@ -265,7 +311,7 @@ class Architecture:
             sym.L: self.num_layers,
             sym.n_q: self.num_heads,
         }
-        attention = [g.spec.attention for g in self.layer_groups]
+        attention = [g.spec.attention for g in self.layer_groups if g.spec.attention]
         if any(not a.mla and not a.global_heads for a in attention):
             values[sym.n_kv] = self.num_kv_heads
             values[sym.d_h] = self.head_dim
@@ -279,7 +325,9 @@ class Architecture:
                     sym.r_q: self.q_lora_rank, sym.r_kv: self.kv_lora_rank,
                     sym.d_nope: self.qk_nope_head_dim, sym.d_rope: self.qk_rope_head_dim,
                     sym.d_v: self.v_head_dim, sym.k_idx: self.index_topk, sym.n_idx: self.index_n_heads,
-                    sym.d_idx: self.index_head_dim}
+                    sym.d_idx: self.index_head_dim, sym.w_conv: self.conv_kernel,
+                    sym.n_lk: self.linear_num_key_heads, sym.n_lv: self.linear_num_value_heads,
+                    sym.d_lk: self.linear_key_head_dim, sym.d_lv: self.linear_value_head_dim}
         values.update({symbol: v for symbol, v in optional.items() if v})
         if self.learned_positions:
             values[sym.n_pos] = self.max_position_embeddings

@@ -31,6 +31,7 @@ from .architecture import (
     LayerSpec,
     MLPSpec,
     MoESpec,
+    ShortConvSpec,
 )
 from .errors import ConfigError
 from .stored_weights import stored_weights
@@ -352,7 +353,7 @@ ALIASES = {"kimi_k2": "deepseek_v3"}
 kimi_k2 and its architectures DeepseekV3ForCausalLM (transformers has no kimi_k2 class)."""
 
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", "deepseek_v32",
-                                      "llama4_text", "gemma4_text", *ALIASES]))
+                                      "llama4_text", "gemma4_text", "lfm2", *ALIASES]))
 
 WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text", "gemma4": "gemma4_text"}
 """Multimodal model_types whose language model is a known family, held in ``text_config``, with
@@ -405,6 +406,8 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
         arch = _read_llama4(reader, name, source)
     elif model_type == "gemma4_text":
         arch = _read_gemma4(reader, name, source)
+    elif model_type == "lfm2":
+        arch = _read_lfm2(reader, name, source)
     else:
         arch = _read_rotary_family(reader, FAMILIES[model_type], name, source)
     # a wrapper's quantization_config sits beside its text_config, or inside it (Kimi-K2.5)
@@ -732,6 +735,63 @@ def _read_gemma4(reader: ConfigReader, name: str, source: str) -> Architecture:
         embedding_scale=True, final_logit_softcap=reader.present("final_logit_softcapping") is not None,
         global_head_dim=global_dim if own_heads else None,
         global_num_kv_heads=global_kv if own_heads else None,
+        source=source, config=reader.config)
+
+
+_LFM2_DEFAULTS = (  # transformers 5.24, models/lfm2/configuration_lfm2.py, Lfm2Config
+    ("vocab_size", 65_536), ("hidden_size", 2560), ("intermediate_size", 12_288), ("num_hidden_layers", 32),
+    ("num_attention_heads", 32), ("num_key_value_heads", 8), ("max_position_embeddings", 128_000),
+    ("conv_L_cache", 3))
+
+
+def _lfm2_mlp_width(reader: ConfigReader, width: int) -> int:
+    """Lfm2MLP's width: with block_auto_adjust_ff_dim, 2/3 of intermediate_size, times
+    block_ffn_dim_multiplier, rounded up to a multiple of block_multiple_of (as int() truncates)."""
+    if not reader.flag("block_auto_adjust_ff_dim", True):
+        return width
+    width = int(2 * width / 3)
+    given = reader.config.get("block_ffn_dim_multiplier", 1)    # an explicit null means none
+    multiplier = None if given is None else reader.real("block_ffn_dim_multiplier", lambda x: x > 0,
+                                                        "a positive number", 1)
+    if multiplier is not None:
+        multiple = reader.integer("block_multiple_of", default=256)
+        width = int(multiplier * width)
+        width = multiple * ((width + multiple - 1) // multiple)
+    if width < 1:
+        raise reader.fail(f"{reader.field('intermediate_size')} leaves the MLP no width after "
+                          "block_auto_adjust_ff_dim")
+    return width
+
+
+def _read_lfm2(reader: ConfigReader, name: str, source: str) -> Architecture:
+    """LFM2 (transformers' Lfm2Config and Lfm2DecoderLayer): gated short convolutions in most
+    layers and GQA attention with per-head q/k norms in the others (layer_types, or full_attn_idxs;
+    every layer attends when both are absent), each followed by a SwiGLU MLP whose width
+    intermediate_size (or block_ff_dim) gives through :func:`_lfm2_mlp_width`."""
+    saved = dict(reader.config)
+    for theirs, ours in (("block_ff_dim", "intermediate_size"), ("tie_embedding", "tie_word_embeddings")):
+        if theirs in saved:
+            saved[ours] = saved.pop(theirs)
+    reader = ConfigReader({**dict(_LFM2_DEFAULTS), **saved}, reader.where)
+    vocab, hidden, ffn, layers, heads = _core_sizes(reader)
+    kv_heads = _kv_heads(reader, heads)
+    head_dim = _head_dim(reader, hidden, heads, None)
+    types = reader.layer_types(layers, allowed=(FULL, "conv"))
+    if types is None:
+        attending = reader.layer_indices("full_attn_idxs") if reader.present("full_attn_idxs") \
+            else set(range(layers))
+        types = [FULL if i in attending else "conv" for i in range(layers)]
+    mlp = MLPSpec(gated=True, activation="silu")
+    attention = AttentionSpec(qk_norm="head")
+    short_conv = ShortConvSpec(bias=reader.flag("conv_bias", False))
+    return Architecture(
+        name=name, model_type="lfm2", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
+        num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
+        intermediate_size=_lfm2_mlp_width(reader, ffn),
+        layer_groups=_group_layers(types, lambda t: LayerSpec(attention if t == FULL else short_conv, mlp)),
+        tie_word_embeddings=reader.flag("tie_word_embeddings", True),
+        max_position_embeddings=reader.integer("max_position_embeddings", default=None),
+        conv_kernel=reader.integer("conv_L_cache") if "conv" in types else None,
         source=source, config=reader.config)
 
 

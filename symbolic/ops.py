@@ -22,7 +22,7 @@ from enum import Enum
 import sympy
 
 from .conventions import Conventions
-from .symbols import b_q, b_w
+from .symbols import b_q, b_w, c
 
 Expr = sympy.Expr
 ZERO = sympy.Integer(0)
@@ -71,6 +71,7 @@ class Op:
     kv_held: Expr = ZERO
     kv_read: Expr = ZERO
     kv_written: Expr = ZERO
+    state_per_sequence: Expr = ZERO     # of kv_held, what is held whatever the context (a fixed-size state)
     shard: Shard = Shard.REPLICATED
     routed: bool = False                # work of the routed experts (split by expert parallelism)
     fused: str = ""                     # the fused kernel the op runs in ("" : a kernel of its own)
@@ -294,3 +295,27 @@ def kv_cache(name: str, component: str, batch: Expr, per_token: Expr, held: Expr
               kv_read=batch * read * per_token,
               kv_written=batch * new_tokens * per_token,
               shard=shard, note=note)
+
+
+def recurrent_state(name: str, component: str, batch: Expr, elements: Expr, heads: Expr, *,
+                    note: str = "") -> Op:
+    """A state of ``elements`` per sequence that a layer keeps in place of a growing KV cache (a
+    convolution's last inputs, a linear-attention or SSM state). It is held whatever the context,
+    and every step rewrites it; a step with a past (``c >= 1``, written min(c, 1)) reads it first.
+    Tensor parallelism splits it by ``heads`` (channels for a convolution), as the KV cache."""
+    return Op(name, component, OpKind.CACHE,
+              shape=(("batch", batch), ("elements", elements), ("kv_heads", heads)),
+              kv_held=batch * elements, kv_read=batch * elements * sympy.Min(c, 1),
+              kv_written=batch * elements, state_per_sequence=elements, shard=Shard.KV, note=note)
+
+
+def depthwise_conv(name: str, component: str, tokens: Expr, channels: Expr, taps: Expr, *,
+                   bias: bool = False, note: str = "") -> Op:
+    """A causal convolution of ``taps`` over each of ``channels`` separately (groups = channels):
+    ``2 taps`` FLOPs per output element, ``taps`` weights per channel (and a bias)."""
+    weights = channels * taps + (channels if bias else 0)
+    return Op(name, component, OpKind.ELEMENTWISE,
+              shape=(("tokens", tokens), ("channels", channels), ("taps", taps)),
+              flops=2 * taps * tokens * channels, params=weights, weights_read=weights,
+              activations_read=tokens * channels, activations_written=tokens * channels,
+              shard=Shard.FEATURES, note=note)

@@ -68,7 +68,7 @@ _SPLIT = {  # shard -> fields divided by N_tp (KV fields by min(N_tp, the cache'
     Shard.ROW: {"flops", "params", "weights_read", "activations_read"},
     Shard.VOCAB: {"flops", "params", "weights_read", "activations_written"},
     Shard.HEADS: {"flops", "activations_read", "activations_written"},
-    Shard.KV: {"kv_per_token", "kv_held", "kv_read", "kv_written"},
+    Shard.KV: {"kv_per_token", "kv_held", "kv_read", "kv_written", "state_per_sequence"},
     Shard.REPLICATED: set(),
 }
 

@@ -72,13 +72,18 @@ def parameters(model: Model) -> dict[str, sympy.Expr]:
 
 
 LAYER_COMPONENTS = ("attention", "mlp", "norm")
+MIXER = "mixer"
+"""The component of a token mixer with a fixed-size state (a short convolution, linear attention)."""
 
 
 def layer_parameters(section: Section) -> dict[str, sympy.Expr]:
-    """One layer of a kind: its parameters in total and by component."""
+    """One layer of a kind: its parameters in total and by component (``mixer`` where the layer
+    mixes tokens with a fixed-size state instead of attention)."""
     rows = {"total": section_sum(section, "params")}
-    for component in LAYER_COMPONENTS:
-        rows[component] = section_sum(section, "params", components=[component])
+    present = {op.component for op in section.ops}
+    for component in (*LAYER_COMPONENTS[:1], MIXER, *LAYER_COMPONENTS[1:]):
+        if component != MIXER or MIXER in present:
+            rows[component] = section_sum(section, "params", components=[component])
     return rows
 
 
@@ -101,16 +106,23 @@ def weight_bytes(model: Model) -> sympy.Expr:
 
 
 def kv_cache(model: Model) -> dict[str, sympy.Expr]:
-    """The KV cache: elements and bytes per token (while every layer still keeps every token), and
-    bytes held for one sequence and for the batch once ``c`` tokens are cached."""
+    """The cache: elements and bytes per token (what grows with the context, while every layer
+    still keeps every token), and bytes held for one sequence and for the batch once ``c`` tokens
+    are cached. Where layers keep a state of fixed size instead (a convolution's window, a linear
+    attention state), its elements per sequence are given apart; the held bytes include it."""
     per_token = model_sum(model, "kv_per_token")
     held = model_sum(model, "kv_held")
-    return {
+    rows = {
         "elements_per_token": per_token,
         "bytes_per_token": per_token * b_kv,
         "bytes_per_sequence": held.xreplace({B: 1}) * b_kv,
         "bytes_per_batch": held * b_kv,
     }
+    state = model_sum(model, "state_per_sequence")
+    if state != 0:
+        rows["state_elements_per_sequence"] = state
+        rows["state_bytes_per_sequence"] = state * b_kv
+    return rows
 
 
 def traffic(model: Model, phase: Phase) -> dict[str, sympy.Expr]:

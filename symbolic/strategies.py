@@ -286,6 +286,27 @@ def _gemma4(draw, b: Bounds):
 
 
 @st.composite
+def _lfm2(draw, b: Bounds):
+    """LFM2: short-convolution and attention layers; the MLP width from intermediate_size through
+    the auto-adjust rule, with a small rounding multiple."""
+    config = draw(_common(b, "lfm2", heads_fix_width=True))
+    layers = config["num_hidden_layers"]
+    config["conv_L_cache"] = draw(st.integers(1, 4))
+    config["conv_bias"] = draw(st.booleans())
+    # at least one attention layer: transformers' cache cannot tell a sequence's length without one
+    attending = draw(st.lists(st.integers(0, layers - 1), unique=True, min_size=1, max_size=layers))
+    if draw(st.booleans()):
+        config["layer_types"] = [FULL if i in attending else "conv" for i in range(layers)]
+    else:
+        config["full_attn_idxs"] = attending
+    config["intermediate_size"] = draw(st.integers(3, b.max_intermediate))
+    config["block_multiple_of"] = draw(st.integers(1, 16))
+    config["block_auto_adjust_ff_dim"] = draw(st.booleans())
+    config["pad_token_id"] = config["bos_token_id"] = config["eos_token_id"] = 0
+    return config
+
+
+@st.composite
 def _phi3(draw, b: Bounds):
     config = draw(_common(b, "phi3", heads_fix_width=True))
     config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
@@ -409,6 +430,7 @@ _FAMILY_STRATEGIES = {
     "granitemoeshared": lambda b: _granite_moe(b, "granitemoeshared"),
     "llama4_text": _llama4,
     "gemma4_text": _gemma4,
+    "lfm2": _lfm2,
     "cohere": lambda b: _cohere(b, "cohere"),
     "cohere2": lambda b: _cohere(b, "cohere2"),
 }

@@ -115,6 +115,19 @@ TERMS: tuple[Term, ...] = (
          ("index_n_heads", "indexer_heads")),
     Term("d_idx", "d_{idx}", "head dimension of the sparse-attention indexer, and of its cached key",
          "elements", ("index_head_dim",), ("index_head_dim", "indexer_head_dim")),
+    # Layers with a fixed-size state (short convolutions, linear attention)
+    Term("w_conv", "w_{conv}", "taps of a short causal convolution; its state keeps this many inputs "
+         "per channel",
+         "tokens", ("conv_L_cache", "linear_conv_kernel_dim", "conv_kernel"),
+         ("conv_L_cache", "linear_conv_kernel_dim", "conv_kernel", "d_conv", "kernel_size")),
+    Term("n_lk", "n_{lk}", "key (and query) heads of a linear-attention layer", "heads",
+         ("linear_num_key_heads",), ("linear_num_key_heads",)),
+    Term("n_lv", "n_{lv}", "value heads of a linear-attention layer, each with its own state", "heads",
+         ("linear_num_value_heads",), ("linear_num_value_heads",)),
+    Term("d_lk", "d_{lk}", "key (and query) head dimension of a linear-attention layer", "elements",
+         ("linear_key_head_dim",), ("linear_key_head_dim",)),
+    Term("d_lv", "d_{lv}", "value head dimension of a linear-attention layer", "elements",
+         ("linear_value_head_dim",), ("linear_value_head_dim",)),
     # Workload
     Term("B", "B", "batch size (sequences processed together)", "sequences", (),
          ("b", "bs", "batch", "batch_size", "n_seqs", "num_seqs")),
@@ -197,6 +210,11 @@ d_v = VOCABULARY["d_v"].symbol
 k_idx = VOCABULARY["k_idx"].symbol
 n_idx = VOCABULARY["n_idx"].symbol
 d_idx = VOCABULARY["d_idx"].symbol
+w_conv = VOCABULARY["w_conv"].symbol
+n_lk = VOCABULARY["n_lk"].symbol
+n_lv = VOCABULARY["n_lv"].symbol
+d_lk = VOCABULARY["d_lk"].symbol
+d_lv = VOCABULARY["d_lv"].symbol
 B = VOCABULARY["B"].symbol
 S = VOCABULARY["S"].symbol
 c = VOCABULARY["c"].symbol

@@ -29,13 +29,31 @@ def assert_parameters_agree(config: dict, *, meta: bool = True) -> None:
     assert ours == sorted(real.per_layer)
 
 
-def _held_per_layer(model: symbolic.Model, tokens: int) -> list[int]:
-    """KV elements each layer holds for one sequence once ``tokens`` tokens were processed."""
+def _per_layer(model: symbolic.Model, field: str, tokens: int) -> list[int]:
+    """An op field summed over each layer, for one sequence once ``tokens`` tokens were processed:
+    ``kv_held`` (all the cache holds) or ``state_per_sequence`` (its fixed-size states)."""
     held = []
     for section in model.layer_sections:
-        per_layer = quantities.section_sum(section, "kv_held").xreplace({B: 1, c: tokens})
+        per_layer = quantities.section_sum(section, field).xreplace({B: 1, c: tokens})
         held += [int(per_layer.xreplace(model.bindings()))] * section.group.count
     return sorted(held)
+
+
+def _convolution_as_counted(model: symbolic.Model, batch: int, new: int) -> int:
+    """The short convolutions' FLOPs as FlopCounterMode sees transformers' torch fallbacks
+    (modeling_lfm2.py, modeling_qwen3_next.py): causal_conv1d_fn pads w_conv - 1 zeros on each side
+    and keeps the first ``new`` outputs, so F.conv1d computes new + w_conv - 1 of them;
+    causal_conv1d_update runs over the w_conv cached inputs and the new one, 2 outputs. Each output
+    of each channel costs 2 w_conv FLOPs, as symbolic counts per token."""
+    values = model.bindings()
+    total = 0
+    for section in model.layer_sections:
+        for op in section.ops:
+            if "taps" in op.dims():
+                taps, channels = (int(op.dims()[k].xreplace(values)) for k in ("taps", "channels"))
+                outputs = 2 if new == 1 else new + taps - 1
+                total += section.group.count * 2 * taps * batch * channels * outputs
+    return total
 
 
 def assert_forward_agrees(config: dict, *, batch: int, prompt: int) -> None:
@@ -50,14 +68,17 @@ def assert_forward_agrees(config: dict, *, batch: int, prompt: int) -> None:
     real = oracle.measure_forward(config, batch=batch, prompt=prompt)
     dtype = {4: "fp32", 2: "bf16"}[real.kv_dtype_bytes]
     d = symbolic.derive(model, batch=batch, prompt=prompt, context=prompt, kv_dtype=dtype)
-    for phase, step in (("prefill", real.prefill), ("decode_step", real.decode_step)):
+    for phase, step, new in (("prefill", real.prefill, prompt), ("decode_step", real.decode_step, 1)):
         assert d.value(f"flops.{phase}.matmul") == step.matmul, phase
         assert d.value(f"flops.{phase}.attention") == step.attention, phase
-    assert _held_per_layer(model, prompt) == sorted(real.prefill.kv_elements_per_layer)
-    assert _held_per_layer(model, prompt + 1) == sorted(real.decode_step.kv_elements_per_layer)
+        assert _convolution_as_counted(model, batch, new) == step.convolution, phase
+    for tokens, step in ((prompt, real.prefill), (prompt + 1, real.decode_step)):
+        assert _per_layer(model, "kv_held", tokens) == sorted(step.kv_elements_per_layer)
+        assert _per_layer(model, "state_per_sequence", tokens) == sorted(step.state_elements_per_layer)
     windows = [w for w in (model.arch.sliding_window, model.arch.attention_chunk_size) if w]
     if not windows or prompt < min(windows):
-        measured_per_token = sympy.Rational(sum(real.prefill.kv_elements_per_layer), prompt)
+        growing = sum(real.prefill.kv_elements_per_layer) - sum(real.prefill.state_elements_per_layer)
+        measured_per_token = sympy.Rational(growing, prompt)
         assert d.value("kv_cache.bytes_per_token") == measured_per_token * real.kv_dtype_bytes
 
 

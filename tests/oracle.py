@@ -26,6 +26,7 @@ HUB_ONLY_FIELDS = ("architectures", "auto_map", "quantization_config", "torch_dt
                    "transformers_version", "_name_or_path")
 MATMUL_OPS = {"aten.mm", "aten.addmm"}
 ATTENTION_OPS = {"aten.bmm"}
+CONV_OPS = {"aten.convolution"}   # the short convolutions' torch fallbacks (F.conv1d)
 
 
 def hf_config(config: dict):
@@ -95,7 +96,8 @@ def parameter_counts(model) -> ParameterCounts:
     embedding = model.get_input_embeddings().weight
     head = model.get_output_embeddings()
     head_own = sum(p.numel() for p in head.parameters() if p is not embedding)
-    final_norm = base.norm if hasattr(base, "norm") else base.ln_f
+    final_norm = next(getattr(base, name) for name in ("norm", "ln_f", "embedding_norm")
+                      if hasattr(base, name))
     total = sum(p.numel() for p in model.parameters())
     routed = sum(p.numel() for name, p in model.named_parameters() if ".experts." in name)
     config = model.config
@@ -168,7 +170,9 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
 class StepMeasurement:
     matmul: int
     attention: int
-    kv_elements_per_layer: list[int]   # per sequence, after the step
+    convolution: int                   # F.conv1d in the short convolutions' torch fallbacks
+    kv_elements_per_layer: list[int]   # per sequence, after the step: everything the cache holds
+    state_elements_per_layer: list[int]  # of those, the fixed-size states
 
 
 @dataclass
@@ -178,30 +182,38 @@ class ForwardMeasurement:
     kv_dtype_bytes: int
 
 
-def _split_flops(counter: FlopCounterMode) -> tuple[int, int]:
-    """(weight matmuls, attention products). Batched matmuls are attention's, except inside an
-    ``experts`` module: Llama-4's experts multiply every token by every expert's weights with bmm."""
+def _split_flops(counter: FlopCounterMode) -> tuple[int, int, int]:
+    """(weight matmuls, attention products, convolutions). Batched matmuls are attention's, except
+    inside an ``experts`` module: Llama-4's experts multiply every token by every expert's weights
+    with bmm."""
     by_module = counter.get_flop_counts()
     counts = {str(op): n for op, n in by_module["Global"].items()}
-    unknown = set(counts) - MATMUL_OPS - ATTENTION_OPS
+    unknown = set(counts) - MATMUL_OPS - ATTENTION_OPS - CONV_OPS
     if unknown:
         raise AssertionError(f"FLOP counter reports ops this oracle does not classify: {unknown}")
     expert_bmm = sum(n for module, ops in by_module.items() if module.endswith(".experts")
                      for op, n in ops.items() if str(op) in ATTENTION_OPS)
     matmul = sum(counts.get(op, 0) for op in MATMUL_OPS) + expert_bmm
-    return matmul, sum(counts.get(op, 0) for op in ATTENTION_OPS) - expert_bmm
+    return (matmul, sum(counts.get(op, 0) for op in ATTENTION_OPS) - expert_bmm,
+            sum(counts.get(op, 0) for op in CONV_OPS))
 
 
-def _kv_elements(cache, batch: int) -> list[int]:
-    per_layer = []
+def _cache_elements(cache, batch: int) -> tuple[list[int], list[int]]:
+    """Per layer and sequence: every element the cache object holds (keys, values, DeepSeek-V3.2's
+    indexer keys, convolution and recurrent states), and of those the fixed-size states."""
+    held, states = [], []
     for layer in cache.layers:
-        total = layer.keys.numel() + layer.values.numel()
-        indexer_keys = getattr(layer, "indexer_keys", None)   # DeepSeek-V3.2's indexer cache
-        if indexer_keys is not None:
-            total += indexer_keys.numel()
-        assert total % batch == 0
-        per_layer.append(total // batch)
-    return per_layer
+        state = sum(t.numel() for attribute in ("conv_states", "recurrent_states")
+                    for t in (getattr(layer, attribute, None) or {}).values() if t is not None)
+        total = state
+        for attribute in ("keys", "values", "indexer_keys"):
+            tensor = getattr(layer, attribute, None)
+            if tensor is not None:
+                total += tensor.numel()
+        assert total % batch == 0 and state % batch == 0
+        held.append(total // batch)
+        states.append(state // batch)
+    return held, states
 
 
 def measure_forward(config: dict, batch: int, prompt: int) -> ForwardMeasurement:
@@ -219,7 +231,7 @@ def measure_forward(config: dict, batch: int, prompt: int) -> ForwardMeasurement
             with counter:
                 out = model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
             cache = out.past_key_values
-            matmul, attention = _split_flops(counter)
-            steps.append(StepMeasurement(matmul, attention, _kv_elements(cache, batch)))
-    kv_bytes = cache.layers[0].keys.element_size()
+            steps.append(StepMeasurement(*_split_flops(counter), *_cache_elements(cache, batch)))
+    keys = next(layer.keys for layer in cache.layers if getattr(layer, "keys", None) is not None)
+    kv_bytes = keys.element_size()
     return ForwardMeasurement(steps[0], steps[1], kv_bytes)

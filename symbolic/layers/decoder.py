@@ -9,13 +9,17 @@ the layer's ``block`` says (see :data:`symbolic.architecture.BLOCKS`):
 
 from __future__ import annotations
 
-from ..architecture import LayerSpec, MoESpec
+from ..architecture import AttentionSpec, LayerSpec, MoESpec, ShortConvSpec
 from ..conventions import Conventions
 from ..ops import Op, elementwise, norm
 from ..symbols import B, H, n
 from .attention import attention_ops
 from .mlp import mlp_ops
 from .moe import moe_ops
+from .recurrent import short_conv_ops
+
+MIXER_BUILDERS = {AttentionSpec: attention_ops, ShortConvSpec: short_conv_ops}
+"""Each mixer spec's builder: a new part is a spec and a builder, added here."""
 
 
 def decoder_layer_ops(spec: LayerSpec, conv: Conventions) -> list[Op]:
@@ -27,7 +31,7 @@ def decoder_layer_ops(spec: LayerSpec, conv: Conventions) -> list[Op]:
     def residual(name: str, inputs: int = 2) -> Op:
         return elementwise(name, "residual", tokens * H, inputs - 1, inputs=inputs)
 
-    attention = attention_ops(spec.attention, conv)
+    attention = MIXER_BUILDERS[type(spec.mixer)](spec.mixer, conv)
     mlp = moe_ops(spec.mlp, conv) if isinstance(spec.mlp, MoESpec) else mlp_ops(spec.mlp, conv)
     if spec.block == "parallel":
         return [layer_norm("input_norm"), *attention, *mlp,

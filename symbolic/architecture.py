@@ -266,6 +266,10 @@ class Architecture:
                                   f"num_attention_heads ({self.num_heads})")
         if any(isinstance(g.spec.mixer, ShortConvSpec) for g in self.layer_groups) and not self.conv_kernel:
             raise ConfigError("short-convolution layers need a positive conv_kernel")
+        if any(isinstance(g.spec.mixer, GatedDeltaNetSpec) for g in self.layer_groups) and not (
+                self.conv_kernel and self.linear_num_key_heads and self.linear_num_value_heads
+                and self.linear_key_head_dim and self.linear_value_head_dim):
+            raise ConfigError("linear-attention layers need conv_kernel and the linear heads and head sizes")
         if any(g.spec.slides for g in self.layer_groups) and not self.sliding_window:
             raise ConfigError("sliding-window layers need a positive sliding_window")
         if any(g.spec.chunked for g in self.layer_groups) and not self.attention_chunk_size:

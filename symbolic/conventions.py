@@ -68,6 +68,10 @@ class Conventions:
                   "router (as transformers' Llama-4 experts compute, and as torch's FLOP counter sees "
                   "them). The weights a step reads are the same either way only when every expert is "
                   "picked.")
+    scan_chunk: sympy.Rational = _option(
+        64, "Tokens per chunk of a linear-attention layer's chunked scan (Gated DeltaNet), 64 as in "
+            "flash-linear-attention and transformers' torch_chunk_gated_delta_rule. A step of n tokens "
+            "runs chunks of min(n, scan_chunk); a decode step is the chunk of one, the recurrent update.")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -80,6 +84,8 @@ class Conventions:
             exact = to_rational(value)
             if exact is None or exact < 0:
                 raise SymbolicError(f"convention {f.name} must be a non-negative number, got {value!r}")
+            if f.name == "scan_chunk" and (exact < 1 or not exact.is_integer):
+                raise SymbolicError(f"convention scan_chunk must be a positive whole number, got {value!r}")
             object.__setattr__(self, f.name, exact)
 
     def replace(self, **changes) -> Conventions:

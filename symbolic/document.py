@@ -46,6 +46,7 @@ LHS = {
     "kv_cache.bytes_per_token": r"m_{KV}",
     "kv_cache.bytes_per_sequence": r"M_{KV,\mathrm{seq}}",
     "kv_cache.bytes_per_batch": r"M_{KV}",
+    "kv_cache.state_bytes_per_sequence": r"M_{state,\mathrm{seq}}",
 }
 PHASE_LHS = {"prefill": r"\mathrm{prefill}", "decode_step": r"\mathrm{decode}"}
 CATEGORY_LHS = {"total": "", "matmul": r"\mathrm{matmul}", "attention": r"\mathrm{attn}",
@@ -167,6 +168,8 @@ class Document:
     performance: PerfDoc | None = None
     active: Line | None = None                 # MoE: the parameters a token passes through
     mla: dict[str, Line] = field(default_factory=dict)
+    state_per_layer: tuple[tuple[str, int, str, sympy.Rational], ...] = ()   # fixed-size states, per layer
+    state_line: Line | None = None          # their bytes per sequence
 
     @property
     def model(self):
@@ -365,10 +368,14 @@ def build(d: Derivation, performance: Performance | None = None, batches: list[i
     for name, info in arch.describe().items():
         rows.append({"symbol": name, "latex": VOCABULARY[name].latex, "value": info["value"],
                      "hf_field": info["hf_field"], "origin": info["origin"], "meaning": info["meaning"]})
-    kv_per_layer = []
+    kv_per_layer, state_per_layer = [], []
     for s in d.model.layer_sections:
         per_token = sympy.Add(*(op.kv_per_token for op in s.ops if op.kind is OpKind.CACHE))
-        kv_per_layer.append((s.name, s.group.count, latex(per_token), d.evaluate(per_token)))
+        state = sympy.Add(*(op.state_per_sequence for op in s.ops))
+        if per_token != 0 or state == 0:
+            kv_per_layer.append((s.name, s.group.count, latex(per_token), d.evaluate(per_token)))
+        if state != 0:
+            state_per_layer.append((s.name, s.group.count, latex(state), d.evaluate(state)))
     parts = tuple(line(d, k) for k in ("params.embedding", "params.position_embedding",
                                         "params.final_norm", "params.lm_head") if k in d.quantities)
     total = d.value("params.total")
@@ -386,6 +393,8 @@ def build(d: Derivation, performance: Performance | None = None, batches: list[i
         kv_per_layer=tuple(kv_per_layer),
         kv_lines={k: line(d, f"kv_cache.{k}") for k in ("bytes_per_token", "bytes_per_sequence",
                                                         "bytes_per_batch")},
+        state_per_layer=tuple(state_per_layer),
+        state_line=line(d, "kv_cache.state_bytes_per_sequence") if state_per_layer else None,
         kv_crossover=kv_crossover_context(d),
         prefill=_phase(d, PREFILL), decode=_phase(d, DECODE_STEP),
         claims=claims, shares=shares,

@@ -27,6 +27,7 @@ from .architecture import (
     SLIDING,
     Architecture,
     AttentionSpec,
+    GatedDeltaNetSpec,
     LayerGroup,
     LayerSpec,
     MLPSpec,
@@ -227,7 +228,7 @@ def _granite_experts(reader: ConfigReader, num_layers: int, activation: str) -> 
 
 
 def _qwen_experts(shared: bool, experts_default: int, top_k_default: int, size_default: int,
-                  spellings: tuple[str, ...] = ("num_experts",)):
+                  spellings: tuple[str, ...] = ("num_experts",), shared_default: int = 5632):
     """Qwen2-MoE / Qwen3-MoE: layer i is MoE unless listed in mlp_only_layers or off the
     decoder_sparse_step (transformers' Qwen2MoeDecoderLayer); Qwen2-MoE adds a gated shared expert.
     ``spellings``: the names of the expert count (Qwen3MoeConfig also reads num_local_experts)."""
@@ -239,7 +240,8 @@ def _qwen_experts(shared: bool, experts_default: int, top_k_default: int, size_d
         return Experts(placement, MoESpec(shared=shared, shared_gate=shared, activation=activation), count,
                        reader.integer("num_experts_per_tok", default=top_k_default),
                        reader.integer("moe_intermediate_size", default=size_default),
-                       reader.integer("shared_expert_intermediate_size", default=5632) if shared else None)
+                       reader.integer("shared_expert_intermediate_size", default=shared_default)
+                       if shared else None)
     return experts
 
 
@@ -353,7 +355,7 @@ ALIASES = {"kimi_k2": "deepseek_v3"}
 kimi_k2 and its architectures DeepseekV3ForCausalLM (transformers has no kimi_k2 class)."""
 
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", "deepseek_v32",
-                                      "llama4_text", "gemma4_text", "lfm2", *ALIASES]))
+                                      "llama4_text", "gemma4_text", "lfm2", "qwen3_next", *ALIASES]))
 
 WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text", "gemma4": "gemma4_text"}
 """Multimodal model_types whose language model is a known family, held in ``text_config``, with
@@ -408,6 +410,8 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
         arch = _read_gemma4(reader, name, source)
     elif model_type == "lfm2":
         arch = _read_lfm2(reader, name, source)
+    elif model_type == "qwen3_next":
+        arch = _read_qwen3_next(reader, name, source)
     else:
         arch = _read_rotary_family(reader, FAMILIES[model_type], name, source)
     # a wrapper's quantization_config sits beside its text_config, or inside it (Kimi-K2.5)
@@ -793,6 +797,62 @@ def _read_lfm2(reader: ConfigReader, name: str, source: str) -> Architecture:
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
         conv_kernel=reader.integer("conv_L_cache") if "conv" in types else None,
         source=source, config=reader.config)
+
+
+_QWEN3_NEXT_DEFAULTS = (  # transformers 5.24, models/qwen3_next/configuration_qwen3_next.py, Qwen3NextConfig
+    ("vocab_size", 151_936), ("hidden_size", 2048), ("intermediate_size", 5632), ("num_hidden_layers", 48),
+    ("num_attention_heads", 16), ("num_key_value_heads", 2), ("head_dim", 256),
+    ("max_position_embeddings", 32_768),
+    ("linear_conv_kernel_dim", 4), ("linear_key_head_dim", 128), ("linear_value_head_dim", 128),
+    ("linear_num_key_heads", 16), ("linear_num_value_heads", 32))
+LINEAR = "linear_attention"
+
+
+def _read_qwen3_next(reader: ConfigReader, name: str, source: str) -> Architecture:
+    """Qwen3-Next (transformers' Qwen3NextConfig and Qwen3NextDecoderLayer): Gated DeltaNet layers
+    with gated full attention every full_attention_interval-th layer (4; or layer_types). The
+    attention layers have an output gate from a doubled q_proj, per-head q/k norms and a quarter of
+    each head rotated (partial_rotary_factor); every layer's MLP is Qwen2-MoE's (a gated shared
+    expert beside the routed ones) unless mlp_only_layers or decoder_sparse_step make it dense."""
+    reader = ConfigReader({**dict(_QWEN3_NEXT_DEFAULTS), **reader.config}, reader.where)
+    vocab, hidden, ffn, layers, heads = _core_sizes(reader)
+    kv_heads = _kv_heads(reader, heads)
+    head_dim = reader.integer("head_dim")
+    key_heads, value_heads = reader.integer("linear_num_key_heads"), reader.integer("linear_num_value_heads")
+    if value_heads % key_heads:
+        raise reader.fail(f"config field 'linear_num_key_heads' ({key_heads}) must divide "
+                          f"linear_num_value_heads ({value_heads})")
+    types = reader.layer_types(layers, allowed=(FULL, LINEAR))
+    if types is None:
+        interval = reader.integer("full_attention_interval", default=4)
+        types = [FULL if (i + 1) % interval == 0 else LINEAR for i in range(layers)]
+    family = Family("qwen3_next", tie_default=False, rotary_fraction_field="partial_rotary_factor",
+                    rotary_fraction_default=sympy.Rational(1, 4))
+    activation = reader.text("hidden_act", default="silu")
+    experts = _qwen_experts(True, 512, 10, 512, shared_default=512)(reader, layers, activation) \
+        if reader.integer("num_experts", default=512, minimum=0) > 0 else None
+    is_moe = experts.is_moe if experts else [False] * layers
+    bias = reader.flag("attention_bias", False)
+    attention = AttentionSpec(qkv_bias=bias, o_bias=bias, qk_norm="head", output_gate=True,
+                              rotary_fraction=_rotary_fraction(reader, family, head_dim))
+    dense = MLPSpec(gated=True, activation=activation)
+
+    def layer(kind: str, moe: bool) -> LayerSpec:
+        return LayerSpec(attention if kind == FULL else GatedDeltaNetSpec(), experts.spec if moe else dense)
+
+    linear = LINEAR in types
+    return Architecture(
+        name=name, model_type="qwen3_next", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
+        num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim, intermediate_size=ffn,
+        layer_groups=_group_layers(list(zip(types, is_moe, strict=True)), lambda kind: layer(*kind)),
+        tie_word_embeddings=reader.flag("tie_word_embeddings", False),
+        max_position_embeddings=reader.integer("max_position_embeddings", default=None),
+        conv_kernel=reader.integer("linear_conv_kernel_dim") if linear else None,
+        linear_num_key_heads=key_heads if linear else None,
+        linear_num_value_heads=value_heads if linear else None,
+        linear_key_head_dim=reader.integer("linear_key_head_dim") if linear else None,
+        linear_value_head_dim=reader.integer("linear_value_head_dim") if linear else None,
+        **_expert_sizes(experts), source=source, config=reader.config)
 
 
 def _read_gpt2(reader: ConfigReader, name: str, source: str) -> Architecture:

@@ -301,11 +301,13 @@ def recurrent_state(name: str, component: str, batch: Expr, elements: Expr, head
                     note: str = "") -> Op:
     """A state of ``elements`` per sequence that a layer keeps in place of a growing KV cache (a
     convolution's last inputs, a linear-attention or SSM state). It is held whatever the context,
-    and every step rewrites it; a step with a past (``c >= 1``, written min(c, 1)) reads it first.
+    and every step rewrites it; a step with a past reads it first, min(c, 1) times (kept
+    unevaluated: ``c`` is declared positive, and a prefill's c = 0 must still read nothing).
     Tensor parallelism splits it by ``heads`` (channels for a convolution), as the KV cache."""
+    has_past = sympy.Min(c, 1, evaluate=False)
     return Op(name, component, OpKind.CACHE,
               shape=(("batch", batch), ("elements", elements), ("kv_heads", heads)),
-              kv_held=batch * elements, kv_read=batch * elements * sympy.Min(c, 1),
+              kv_held=batch * elements, kv_read=batch * elements * has_past,
               kv_written=batch * elements, state_per_sequence=elements, shard=Shard.KV, note=note)
 
 

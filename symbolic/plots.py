@@ -162,7 +162,9 @@ def _clusters(names: list[str], xs: list[float], ys: list[float]):
 
 
 def kv_cache(derivations: list[Derivation], contexts: list[int], path: Path) -> Path:
-    """KV cache of one sequence against its context, for several models, beside their weights."""
+    """KV cache of one sequence against its context, for several models, beside their weights; a
+    model whose layers keep fixed-size states (a convolution window, a linear-attention state) also
+    shows those states alone, flat, dashed (the solid line, everything held, includes them)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for index, d in enumerate(derivations):
@@ -171,6 +173,10 @@ def kv_cache(derivations: list[Derivation], contexts: list[int], path: Path) -> 
         line, = ax.plot(contexts, values, marker=".", label=d.model.arch.name)
         weights = float(d.value("memory.weights_bytes")) / 2**30
         ax.axhline(weights, color=line.get_color(), linestyle=":", linewidth=0.8)
+        if "kv_cache.state_bytes_per_sequence" in d.quantities:
+            state = float(d.value("kv_cache.state_bytes_per_sequence")) / 2**30
+            ax.plot(contexts, [state] * len(contexts), color=line.get_color(), linestyle="--", linewidth=0.8,
+                    label=f"{d.model.arch.name}: fixed-size states")
         if index == 0:
             ax.annotate("dotted: weights", (contexts[0], weights), fontsize=7, xytext=(2, 2),
                         textcoords="offset points")

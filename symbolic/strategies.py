@@ -307,6 +307,33 @@ def _lfm2(draw, b: Bounds):
 
 
 @st.composite
+def _qwen3_next(draw, b: Bounds):
+    """Qwen3-Next: Gated DeltaNet layers with gated attention layers among them (at least one),
+    dense or MoE MLPs."""
+    config = draw(_common(b, "qwen3_next", heads_fix_width=False))
+    layers = config["num_hidden_layers"]
+    config["head_dim"] = config.get("head_dim") or 2 * draw(st.integers(1, b.max_head_dim // 2))
+    key_heads = draw(st.integers(1, b.max_kv_heads))
+    config["linear_num_key_heads"] = key_heads
+    config["linear_num_value_heads"] = key_heads * draw(st.integers(1, b.max_group))
+    config["linear_key_head_dim"] = draw(st.integers(1, b.max_head_dim))
+    config["linear_value_head_dim"] = draw(st.integers(1, b.max_head_dim))
+    config["linear_conv_kernel_dim"] = draw(st.integers(1, 4))
+    attending = draw(st.lists(st.integers(0, layers - 1), unique=True, min_size=1, max_size=layers))
+    config["layer_types"] = [FULL if i in attending else "linear_attention" for i in range(layers)]
+    config["attention_bias"] = draw(st.booleans())
+    if draw(st.booleans()):
+        _experts(draw, b, config, "num_experts")
+        config["moe_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
+        config["shared_expert_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
+        config["decoder_sparse_step"] = draw(st.integers(1, 2))
+    else:
+        config["num_experts"] = 0
+    config["pad_token_id"] = config["bos_token_id"] = config["eos_token_id"] = 0
+    return config
+
+
+@st.composite
 def _phi3(draw, b: Bounds):
     config = draw(_common(b, "phi3", heads_fix_width=True))
     config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
@@ -431,6 +458,7 @@ _FAMILY_STRATEGIES = {
     "llama4_text": _llama4,
     "gemma4_text": _gemma4,
     "lfm2": _lfm2,
+    "qwen3_next": _qwen3_next,
     "cohere": lambda b: _cohere(b, "cohere"),
     "cohere2": lambda b: _cohere(b, "cohere2"),
 }

@@ -6,7 +6,7 @@ import sympy
 
 import symbolic
 from symbolic import quantities
-from symbolic.symbols import B, c
+from symbolic.symbols import B, c, d_lk, d_lv, n, n_lv
 
 from . import oracle
 
@@ -39,19 +39,47 @@ def _per_layer(model: symbolic.Model, field: str, tokens: int) -> list[int]:
     return sorted(held)
 
 
+SCAN_CHUNK = 64   # torch_chunk_gated_delta_rule's chunk_size (modeling_qwen3_next.py)
+
+
+def _scan_as_counted(model: symbolic.Model, batch: int, new: int) -> tuple[int, int]:
+    """Gated DeltaNet's scan: (symbolic's FLOPs of it among the attention products, what
+    FlopCounterMode sees of transformers' torch path). A step of one token runs
+    torch_recurrent_gated_delta_rule, elementwise products and sums the counter does not see. A
+    longer one runs torch_chunk_gated_delta_rule: the sequence padded to whole chunks of 64, and per
+    chunk and value head the batched matmuls k_beta @ key^T and query @ key^T (2 C^2 d_lk each),
+    intra_chunk_attn @ v_new (2 C^2 d_lv), k_cumdecay @ state, query @ state and key^T @ v_new
+    (2 C d_lk d_lv each); its torch.linalg.solve_triangular has no counter formula."""
+    values = {**model.bindings(), n: new, c: 0 if new > 1 else 1}
+    ours = counted = 0
+    for section in model.layer_sections:
+        scan = [op for op in section.ops if op.name.startswith("scan_")]
+        if not scan:
+            continue
+        flops = sympy.Add(*(op.flops for op in scan)).xreplace(values).xreplace({B: batch})
+        ours += section.group.count * int(flops)
+        if new > 1:
+            heads, dk, dv = (int(values[s]) for s in (n_lv, d_lk, d_lv))
+            chunks = -(-new // SCAN_CHUNK)
+            per_chunk = 4 * SCAN_CHUNK**2 * dk + 2 * SCAN_CHUNK**2 * dv + 6 * SCAN_CHUNK * dk * dv
+            counted += section.group.count * batch * heads * chunks * per_chunk
+    return ours, counted
+
+
 def _convolution_as_counted(model: symbolic.Model, batch: int, new: int) -> int:
     """The short convolutions' FLOPs as FlopCounterMode sees transformers' torch fallbacks
-    (modeling_lfm2.py, modeling_qwen3_next.py): causal_conv1d_fn pads w_conv - 1 zeros on each side
-    and keeps the first ``new`` outputs, so F.conv1d computes new + w_conv - 1 of them;
-    causal_conv1d_update runs over the w_conv cached inputs and the new one, 2 outputs. Each output
-    of each channel costs 2 w_conv FLOPs, as symbolic counts per token."""
+    (modeling_lfm2.py, modeling_qwen3_next.py). In a prefill, LinearAttentionLayer.update_conv_state
+    (cache_utils.py) left-pads a prompt shorter than w_conv to w_conv inputs, and causal_conv1d_fn
+    pads w_conv - 1 zeros on each side, so F.conv1d computes max(new, w_conv) + w_conv - 1 outputs
+    (and keeps the first); causal_conv1d_update runs over the w_conv cached inputs and the new one,
+    2 outputs. Each output of each channel costs 2 w_conv FLOPs, as symbolic counts per token."""
     values = model.bindings()
     total = 0
     for section in model.layer_sections:
         for op in section.ops:
             if "taps" in op.dims():
                 taps, channels = (int(op.dims()[k].xreplace(values)) for k in ("taps", "channels"))
-                outputs = 2 if new == 1 else new + taps - 1
+                outputs = 2 if new == 1 else max(new, taps) + taps - 1
                 total += section.group.count * 2 * taps * batch * channels * outputs
     return total
 
@@ -70,7 +98,8 @@ def assert_forward_agrees(config: dict, *, batch: int, prompt: int) -> None:
     d = symbolic.derive(model, batch=batch, prompt=prompt, context=prompt, kv_dtype=dtype)
     for phase, step, new in (("prefill", real.prefill, prompt), ("decode_step", real.decode_step, 1)):
         assert d.value(f"flops.{phase}.matmul") == step.matmul, phase
-        assert d.value(f"flops.{phase}.attention") == step.attention, phase
+        scan, scan_counted = _scan_as_counted(model, batch, new)
+        assert d.value(f"flops.{phase}.attention") - scan + scan_counted == step.attention, phase
         assert _convolution_as_counted(model, batch, new) == step.convolution, phase
     for tokens, step in ((prompt, real.prefill), (prompt + 1, real.decode_step)):
         assert _per_layer(model, "kv_held", tokens) == sorted(step.kv_elements_per_layer)

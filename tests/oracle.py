@@ -159,6 +159,10 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
         small["attention_chunk_size"] = window
     if "intermediate_size_mlp" in small:
         small["intermediate_size_mlp"] = intermediate
+    if model_type in ("lfm2", "qwen3_next"):   # a state layer and an attention layer, every state size kept
+        small["layer_types"] = ["conv" if model_type == "lfm2" else "linear_attention", "full_attention"]
+        small.pop("full_attn_idxs", None)
+        small.pop("block_ff_dim", None)
     if model_type == "gemma4_text":   # per_layer_config restates these for the full model's layer indices
         small.pop("per_layer_config", None)
         small["global_head_dim"] = arch.global_head_dim or arch.head_dim

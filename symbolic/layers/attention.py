@@ -144,14 +144,16 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
     pairs = attended_pairs(spec, conv)
     d, kv = head_sizes(spec)
     query_elements = tokens * n_q * d
+    gate = 2 if spec.output_gate else 1     # the query's projection also makes the output gate
     ops = [
-        matmul("q_proj", "attention", tokens, H, n_q * d, conv, shard=Shard.COLUMN),
+        matmul("q_proj", "attention", tokens, H, gate * n_q * d, conv, shard=Shard.COLUMN,
+               note="queries and the output gate" if spec.output_gate else ""),
         matmul("k_proj", "attention", tokens, H, kv * d, conv, shard=Shard.COLUMN),
     ]
     if not spec.values_are_keys:
         ops.append(matmul("v_proj", "attention", tokens, H, kv * d, conv, shard=Shard.COLUMN))
     if spec.qkv_bias:
-        ops += [bias_add("q_bias", "attention", tokens, n_q * d, Shard.COLUMN),
+        ops += [bias_add("q_bias", "attention", tokens, gate * n_q * d, Shard.COLUMN),
                 bias_add("k_bias", "attention", tokens, kv * d, Shard.COLUMN)]
         if not spec.values_are_keys:
             ops.append(bias_add("v_bias", "attention", tokens, kv * d, Shard.COLUMN))
@@ -180,6 +182,9 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
                           note="P V"),
     ]
     ops += fused(ATTENTION_KERNEL, core)
+    if spec.output_gate:
+        ops.append(elementwise("output_gate", "attention", query_elements, conv.activation_flops + 1,
+                               inputs=2, shard=Shard.HEADS, note="sigmoid(gate) times the output"))
     ops.append(matmul("o_proj", "attention", tokens, n_q * d, H, conv, shard=Shard.ROW))
     if spec.o_bias:
         ops.append(bias_add("o_bias", "attention", tokens, H, Shard.REPLICATED))

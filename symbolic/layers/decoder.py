@@ -9,16 +9,17 @@ the layer's ``block`` says (see :data:`symbolic.architecture.BLOCKS`):
 
 from __future__ import annotations
 
-from ..architecture import AttentionSpec, LayerSpec, MoESpec, ShortConvSpec
+from ..architecture import AttentionSpec, GatedDeltaNetSpec, LayerSpec, MoESpec, ShortConvSpec
 from ..conventions import Conventions
 from ..ops import Op, elementwise, norm
 from ..symbols import B, H, n
 from .attention import attention_ops
 from .mlp import mlp_ops
 from .moe import moe_ops
-from .recurrent import short_conv_ops
+from .recurrent import gated_deltanet_ops, short_conv_ops
 
-MIXER_BUILDERS = {AttentionSpec: attention_ops, ShortConvSpec: short_conv_ops}
+MIXER_BUILDERS = {AttentionSpec: attention_ops, ShortConvSpec: short_conv_ops,
+                  GatedDeltaNetSpec: gated_deltanet_ops}
 """Each mixer spec's builder: a new part is a spec and a builder, added here."""
 
 

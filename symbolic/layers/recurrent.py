@@ -6,14 +6,42 @@ its whole state instead.
   depthwise causal convolution of w_conv taps over B * x, the output gated by C, out_proj. The
   state is the convolution's window: transformers' LinearAttentionLayer keeps the last w_conv
   inputs of each of the H channels (a kernel needs w_conv - 1 of them).
+* Gated DeltaNet (Qwen3-Next; transformers' Qwen3NextGatedDeltaNet): projections to q and k
+  (n_lk heads of d_lk), v and the output gate z (n_lv heads of d_lv), and per value head beta and
+  the decay; a short convolution over q, k and v; the delta rule over a state of d_lk x d_lv per
+  value head; a gated RMSNorm and out_proj. The states are the convolution's window and the
+  n_lv d_lk d_lv elements of the recurrent state.
+
+A linear-attention step runs the chunked scan (transformers' torch_chunk_gated_delta_rule; the
+``scan_chunk`` convention, 64): the n new tokens in chunks of m = min(n, scan_chunk), and for each
+chunk and value head
+  m x m products within the chunk, K_beta K^T and Q K^T (2 m^2 d_lk each) and (Q K^T) V (2 m^2 d_lv),
+  the unit-triangular solves for the new values and decayed keys (m^2 (d_lk + d_lv)),
+  products with the state, K_c S and Q S and the update K^T V (2 m d_lk d_lv each),
+  the state's decay (d_lk d_lv).
+Per token that is 4 m d_lk + 2 m d_lv + m (d_lk + d_lv) + 6 d_lk d_lv + d_lk d_lv / m; a decode
+step (m = 1) is the recurrent update.
 """
 
 from __future__ import annotations
 
-from ..architecture import ShortConvSpec
+import sympy
+
+from ..architecture import GatedDeltaNetSpec, ShortConvSpec
 from ..conventions import Conventions
-from ..ops import Op, Shard, bias_add, depthwise_conv, elementwise, matmul, recurrent_state
-from ..symbols import B, H, n, w_conv
+from ..ops import (
+    Op,
+    OpKind,
+    Shard,
+    attention_product,
+    bias_add,
+    depthwise_conv,
+    elementwise,
+    matmul,
+    norm,
+    recurrent_state,
+)
+from ..symbols import B, H, d_lk, d_lv, n, n_lk, n_lv, w_conv
 
 
 def short_conv_ops(spec: ShortConvSpec, conv: Conventions) -> list[Op]:
@@ -32,3 +60,53 @@ def short_conv_ops(spec: ShortConvSpec, conv: Conventions) -> list[Op]:
     if spec.bias:
         ops.append(bias_add("out_bias", "mixer", tokens, H, Shard.REPLICATED))
     return ops
+
+
+def gated_deltanet_ops(spec: GatedDeltaNetSpec, conv: Conventions) -> list[Op]:
+    """Gated DeltaNet (modeling_qwen3_next.py, Qwen3NextGatedDeltaNet.forward and
+    torch_chunk_gated_delta_rule); the scan's FLOPs as the module docstring derives them."""
+    tokens = B * n
+    keys, values = n_lk * d_lk, n_lv * d_lv
+    channels = 2 * keys + values            # q, k and v through the convolution
+    m = sympy.Min(n, conv.scan_chunk)       # tokens per chunk
+    heads = B * n_lv                        # one scan per value head and sequence
+    per_head = tokens * n_lv
+    params = [
+        matmul("in_proj_qkvz", "mixer", tokens, H, 2 * keys + 2 * values, conv, shard=Shard.COLUMN,
+               note="q, k, v and the gate z"),
+        matmul("in_proj_ba", "mixer", tokens, H, 2 * n_lv, conv, shard=Shard.COLUMN,
+               note="beta and the decay's input per value head"),
+        recurrent_state("conv_state", "mixer", B, channels * w_conv, n_lv, note="the last w_conv inputs"),
+        depthwise_conv("conv", "mixer", tokens, channels, w_conv, note="causal, over q, k and v"),
+        elementwise("conv_activation", "mixer", tokens * channels, conv.activation_flops,
+                    shard=Shard.FEATURES, note="silu"),
+        Op("decay_and_beta", "mixer", OpKind.ELEMENTWISE, shape=(("elements", per_head),),
+           flops=per_head * (conv.activation_flops + 4), params=2 * n_lv, weights_read=2 * n_lv,
+           shard=Shard.HEADS, note="beta = sigmoid(b); g = -exp(A_log) softplus(a + dt_bias)"),
+        norm("qk_l2norm", "mixer", tokens * n_lk * 2, d_lk, "l2", conv, Shard.HEADS),
+        recurrent_state("recurrent_state", "mixer", B, n_lv * d_lk * d_lv, n_lv,
+                        note="d_lk x d_lv per value head"),
+    ]
+    scan = [
+        attention_product("scan_intra_keys", "mixer", heads, 2, n * m, d_lk, conv,
+                          note="K_beta K^T and Q K^T within each chunk"),
+        attention_product("scan_intra_values", "mixer", heads, 1, n * m, d_lv, conv,
+                          note="(Q K^T) V within each chunk"),
+        Op("scan_solve", "mixer", OpKind.ATTENTION,
+           shape=(("heads", heads), ("pairs", n * m)),
+           flops=heads * n * m * (d_lk + d_lv), shard=Shard.HEADS,
+           note="unit-triangular solves for new values and decayed keys"),
+        attention_product("scan_state", "mixer", heads, 3, n, d_lk * d_lv, conv,
+                          reads=per_head * (2 * d_lk + d_lv), writes=per_head * d_lv,
+                          note="K_c S, Q S and the update K^T V"),
+        Op("state_decay", "mixer", OpKind.ELEMENTWISE, shape=(("elements", heads * d_lk * d_lv),),
+           flops=heads * d_lk * d_lv * n / m, shard=Shard.HEADS, note="once per chunk"),
+    ]
+    return [
+        *params,
+        *scan,
+        norm("gated_norm", "mixer", per_head, d_lv, "rms", conv, Shard.HEADS),
+        elementwise("output_gate", "mixer", per_head * d_lv, conv.activation_flops + 1, inputs=2,
+                    shard=Shard.FEATURES, note="silu(z) times the normed output"),
+        matmul("out_proj", "mixer", tokens, values, H, conv, shard=Shard.ROW),
+    ]

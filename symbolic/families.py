@@ -355,9 +355,11 @@ ALIASES = {"kimi_k2": "deepseek_v3"}
 kimi_k2 and its architectures DeepseekV3ForCausalLM (transformers has no kimi_k2 class)."""
 
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", "deepseek_v32",
-                                      "llama4_text", "gemma4_text", "lfm2", "qwen3_next", *ALIASES]))
+                                      "llama4_text", "gemma4_text", "lfm2", "qwen3_next", "qwen3_5_text",
+                                      "qwen3_5_moe_text", *ALIASES]))
 
-WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text", "gemma4": "gemma4_text"}
+WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text", "gemma4": "gemma4_text",
+            "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text"}
 """Multimodal model_types whose language model is a known family, held in ``text_config``, with
 the family a text_config that names none has (transformers' Gemma3Config, Mistral3Config): the
 language model is derived, and what is left out (the vision tower, the projector) is said."""
@@ -410,8 +412,8 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
         arch = _read_gemma4(reader, name, source)
     elif model_type == "lfm2":
         arch = _read_lfm2(reader, name, source)
-    elif model_type == "qwen3_next":
-        arch = _read_qwen3_next(reader, name, source)
+    elif model_type in ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text"):
+        arch = _read_qwen3_next(reader, model_type, name, source)
     else:
         arch = _read_rotary_family(reader, FAMILIES[model_type], name, source)
     # a wrapper's quantization_config sits beside its text_config, or inside it (Kimi-K2.5)
@@ -802,19 +804,46 @@ def _read_lfm2(reader: ConfigReader, name: str, source: str) -> Architecture:
 _QWEN3_NEXT_DEFAULTS = (  # transformers 5.24, models/qwen3_next/configuration_qwen3_next.py, Qwen3NextConfig
     ("vocab_size", 151_936), ("hidden_size", 2048), ("intermediate_size", 5632), ("num_hidden_layers", 48),
     ("num_attention_heads", 16), ("num_key_value_heads", 2), ("head_dim", 256),
-    ("max_position_embeddings", 32_768),
+    ("max_position_embeddings", 32_768), ("num_experts", 512), ("num_experts_per_tok", 10),
+    ("moe_intermediate_size", 512), ("shared_expert_intermediate_size", 512))
+_QWEN3_5_DEFAULTS = (  # models/qwen3_5/configuration_qwen3_5.py, Qwen3_5TextConfig
+    ("vocab_size", 248_320), ("hidden_size", 4096), ("intermediate_size", 12_288), ("num_hidden_layers", 32),
+    ("num_attention_heads", 16), ("num_key_value_heads", 4), ("head_dim", 256),
+    ("max_position_embeddings", 32_768))
+_QWEN3_5_MOE_DEFAULTS = (  # models/qwen3_5_moe/configuration_qwen3_5_moe.py, Qwen3_5MoeTextConfig
+    ("vocab_size", 248_320), ("hidden_size", 2048), ("num_hidden_layers", 40), ("num_attention_heads", 16),
+    ("num_key_value_heads", 2), ("head_dim", 256), ("max_position_embeddings", 32_768), ("num_experts", 256),
+    ("num_experts_per_tok", 8), ("moe_intermediate_size", 512), ("shared_expert_intermediate_size", 512),
+    ("intermediate_size", 512))   # no dense MLP: every layer is MoE, so this width is never used
+_LINEAR_DEFAULTS = (
     ("linear_conv_kernel_dim", 4), ("linear_key_head_dim", 128), ("linear_value_head_dim", 128),
     ("linear_num_key_heads", 16), ("linear_num_value_heads", 32))
 LINEAR = "linear_attention"
 
 
-def _read_qwen3_next(reader: ConfigReader, name: str, source: str) -> Architecture:
-    """Qwen3-Next (transformers' Qwen3NextConfig and Qwen3NextDecoderLayer): Gated DeltaNet layers
-    with gated full attention every full_attention_interval-th layer (4; or layer_types). The
-    attention layers have an output gate from a doubled q_proj, per-head q/k norms and a quarter of
-    each head rotated (partial_rotary_factor); every layer's MLP is Qwen2-MoE's (a gated shared
-    expert beside the routed ones) unless mlp_only_layers or decoder_sparse_step make it dense."""
-    reader = ConfigReader({**dict(_QWEN3_NEXT_DEFAULTS), **reader.config}, reader.where)
+def _qwen3_next_mlp(reader: ConfigReader, layers: int, model_type: str) -> tuple[list[bool], Experts | None]:
+    """Which layers are MoE: Qwen3-Next as Qwen2-MoE (decoder_sparse_step, mlp_only_layers; none
+    when num_experts is 0), Qwen3.5 none, Qwen3.5-MoE all (its decoder layer always builds the MoE)."""
+    if model_type == "qwen3_5_text" or reader.integer("num_experts", minimum=0) == 0:
+        return [False] * layers, None
+    activation = reader.text("hidden_act", default="silu")
+    experts = _qwen_experts(True, 0, 0, 0, shared_default=0)(reader, layers, activation)
+    if model_type == "qwen3_5_moe_text":
+        experts = dataclasses.replace(experts, is_moe=[True] * layers)
+    return experts.is_moe, experts
+
+
+def _read_qwen3_next(reader: ConfigReader, model_type: str, name: str, source: str) -> Architecture:
+    """Qwen3-Next and Qwen3.5 (transformers' Qwen3NextConfig, Qwen3_5TextConfig, Qwen3_5MoeTextConfig
+    and their decoder layers): Gated DeltaNet layers with gated full attention every
+    full_attention_interval-th layer (4; or layer_types). The attention layers have an output gate
+    from a doubled q_proj, per-head q/k norms and a quarter of each head rotated
+    (partial_rotary_factor). Qwen3.5 splits the DeltaNet's input projection in four (in_proj_qkv,
+    _z, _b, _a), the same matrices' worth. MLPs as :func:`_qwen3_next_mlp` places them, the MoE
+    with a gated shared expert."""
+    defaults = {"qwen3_next": _QWEN3_NEXT_DEFAULTS, "qwen3_5_text": _QWEN3_5_DEFAULTS,
+                "qwen3_5_moe_text": _QWEN3_5_MOE_DEFAULTS}[model_type]
+    reader = ConfigReader({**dict(_LINEAR_DEFAULTS), **dict(defaults), **reader.config}, reader.where)
     vocab, hidden, ffn, layers, heads = _core_sizes(reader)
     kv_heads = _kv_heads(reader, heads)
     head_dim = reader.integer("head_dim")
@@ -826,23 +855,20 @@ def _read_qwen3_next(reader: ConfigReader, name: str, source: str) -> Architectu
     if types is None:
         interval = reader.integer("full_attention_interval", default=4)
         types = [FULL if (i + 1) % interval == 0 else LINEAR for i in range(layers)]
-    family = Family("qwen3_next", tie_default=False, rotary_fraction_field="partial_rotary_factor",
+    family = Family(model_type, tie_default=False, rotary_fraction_field="partial_rotary_factor",
                     rotary_fraction_default=sympy.Rational(1, 4))
-    activation = reader.text("hidden_act", default="silu")
-    experts = _qwen_experts(True, 512, 10, 512, shared_default=512)(reader, layers, activation) \
-        if reader.integer("num_experts", default=512, minimum=0) > 0 else None
-    is_moe = experts.is_moe if experts else [False] * layers
+    is_moe, experts = _qwen3_next_mlp(reader, layers, model_type)
     bias = reader.flag("attention_bias", False)
     attention = AttentionSpec(qkv_bias=bias, o_bias=bias, qk_norm="head", output_gate=True,
                               rotary_fraction=_rotary_fraction(reader, family, head_dim))
-    dense = MLPSpec(gated=True, activation=activation)
+    dense = MLPSpec(gated=True, activation=reader.text("hidden_act", default="silu"))
 
     def layer(kind: str, moe: bool) -> LayerSpec:
         return LayerSpec(attention if kind == FULL else GatedDeltaNetSpec(), experts.spec if moe else dense)
 
     linear = LINEAR in types
     return Architecture(
-        name=name, model_type="qwen3_next", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
+        name=name, model_type=model_type, vocab_size=vocab, hidden_size=hidden, num_layers=layers,
         num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim, intermediate_size=ffn,
         layer_groups=_group_layers(list(zip(types, is_moe, strict=True)), lambda kind: layer(*kind)),
         tie_word_embeddings=reader.flag("tie_word_embeddings", False),

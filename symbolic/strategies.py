@@ -307,10 +307,10 @@ def _lfm2(draw, b: Bounds):
 
 
 @st.composite
-def _qwen3_next(draw, b: Bounds):
-    """Qwen3-Next: Gated DeltaNet layers with gated attention layers among them (at least one),
-    dense or MoE MLPs."""
-    config = draw(_common(b, "qwen3_next", heads_fix_width=False))
+def _qwen3_next(draw, b: Bounds, model_type: str):
+    """Qwen3-Next and Qwen3.5: Gated DeltaNet layers with gated attention layers among them (at
+    least one), dense or MoE MLPs as the family places them."""
+    config = draw(_common(b, model_type, heads_fix_width=False))
     layers = config["num_hidden_layers"]
     config["head_dim"] = config.get("head_dim") or 2 * draw(st.integers(1, b.max_head_dim // 2))
     key_heads = draw(st.integers(1, b.max_kv_heads))
@@ -322,12 +322,13 @@ def _qwen3_next(draw, b: Bounds):
     attending = draw(st.lists(st.integers(0, layers - 1), unique=True, min_size=1, max_size=layers))
     config["layer_types"] = [FULL if i in attending else "linear_attention" for i in range(layers)]
     config["attention_bias"] = draw(st.booleans())
-    if draw(st.booleans()):
+    if model_type == "qwen3_5_moe_text" or (model_type == "qwen3_next" and draw(st.booleans())):
         _experts(draw, b, config, "num_experts")
         config["moe_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
         config["shared_expert_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
-        config["decoder_sparse_step"] = draw(st.integers(1, 2))
-    else:
+        if model_type == "qwen3_next":
+            config["decoder_sparse_step"] = draw(st.integers(1, 2))
+    elif model_type == "qwen3_next":
         config["num_experts"] = 0
     config["pad_token_id"] = config["bos_token_id"] = config["eos_token_id"] = 0
     return config
@@ -458,7 +459,9 @@ _FAMILY_STRATEGIES = {
     "llama4_text": _llama4,
     "gemma4_text": _gemma4,
     "lfm2": _lfm2,
-    "qwen3_next": _qwen3_next,
+    "qwen3_next": lambda b: _qwen3_next(b, "qwen3_next"),
+    "qwen3_5_text": lambda b: _qwen3_next(b, "qwen3_5_text"),
+    "qwen3_5_moe_text": lambda b: _qwen3_next(b, "qwen3_5_moe_text"),
     "cohere": lambda b: _cohere(b, "cohere"),
     "cohere2": lambda b: _cohere(b, "cohere2"),
 }

@@ -159,7 +159,8 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
         small["attention_chunk_size"] = window
     if "intermediate_size_mlp" in small:
         small["intermediate_size_mlp"] = intermediate
-    if model_type in ("lfm2", "qwen3_next"):   # a state layer and an attention layer, every state size kept
+    if model_type in ("lfm2", "qwen3_next", "qwen3_5_text", "qwen3_5_moe_text"):
+        # a state layer and an attention layer, every state size kept
         small["layer_types"] = ["conv" if model_type == "lfm2" else "linear_attention", "full_attention"]
         small.pop("full_attn_idxs", None)
         small.pop("block_ff_dim", None)

@@ -90,7 +90,20 @@ class GatedDeltaNetSpec:
     span: str = field(default="linear_attention", init=False)
 
 
-MIXERS = (AttentionSpec, ShortConvSpec, GatedDeltaNetSpec)
+@dataclass(frozen=True)
+class Mamba2Spec:
+    """A Mamba-2 state-space mixer (Nemotron-H, Bamba, Falcon-H1, Granite-4): in_proj makes the gate
+    z and x (n_m heads of d_m), B and C (n_g groups of d_st) and a step size per head; a causal
+    convolution over x, B and C; the selective scan over a state of d_m x d_st per head, in chunks
+    of ``chunk`` tokens; a gated RMSNorm over each group and out_proj."""
+
+    chunk: int = 256                 # the config's chunk_size (mamba_chunk_size)
+    conv_bias: bool = True           # use_conv_bias
+    proj_bias: bool = False          # biases on in_proj and out_proj
+    span: str = field(default="mamba", init=False)
+
+
+MIXERS = (AttentionSpec, ShortConvSpec, GatedDeltaNetSpec, Mamba2Spec)
 """What mixes information across tokens in a layer: attention, or a part with a fixed-size state."""
 
 
@@ -122,12 +135,14 @@ class LayerSpec:
     of that kind, are made from the parts that tell kinds apart (:attr:`kind`); documents and the
     performance model ask the parts (:attr:`slides`, :attr:`is_moe`), never the name."""
 
-    mixer: AttentionSpec | ShortConvSpec | GatedDeltaNetSpec
-    mlp: MLPSpec | MoESpec
+    mixer: AttentionSpec | ShortConvSpec | GatedDeltaNetSpec | Mamba2Spec | None
+    mlp: MLPSpec | MoESpec | None
     norm: str = "rms"              # one of NORM_KINDS
     block: str = "pre"             # one of BLOCKS
 
     def __post_init__(self):
+        if self.mixer is None and self.mlp is None:
+            raise ValueError("a layer needs a token mixer, an MLP or both")
         checks = [(self.norm, NORM_KINDS), (self.block, BLOCKS)]
         if self.attention is not None:
             checks += [(self.attention.positions, POSITIONS), (self.attention.qk_norm, QK_NORMS),
@@ -158,16 +173,20 @@ class LayerSpec:
     @property
     def span(self) -> str:
         """What a token sees of the past: ``full_attention``, ``sliding_attention`` or
-        ``chunked_attention`` keys, or a fixed-size state (``short_conv``, ``linear_attention``)."""
-        return self.mixer.span
+        ``chunked_attention`` keys, or a fixed-size state (``short_conv``, ``linear_attention``,
+        ``mamba``); ``mlp`` for a layer that is an MLP alone (Nemotron-H)."""
+        return self.mixer.span if self.mixer is not None else "mlp"
 
     @property
     def kind(self) -> str:
         """The kind's name, one label per distinguishing part: the mixer's span, ``_nope`` for
-        attention without position information, ``_moe`` for a mixture-of-experts MLP
-        (``full_attention``, ``sliding_attention_moe``, ``full_attention_nope_moe``, ``short_conv``)."""
+        attention without position information, ``_moe`` for a mixture-of-experts MLP, and
+        ``_only`` for a layer without an MLP where its model has layers that are MLPs alone
+        (``full_attention``, ``sliding_attention_moe``, ``full_attention_nope_moe``, ``short_conv``,
+        ``mamba_only``, ``mlp``, ``mlp_moe``)."""
         nope = "_nope" if self.attention is not None and self.attention.positions == "none" else ""
-        return self.span + nope + ("_moe" if self.is_moe else "")
+        alone = "_only" if self.mlp is None else ""
+        return self.span + nope + alone + ("_moe" if self.is_moe else "")
 
 
 @dataclass(frozen=True)
@@ -237,6 +256,10 @@ class Architecture:
     linear_num_value_heads: int | None = None
     linear_key_head_dim: int | None = None
     linear_value_head_dim: int | None = None
+    mamba_num_heads: int | None = None      # Mamba-2 (Nemotron-H)
+    mamba_head_dim: int | None = None
+    ssm_state_size: int | None = None
+    mamba_groups: int | None = None
     stored_weights: StoredWeights | None = None   # a quantized checkpoint's formats
     source: str = ""
     notes: tuple[str, ...] = ()          # what reading the config left out (a vision tower)
@@ -270,6 +293,14 @@ class Architecture:
                 self.conv_kernel and self.linear_num_key_heads and self.linear_num_value_heads
                 and self.linear_key_head_dim and self.linear_value_head_dim):
             raise ConfigError("linear-attention layers need conv_kernel and the linear heads and head sizes")
+        if any(isinstance(g.spec.mixer, Mamba2Spec) for g in self.layer_groups):
+            if not (self.conv_kernel and self.mamba_num_heads and self.mamba_head_dim and self.ssm_state_size
+                    and self.mamba_groups):
+                raise ConfigError("Mamba layers need conv_kernel, mamba_num_heads, mamba_head_dim, "
+                                  "ssm_state_size and n_groups")
+            if self.mamba_num_heads % self.mamba_groups:
+                raise ConfigError(f"n_groups ({self.mamba_groups}) must divide mamba_num_heads "
+                                  f"({self.mamba_num_heads})")
         if any(g.spec.slides for g in self.layer_groups) and not self.sliding_window:
             raise ConfigError("sliding-window layers need a positive sliding_window")
         if any(g.spec.chunked for g in self.layer_groups) and not self.attention_chunk_size:
@@ -331,7 +362,9 @@ class Architecture:
                     sym.d_v: self.v_head_dim, sym.k_idx: self.index_topk, sym.n_idx: self.index_n_heads,
                     sym.d_idx: self.index_head_dim, sym.w_conv: self.conv_kernel,
                     sym.n_lk: self.linear_num_key_heads, sym.n_lv: self.linear_num_value_heads,
-                    sym.d_lk: self.linear_key_head_dim, sym.d_lv: self.linear_value_head_dim}
+                    sym.d_lk: self.linear_key_head_dim, sym.d_lv: self.linear_value_head_dim,
+                    sym.n_m: self.mamba_num_heads, sym.d_m: self.mamba_head_dim,
+                    sym.d_st: self.ssm_state_size, sym.n_g: self.mamba_groups}
         values.update({symbol: v for symbol, v in optional.items() if v})
         if self.learned_positions:
             values[sym.n_pos] = self.max_position_embeddings

@@ -372,7 +372,7 @@ def build(d: Derivation, performance: Performance | None = None, batches: list[i
     for s in d.model.layer_sections:
         per_token = sympy.Add(*(op.kv_per_token for op in s.ops if op.kind is OpKind.CACHE))
         state = sympy.Add(*(op.state_per_sequence for op in s.ops))
-        if per_token != 0 or state == 0:
+        if per_token != 0:                  # layers that are an MLP alone cache nothing
             kv_per_layer.append((s.name, s.group.count, latex(per_token), d.evaluate(per_token)))
         if state != 0:
             state_per_layer.append((s.name, s.group.count, latex(state), d.evaluate(state)))

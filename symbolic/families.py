@@ -30,6 +30,7 @@ from .architecture import (
     GatedDeltaNetSpec,
     LayerGroup,
     LayerSpec,
+    Mamba2Spec,
     MLPSpec,
     MoESpec,
     ShortConvSpec,
@@ -356,7 +357,7 @@ kimi_k2 and its architectures DeepseekV3ForCausalLM (transformers has no kimi_k2
 
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", "deepseek_v32",
                                       "llama4_text", "gemma4_text", "lfm2", "qwen3_next", "qwen3_5_text",
-                                      "qwen3_5_moe_text", *ALIASES]))
+                                      "qwen3_5_moe_text", "nemotron_h", *ALIASES]))
 
 WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text", "gemma4": "gemma4_text",
             "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text"}
@@ -412,6 +413,8 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
         arch = _read_gemma4(reader, name, source)
     elif model_type == "lfm2":
         arch = _read_lfm2(reader, name, source)
+    elif model_type == "nemotron_h":
+        arch = _read_nemotron_h(reader, name, source)
     elif model_type in ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text"):
         arch = _read_qwen3_next(reader, model_type, name, source)
     else:
@@ -879,6 +882,68 @@ def _read_qwen3_next(reader: ConfigReader, model_type: str, name: str, source: s
         linear_key_head_dim=reader.integer("linear_key_head_dim") if linear else None,
         linear_value_head_dim=reader.integer("linear_value_head_dim") if linear else None,
         **_expert_sizes(experts), source=source, config=reader.config)
+
+
+_NEMOTRON_H_DEFAULTS = (  # transformers 5.24, models/nemotron_h/configuration_nemotron_h.py, NemotronHConfig
+    ("vocab_size", 131_072), ("hidden_size", 4096), ("intermediate_size", 21_504),
+    ("num_attention_heads", 32), ("num_key_value_heads", 8), ("head_dim", 128),
+    ("max_position_embeddings", 4096), ("ssm_state_size", 128), ("mamba_num_heads", 128),
+    ("mamba_head_dim", 64), ("n_groups", 8), ("conv_kernel", 4), ("chunk_size", 128))
+_NEMOTRON_H_SPELLINGS = (  # NemotronHConfig.__post_init__ reads these older names for the same fields
+    ("mamba_n_groups", "n_groups"), ("mamba_d_conv", "conv_kernel"), ("mamba_conv_bias", "use_conv_bias"),
+    ("mamba_chunk_size", "chunk_size"))
+_NEMOTRON_H_BLOCKS = {"M": "linear_attention", "E": "moe", "*": "full_attention", "-": "mlp"}
+
+
+def _read_nemotron_h(reader: ConfigReader, name: str, source: str) -> Architecture:
+    """Nemotron-H (transformers' NemotronHConfig and NemotronHBlock): every layer is one block, a
+    norm, one part and a residual: a Mamba-2 mixer, attention without positions (no RoPE), or a
+    ReLU^2 MLP, as layers_block_type (or hybrid_override_pattern, M * -) lists them; the number of
+    layers is that list's length."""
+    saved = dict(reader.config)
+    for theirs, ours in _NEMOTRON_H_SPELLINGS:
+        if theirs in saved:
+            saved[ours] = saved.pop(theirs)
+    reader = ConfigReader({**dict(_NEMOTRON_H_DEFAULTS), **saved}, reader.where)
+    types = reader.config.get("layers_block_type") or reader.config.get("layer_types")
+    if types is None and reader.present("hybrid_override_pattern"):
+        pattern = reader.text("hybrid_override_pattern", default="")
+        unknown = sorted(set(pattern) - set(_NEMOTRON_H_BLOCKS))
+        if unknown or not pattern:
+            raise reader.fail(f"{reader.field('hybrid_override_pattern')} must be a string of M, *, - and E, "
+                              f"got {shown(pattern)}")
+        types = [_NEMOTRON_H_BLOCKS[char] for char in pattern]
+    if types is None:
+        types = ["linear_attention", "moe", "full_attention", "mlp"]
+    if not isinstance(types, list) or not types or len(types) > MAX_LAYERS \
+            or any(t not in _NEMOTRON_H_BLOCKS.values() for t in types):
+        raise reader.fail(f"{reader.field('layers_block_type')} must list linear_attention, full_attention, "
+                          f"mlp or moe for each layer, got {shown(types)}")
+    if "moe" in types:
+        raise reader.fail(f"{reader.field('layers_block_type')} has MoE blocks (Nemotron-3), which symbolic "
+                          "does not build yet")
+    vocab, hidden, heads = (reader.integer(f) for f in ("vocab_size", "hidden_size", "num_attention_heads"))
+    kv_heads = _kv_heads(reader, heads)
+    attention = AttentionSpec(positions="none")
+    mamba = Mamba2Spec(chunk=reader.integer("chunk_size"), conv_bias=reader.flag("use_conv_bias", True),
+                       proj_bias=reader.flag("use_bias", False))
+    mlp = MLPSpec(gated=False, bias=reader.flag("mlp_bias", False),
+                  activation=reader.text("mlp_hidden_act", default="relu2"))
+    parts = {"linear_attention": (mamba, None), "full_attention": (attention, None), "mlp": (None, mlp)}
+    has = set(types)
+    return Architecture(
+        name=name, model_type="nemotron_h", vocab_size=vocab, hidden_size=hidden, num_layers=len(types),
+        num_heads=heads, num_kv_heads=kv_heads, head_dim=reader.integer("head_dim"),
+        intermediate_size=reader.integer("intermediate_size"),
+        layer_groups=_group_layers(types, lambda t: LayerSpec(*parts[t])),
+        tie_word_embeddings=False,   # NemotronHForCausalLM ties nothing (_tied_weights_keys is empty)
+        max_position_embeddings=reader.integer("max_position_embeddings", default=None),
+        conv_kernel=reader.integer("conv_kernel") if "linear_attention" in has else None,
+        **({"mamba_num_heads": reader.integer("mamba_num_heads"),
+            "mamba_head_dim": reader.integer("mamba_head_dim"),
+            "ssm_state_size": reader.integer("ssm_state_size"), "mamba_groups": reader.integer("n_groups")}
+           if "linear_attention" in has else {}),
+        source=source, config=reader.config)
 
 
 def _read_gpt2(reader: ConfigReader, name: str, source: str) -> Architecture:

@@ -335,6 +335,29 @@ def _qwen3_next(draw, b: Bounds, model_type: str):
 
 
 @st.composite
+def _nemotron_h(draw, b: Bounds):
+    """Nemotron-H: Mamba-2, attention (at least one) and ReLU^2 MLP blocks, one part a layer;
+    short scan chunks, so that prompts span several."""
+    config = draw(_common(b, "nemotron_h", heads_fix_width=False))
+    layers = config.pop("num_hidden_layers")
+    config["head_dim"] = config.get("head_dim") or 2 * draw(st.integers(1, b.max_head_dim // 2))
+    blocks = draw(st.lists(st.sampled_from("M*-"), min_size=layers, max_size=layers))
+    blocks[draw(st.integers(0, layers - 1))] = "*"
+    config["hybrid_override_pattern"] = "".join(blocks)
+    groups = draw(st.integers(1, 2))
+    config["n_groups"] = groups
+    config["mamba_num_heads"] = groups * draw(st.integers(1, 2))
+    config["mamba_head_dim"] = draw(st.integers(1, 8))
+    config["ssm_state_size"] = draw(st.integers(1, 8))
+    config["conv_kernel"] = draw(st.integers(1, 4))
+    config["chunk_size"] = draw(st.integers(1, 8))
+    for flag in ("use_conv_bias", "use_bias", "mlp_bias"):
+        config[flag] = draw(st.booleans())
+    config["pad_token_id"] = config["bos_token_id"] = config["eos_token_id"] = 0
+    return config
+
+
+@st.composite
 def _phi3(draw, b: Bounds):
     config = draw(_common(b, "phi3", heads_fix_width=True))
     config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
@@ -459,6 +482,7 @@ _FAMILY_STRATEGIES = {
     "llama4_text": _llama4,
     "gemma4_text": _gemma4,
     "lfm2": _lfm2,
+    "nemotron_h": _nemotron_h,
     "qwen3_next": lambda b: _qwen3_next(b, "qwen3_next"),
     "qwen3_5_text": lambda b: _qwen3_next(b, "qwen3_5_text"),
     "qwen3_5_moe_text": lambda b: _qwen3_next(b, "qwen3_5_moe_text"),

@@ -128,6 +128,14 @@ TERMS: tuple[Term, ...] = (
          ("linear_key_head_dim",), ("linear_key_head_dim",)),
     Term("d_lv", "d_{lv}", "value head dimension of a linear-attention layer", "elements",
          ("linear_value_head_dim",), ("linear_value_head_dim",)),
+    Term("n_m", "n_{m}", "heads of a Mamba-2 layer, each with its own state", "heads", ("mamba_num_heads",),
+         ("mamba_num_heads", "ssm_heads")),
+    Term("d_m", "d_{m}", "head dimension of a Mamba-2 layer", "elements", ("mamba_head_dim",),
+         ("mamba_head_dim", "ssm_head_dim")),
+    Term("d_st", "d_{st}", "state size of a Mamba-2 layer: state elements per head dimension", "elements",
+         ("ssm_state_size",), ("ssm_state_size", "d_state", "state_size", "mamba_d_state")),
+    Term("n_g", "n_{g}", "groups of a Mamba-2 layer sharing B and C (and its norm)", "groups",
+         ("n_groups", "mamba_n_groups"), ("n_groups", "mamba_n_groups", "ngroups")),
     # Workload
     Term("B", "B", "batch size (sequences processed together)", "sequences", (),
          ("b", "bs", "batch", "batch_size", "n_seqs", "num_seqs")),
@@ -215,6 +223,10 @@ n_lk = VOCABULARY["n_lk"].symbol
 n_lv = VOCABULARY["n_lv"].symbol
 d_lk = VOCABULARY["d_lk"].symbol
 d_lv = VOCABULARY["d_lv"].symbol
+n_m = VOCABULARY["n_m"].symbol
+d_m = VOCABULARY["d_m"].symbol
+d_st = VOCABULARY["d_st"].symbol
+n_g = VOCABULARY["n_g"].symbol
 B = VOCABULARY["B"].symbol
 S = VOCABULARY["S"].symbol
 c = VOCABULARY["c"].symbol

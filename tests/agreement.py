@@ -6,7 +6,8 @@ import sympy
 
 import symbolic
 from symbolic import quantities
-from symbolic.symbols import B, c, d_lk, d_lv, n, n_lv
+from symbolic.architecture import Mamba2Spec
+from symbolic.symbols import B, c, d_lk, d_lv, d_m, d_st, n, n_lv, n_m
 
 from . import oracle
 
@@ -42,14 +43,44 @@ def _per_layer(model: symbolic.Model, field: str, tokens: int) -> list[int]:
 SCAN_CHUNK = 64   # torch_chunk_gated_delta_rule's chunk_size (modeling_qwen3_next.py)
 
 
+def _deltanet_as_counted(values: dict, new: int) -> int:
+    """What FlopCounterMode sees of one Gated DeltaNet layer's scan in transformers' torch path, per
+    sequence. A step of one token runs torch_recurrent_gated_delta_rule: elementwise products and
+    sums, unseen. A longer one runs torch_chunk_gated_delta_rule: the sequence padded to whole
+    chunks of 64, and per chunk and value head the batched matmuls k_beta @ key^T and query @ key^T
+    (2 C^2 d_lk each), intra_chunk_attn @ v_new (2 C^2 d_lv), k_cumdecay @ state, query @ state
+    and key^T @ v_new (2 C d_lk d_lv each); torch.linalg.solve_triangular has no counter formula."""
+    if new == 1:
+        return 0
+    heads, dk, dv = (int(values[s]) for s in (n_lv, d_lk, d_lv))
+    chunk = SCAN_CHUNK
+    return heads * -(-new // chunk) * (4 * chunk**2 * dk + 2 * chunk**2 * dv + 6 * chunk * dk * dv)
+
+
+def _mamba_as_counted(values: dict, new: int, chunk: int) -> int:
+    """What FlopCounterMode sees of one Mamba-2 layer's scan in transformers' torch path
+    (modeling_nemotron_h.py), per sequence. A step of one token runs mamba2_selective_state_update,
+    whose only batched matmul is the output, torch.bmm(ssm_states, C): 2 d_m d_st per head. A
+    longer one runs mamba2_chunk_scan over N = ceil(new / Q) chunks of the config's Q (padded),
+    whose einsums are batched matmuls: per head G = C B^T (2 N Q^2 d_st), Y_diag (2 N Q^2 d_m), the
+    chunk states (2 N Q d_m d_st), the states of every chunk from every earlier one at once,
+    "bzch,bzhpn->bchpn" (2 (N + 1)^2 d_m d_st), and C times the states (2 N Q d_st d_m)."""
+    heads, dm, dst = (int(values[s]) for s in (n_m, d_m, d_st))
+    if new == 1:
+        return heads * 2 * dm * dst
+    chunks = -(-new // chunk)
+    # torch.einsum contracts a summed dimension of length 1 by a broadcast multiply, not a bmm
+    seen = {"state": dst > 1, "chunk": chunk > 1}
+    return heads * (2 * chunks * chunk**2 * dst * seen["state"]           # G = C B^T, over d_st
+                    + 2 * chunks * chunk**2 * dm * seen["chunk"]           # Y_diag, over the chunk
+                    + 2 * chunks * chunk * dm * dst * seen["chunk"]        # chunk states, over the chunk
+                    + 2 * (chunks + 1) ** 2 * dm * dst                     # new_states, over the chunks
+                    + 2 * chunks * chunk * dst * dm * seen["state"])       # C times the states, over d_st
+
+
 def _scan_as_counted(model: symbolic.Model, batch: int, new: int) -> tuple[int, int]:
-    """Gated DeltaNet's scan: (symbolic's FLOPs of it among the attention products, what
-    FlopCounterMode sees of transformers' torch path). A step of one token runs
-    torch_recurrent_gated_delta_rule, elementwise products and sums the counter does not see. A
-    longer one runs torch_chunk_gated_delta_rule: the sequence padded to whole chunks of 64, and per
-    chunk and value head the batched matmuls k_beta @ key^T and query @ key^T (2 C^2 d_lk each),
-    intra_chunk_attn @ v_new (2 C^2 d_lv), k_cumdecay @ state, query @ state and key^T @ v_new
-    (2 C d_lk d_lv each); its torch.linalg.solve_triangular has no counter formula."""
+    """The linear-attention and state-space scans: (symbolic's FLOPs of them among the attention
+    products, what FlopCounterMode sees of transformers' torch paths)."""
     values = {**model.bindings(), n: new, c: 0 if new > 1 else 1}
     ours = counted = 0
     for section in model.layer_sections:
@@ -58,11 +89,10 @@ def _scan_as_counted(model: symbolic.Model, batch: int, new: int) -> tuple[int, 
             continue
         flops = sympy.Add(*(op.flops for op in scan)).xreplace(values).xreplace({B: batch})
         ours += section.group.count * int(flops)
-        if new > 1:
-            heads, dk, dv = (int(values[s]) for s in (n_lv, d_lk, d_lv))
-            chunks = -(-new // SCAN_CHUNK)
-            per_chunk = 4 * SCAN_CHUNK**2 * dk + 2 * SCAN_CHUNK**2 * dv + 6 * SCAN_CHUNK * dk * dv
-            counted += section.group.count * batch * heads * chunks * per_chunk
+        mixer = section.group.spec.mixer
+        seen = _mamba_as_counted(values, new, mixer.chunk) if isinstance(mixer, Mamba2Spec) \
+            else _deltanet_as_counted(values, new)
+        counted += section.group.count * batch * seen
     return ours, counted
 
 

@@ -21,13 +21,23 @@ chunk and value head
   the state's decay (d_lk d_lv).
 Per token that is 4 m d_lk + 2 m d_lv + m (d_lk + d_lv) + 6 d_lk d_lv + d_lk d_lv / m; a decode
 step (m = 1) is the recurrent update.
+
+* Mamba-2 (Nemotron-H; transformers' NemotronHMamba2Mixer): in_proj to the gate z and x (n_m heads of
+  d_m, d_in = n_m d_m in all), B and C (n_g groups of d_st) and dt (one per head); a causal
+  convolution over x, B and C; the selective scan over a state of d_m x d_st per head; a gated
+  RMSNorm over each group's d_in / n_g; out_proj. Its scan (the state-space dual form, Mamba-2
+  paper section 6; transformers' mamba2_chunk_scan) in chunks of m = min(n, Q), Q the config's
+  chunk_size, per chunk and head: C B^T (2 m^2 d_st) and its product with x (2 m^2 d_m) within
+  the chunk; the chunk's states B^T x (2 m d_st d_m); the outputs from the state, C S
+  (2 m d_st d_m); the state carried to the next chunk, decayed and added (2 d_st d_m). Per token
+  2 m (d_st + d_m) + 4 d_st d_m + 2 d_st d_m / m.
 """
 
 from __future__ import annotations
 
 import sympy
 
-from ..architecture import GatedDeltaNetSpec, ShortConvSpec
+from ..architecture import GatedDeltaNetSpec, Mamba2Spec, ShortConvSpec
 from ..conventions import Conventions
 from ..ops import (
     Op,
@@ -41,7 +51,7 @@ from ..ops import (
     norm,
     recurrent_state,
 )
-from ..symbols import B, H, d_lk, d_lv, n, n_lk, n_lv, w_conv
+from ..symbols import B, H, d_lk, d_lv, d_m, d_st, n, n_g, n_lk, n_lv, n_m, w_conv
 
 
 def short_conv_ops(spec: ShortConvSpec, conv: Conventions) -> list[Op]:
@@ -110,3 +120,45 @@ def gated_deltanet_ops(spec: GatedDeltaNetSpec, conv: Conventions) -> list[Op]:
                     shard=Shard.FEATURES, note="silu(z) times the normed output"),
         matmul("out_proj", "mixer", tokens, values, H, conv, shard=Shard.ROW),
     ]
+
+
+def mamba2_ops(spec: Mamba2Spec, conv: Conventions) -> list[Op]:
+    """Mamba-2 (modeling_nemotron_h.py, NemotronHMamba2Mixer.torch_forward path and
+    mamba2_chunk_scan); the scan's FLOPs as the module docstring derives them."""
+    tokens = B * n
+    inner = n_m * d_m                       # d_in, x and the gate z each
+    channels = inner + 2 * n_g * d_st       # x, B and C through the convolution
+    m = sympy.Min(n, spec.chunk)
+    heads = B * n_m
+    per_head = tokens * n_m
+    projected = 2 * inner + 2 * n_g * d_st + n_m
+    ops = [matmul("in_proj", "mixer", tokens, H, projected, conv, shard=Shard.COLUMN,
+                  note="z, x, B, C and dt")]
+    if spec.proj_bias:
+        ops.append(bias_add("in_bias", "mixer", tokens, projected, Shard.COLUMN))
+    ops += [
+        recurrent_state("conv_state", "mixer", B, channels * w_conv, n_m, note="the last w_conv inputs"),
+        depthwise_conv("conv", "mixer", tokens, channels, w_conv, bias=spec.conv_bias,
+                       note="causal, over x, B and C"),
+        elementwise("conv_activation", "mixer", tokens * channels, conv.activation_flops,
+                    shard=Shard.FEATURES, note="silu"),
+        Op("step_sizes", "mixer", OpKind.ELEMENTWISE, shape=(("elements", per_head),),
+           flops=per_head * (conv.activation_flops + 2), params=3 * n_m, weights_read=3 * n_m,
+           shard=Shard.HEADS, note="dt = softplus(dt + dt_bias); A = -exp(A_log); D"),
+        recurrent_state("ssm_state", "mixer", B, n_m * d_m * d_st, n_m, note="d_m x d_st per head"),
+        attention_product("scan_intra", "mixer", heads, 1, n * m, d_st + d_m, conv,
+                          note="C B^T and its product with x within each chunk"),
+        attention_product("scan_state", "mixer", heads, 2, n, d_m * d_st, conv,
+                          reads=per_head * d_m, writes=per_head * d_m,
+                          note="the chunk's states B^T x and the outputs C S"),
+        Op("state_carry", "mixer", OpKind.ELEMENTWISE, shape=(("elements", heads * d_m * d_st),),
+           flops=2 * heads * d_m * d_st * n / m, shard=Shard.HEADS, note="decayed and added, once per chunk"),
+        elementwise("skip", "mixer", per_head * d_m, 2, inputs=2, shard=Shard.FEATURES, note="+ D x"),
+        norm("gated_norm", "mixer", tokens, inner, "rms", conv, Shard.FEATURES),
+        elementwise("output_gate", "mixer", tokens * inner, conv.activation_flops + 1, inputs=2,
+                    shard=Shard.FEATURES, note="silu(z) times the scan's output"),
+        matmul("out_proj", "mixer", tokens, inner, H, conv, shard=Shard.ROW),
+    ]
+    if spec.proj_bias:
+        ops.append(bias_add("out_bias", "mixer", tokens, H, Shard.REPLICATED))
+    return ops

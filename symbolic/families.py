@@ -357,7 +357,7 @@ kimi_k2 and its architectures DeepseekV3ForCausalLM (transformers has no kimi_k2
 
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", "deepseek_v32",
                                       "llama4_text", "gemma4_text", "lfm2", "qwen3_next", "qwen3_5_text",
-                                      "qwen3_5_moe_text", "nemotron_h", *ALIASES]))
+                                      "qwen3_5_moe_text", "nemotron_h", "bamba", *ALIASES]))
 
 WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text", "gemma4": "gemma4_text",
             "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text"}
@@ -415,6 +415,8 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
         arch = _read_lfm2(reader, name, source)
     elif model_type == "nemotron_h":
         arch = _read_nemotron_h(reader, name, source)
+    elif model_type == "bamba":
+        arch = _read_bamba(reader, name, source)
     elif model_type in ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text"):
         arch = _read_qwen3_next(reader, model_type, name, source)
     else:
@@ -943,6 +945,57 @@ def _read_nemotron_h(reader: ConfigReader, name: str, source: str) -> Architectu
             "mamba_head_dim": reader.integer("mamba_head_dim"),
             "ssm_state_size": reader.integer("ssm_state_size"), "mamba_groups": reader.integer("n_groups")}
            if "linear_attention" in has else {}),
+        source=source, config=reader.config)
+
+
+_BAMBA_DEFAULTS = (  # transformers 5.24, models/bamba/configuration_bamba.py, BambaConfig
+    ("vocab_size", 128_000), ("hidden_size", 4096), ("intermediate_size", 14_336), ("num_hidden_layers", 32),
+    ("num_attention_heads", 32), ("num_key_value_heads", 8), ("max_position_embeddings", 262_144),
+    ("mamba_n_heads", 128), ("mamba_n_groups", 1), ("mamba_d_state", 256), ("mamba_d_conv", 4),
+    ("mamba_expand", 2), ("mamba_chunk_size", 256))
+
+
+def _read_bamba(reader: ConfigReader, name: str, source: str) -> Architecture:
+    """Bamba (transformers' BambaConfig and BambaDecoderLayer): Llama's layout with Mamba-2 in place
+    of attention in every layer but attn_layer_indices; the attention rotates half of each head
+    (partial_rotary_factor is fixed at 0.5). The Mamba-2 width is mamba_expand x hidden_size, in
+    mamba_n_heads heads of mamba_d_head ("auto": that width over the heads)."""
+    reader = ConfigReader({**dict(_BAMBA_DEFAULTS), **reader.config}, reader.where)
+    vocab, hidden, ffn, layers, heads = _core_sizes(reader)
+    kv_heads = _kv_heads(reader, heads)
+    head_dim = _head_dim(reader, hidden, heads, None)
+    mamba_heads, expand = reader.integer("mamba_n_heads"), reader.integer("mamba_expand")
+    inner = expand * hidden
+    if reader.config.get("mamba_d_head", "auto") == "auto":
+        if inner % mamba_heads:
+            raise reader.fail(f"config field 'mamba_n_heads' ({mamba_heads}) must divide mamba_expand x "
+                              f"hidden_size ({inner})")
+        mamba_head = inner // mamba_heads
+    else:
+        mamba_head = reader.integer("mamba_d_head")
+    if mamba_heads * mamba_head != inner:
+        raise reader.fail(f"config field 'mamba_d_head' ({mamba_head}) times mamba_n_heads ({mamba_heads}) "
+                          f"must equal mamba_expand x hidden_size ({inner})")
+    attending = reader.layer_indices("attn_layer_indices")
+    types = [FULL if i in attending else "mamba" for i in range(layers)]
+    bias = reader.flag("attention_bias", False)
+    attention = AttentionSpec(qkv_bias=bias, o_bias=bias, rotary_fraction=sympy.Rational(1, 2))
+    mamba = Mamba2Spec(chunk=reader.integer("mamba_chunk_size"),
+                       conv_bias=reader.flag("mamba_conv_bias", True),
+                       proj_bias=reader.flag("mamba_proj_bias", False))
+    mlp = MLPSpec(gated=True, bias=reader.flag("mlp_bias", False),
+                  activation=reader.text("hidden_act", default="silu"))
+    has_mamba = "mamba" in types
+    return Architecture(
+        name=name, model_type="bamba", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
+        num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim, intermediate_size=ffn,
+        layer_groups=_group_layers(types, lambda t: LayerSpec(attention if t == FULL else mamba, mlp)),
+        tie_word_embeddings=reader.flag("tie_word_embeddings", False),
+        max_position_embeddings=reader.integer("max_position_embeddings", default=None),
+        conv_kernel=reader.integer("mamba_d_conv") if has_mamba else None,
+        **({"mamba_num_heads": mamba_heads, "mamba_head_dim": mamba_head,
+            "ssm_state_size": reader.integer("mamba_d_state"),
+            "mamba_groups": reader.integer("mamba_n_groups")} if has_mamba else {}),
         source=source, config=reader.config)
 
 

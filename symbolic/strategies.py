@@ -358,6 +358,27 @@ def _nemotron_h(draw, b: Bounds):
 
 
 @st.composite
+def _bamba(draw, b: Bounds):
+    """Bamba: Mamba-2 layers and attention layers (at least one), each with a SwiGLU MLP; the Mamba
+    width mamba_expand x hidden_size in heads that divide it."""
+    config = draw(_common(b, "bamba", heads_fix_width=False))
+    layers, hidden = config["num_hidden_layers"], config["hidden_size"]
+    config["mamba_expand"] = expand = draw(st.integers(1, 2))
+    heads = draw(st.sampled_from([d for d in range(1, expand * hidden + 1) if expand * hidden % d == 0][:6]))
+    config["mamba_n_heads"] = heads
+    config["mamba_n_groups"] = draw(st.sampled_from([g for g in (1, 2) if heads % g == 0]))
+    config["mamba_d_head"] = draw(st.sampled_from(["auto", expand * hidden // heads]))
+    config["mamba_d_state"] = draw(st.integers(1, 8))
+    config["mamba_d_conv"] = draw(st.integers(1, 4))
+    config["mamba_chunk_size"] = draw(st.integers(1, 8))
+    config["attn_layer_indices"] = draw(st.lists(st.integers(0, layers - 1), unique=True, min_size=1))
+    for flag in ("mamba_conv_bias", "mamba_proj_bias", "attention_bias", "mlp_bias"):
+        config[flag] = draw(st.booleans())
+    config["pad_token_id"] = config["bos_token_id"] = config["eos_token_id"] = 0
+    return config
+
+
+@st.composite
 def _phi3(draw, b: Bounds):
     config = draw(_common(b, "phi3", heads_fix_width=True))
     config["sliding_window"] = draw(st.one_of(st.none(), st.integers(2, b.max_window)))
@@ -483,6 +504,7 @@ _FAMILY_STRATEGIES = {
     "gemma4_text": _gemma4,
     "lfm2": _lfm2,
     "nemotron_h": _nemotron_h,
+    "bamba": _bamba,
     "qwen3_next": lambda b: _qwen3_next(b, "qwen3_next"),
     "qwen3_5_text": lambda b: _qwen3_next(b, "qwen3_5_text"),
     "qwen3_5_moe_text": lambda b: _qwen3_next(b, "qwen3_5_moe_text"),

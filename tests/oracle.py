@@ -96,7 +96,8 @@ def parameter_counts(model) -> ParameterCounts:
     embedding = model.get_input_embeddings().weight
     head = model.get_output_embeddings()
     head_own = sum(p.numel() for p in head.parameters() if p is not embedding)
-    final_norm = next(getattr(base, name) for name in ("norm", "ln_f", "embedding_norm", "norm_f")
+    final_norm = next(getattr(base, name)
+                      for name in ("norm", "ln_f", "embedding_norm", "norm_f", "final_layernorm")
                       if hasattr(base, name))
     total = sum(p.numel() for p in model.parameters())
     routed = sum(p.numel() for name, p in model.named_parameters() if ".experts." in name)
@@ -164,6 +165,9 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
         small["layer_types"] = ["conv" if model_type == "lfm2" else "linear_attention", "full_attention"]
         small.pop("full_attn_idxs", None)
         small.pop("block_ff_dim", None)
+    if model_type == "bamba":          # a Mamba layer and an attention layer, every state size kept
+        small["attn_layer_indices"] = [1]
+        small["hidden_size"] = arch.hidden_size   # the Mamba width is mamba_expand x hidden_size
     if model_type == "nemotron_h":     # a Mamba, an attention and an MLP block, every state size kept
         for key in ("layers_block_type", "layer_types", "num_hidden_layers"):
             small.pop(key, None)

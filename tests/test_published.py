@@ -178,6 +178,7 @@ MODEL_CARD_VERDICTS = {
     "llama-4-maverick-active": "agrees",     # 17,184,691,200
     "lfm2-350m-total": "exact",              # 354,483,968, to the parameter
     "lfm2-700m-total": "exact",              # 742,489,344, to the parameter
+    "bamba-9b-total": "agrees",              # 9,780,235,392
     "qwen3-next-total": "agrees",            # 79,674,391,296
     "qwen3-next-active": "differs",          # 3,874,929,408: "3B" keeps one figure, no embedding
     "hf-deepseek-v3.2-size": "differs",      # 671,877,929,216: the hub counts the MTP layer too

@@ -116,3 +116,28 @@ def test_capacity_counts_the_state_beside_the_growing_cache():
     assert perf.kv_bytes_per_sequence_at_end == (state + 1024 * per_token) / 2
     free = perf.free_bytes_per_device
     assert perf.max_batch() == free // ((state + 1024 * per_token) / 2)
+
+
+@pytest.mark.parametrize("model, claim, against, mistake, corrected", [
+    # "the KV cache of Qwen3-Next grows like a Llama's": 2 (K and V) x all 48 layers x n_kv d_h x 2 bytes
+    ("qwen3-next-80b-a3b", "2 * 2 * L * n_kv * d_h", "kv_cache.bytes_per_token", "every_layer_caches_kv",
+     "2 * 2 * 12 * n_kv * d_h"),
+    ("nemotron-h-56b-base", "2 * L * n_kv * d_h * c * b_kv", "kv_cache.bytes_per_sequence",
+     "every_layer_caches_kv", None),
+    # the 10 attention blocks' cache alone, the Mamba states forgotten
+    ("nemotron-h-56b-base", "2 * 10 * n_kv * d_h * c * b_kv", "kv_cache.bytes_per_sequence",
+     "state_left_out",
+     "2 * 10 * n_kv * d_h * c * b_kv"
+     " + 54 * (n_m * d_m * d_st + w_conv * (n_m * d_m + 2 * n_g * d_st)) * b_kv"),
+    ("lfm2-350m", "2 * 6 * n_kv * d_h * c * b_kv", "kv_cache.bytes_per_sequence", "state_left_out",
+     "2 * 6 * n_kv * d_h * c * b_kv + 10 * H * w_conv * b_kv"),
+])
+def test_the_checker_names_a_cache_counted_like_a_transformers(model, claim, against, mistake, corrected):
+    from symbolic.check.checker import check_formula
+
+    derivation = symbolic.derive(model)
+    verdict = check_formula(claim, against, [derivation]).verdicts[0]
+    assert verdict.status == "not_equivalent"
+    assert mistake in [m.key for m in verdict.mistakes]
+    if corrected:
+        assert check_formula(corrected, against, [derivation]).verdicts[0].holds

@@ -30,7 +30,7 @@ from ..model import Model
 from ..ops import OpKind
 from ..presets import preset_names
 from ..printing import text
-from ..symbols import E, L, W, b_w, k
+from ..symbols import B, E, L, W, b_kv, b_w, c, k
 from . import equivalence as eq
 from .claims import Stated, Verdict, judge, read_stated
 from .parser import FormulaError, no_real_value, parse_formula, read_number
@@ -40,6 +40,8 @@ QUANTITY_ALIASES = {
     "parameters": "params.total",
     "kv_cache.bytes": "kv_cache.bytes_per_batch",
     "kv_cache": "kv_cache.bytes_per_batch",
+    "state": "kv_cache.state_bytes_per_sequence",
+    "kv_cache.state": "kv_cache.state_bytes_per_sequence",
     "flops.prefill": "flops.prefill.total",
     "flops.decode": "flops.decode_step.total",
     "flops.decode_step": "flops.decode_step.total",
@@ -201,6 +203,8 @@ def relatives(derivation: Derivation, key: str) -> dict[str, sympy.Expr]:
             found["other_attention_count"] = twin[key].expr
         if key.startswith("flops.decode_step.") and key.endswith(("total", "attention")):
             found["decode_attention"] = derivation["flops.decode_step.attention"].expr
+    if key.startswith("kv_cache.") and "kv_cache.state_elements_per_sequence" in derivation.quantities:
+        found.update(_state_relatives(derivation, key))
     if key.startswith("params."):
         found["weights_only"] = _weights_only(derivation, key)
     if k in exact.free_symbols:
@@ -211,6 +215,28 @@ def relatives(derivation: Derivation, key: str) -> dict[str, sympy.Expr]:
             found["active_experts_only"] = derivation["params.active"].expr
         elif key == "memory.weights_bytes":
             found["active_experts_only"] = derivation["params.active"].expr * b_w
+    return found
+
+
+def _state_relatives(derivation: Derivation, key: str) -> dict[str, sympy.Expr]:
+    """For a model whose layers keep fixed-size states beside attention layers (Qwen3-Next,
+    Nemotron-H, LFM2): its cache as if every layer cached keys and values like its attention layers
+    (a Llama's cache, grown in every layer), and its cache with the states left out."""
+    model = derivation.model
+    attending = {q.section_sum(s, "kv_per_token") for s in model.layer_sections
+                 if s.group.spec.attention is not None}
+    found = {}
+    scale = {"kv_cache.elements_per_token": 1, "kv_cache.bytes_per_token": b_kv,
+             "kv_cache.bytes_per_sequence": c * b_kv, "kv_cache.bytes_per_batch": B * c * b_kv}
+    layers = sympy.Add(*(s.repeats for s in model.layer_sections))   # L, as the kinds' counts
+    if len(attending) == 1 and key in scale:
+        found["every_layer_caches_kv"] = layers * attending.pop() * scale[key]
+    state = derivation["kv_cache.state_bytes_per_sequence"].expr
+    if key in ("kv_cache.bytes_per_sequence", "kv_cache.bytes_per_batch"):
+        found["state_left_out"] = derivation[key].expr - state * (B if key.endswith("batch") else 1)
+    # the same with each kind's layer count as a number, as a formula that names no kind writes it
+    counts = {s.repeats: sympy.Integer(s.group.count) for s in model.layer_sections}
+    found.update({f"{name}_counted": expr.xreplace(counts) for name, expr in list(found.items())})
     return found
 
 

@@ -300,6 +300,15 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("hidden_size_for_kv",
             "sized with the hidden size H where the cache holds n_kv d_h per layer and token",
             _ratio(H / (n_kv * d_h))),
+    Mistake("every_layer_caches_kv",
+            "counts a KV cache that grows in every layer, but only the attention layers have one: the "
+            "others (linear attention, state-space, short convolution) keep a state of fixed size per "
+            "sequence", lambda case: any(_relative(name)(case) for name in
+                                         ("every_layer_caches_kv", "every_layer_caches_kv_counted"))),
+    Mistake("state_left_out",
+            "leaves out the fixed-size state of the linear-attention, state-space or convolution layers, "
+            "which every sequence holds whatever its context",
+            lambda case: any(_relative(name)(case) for name in ("state_left_out", "state_left_out_counted"))),
     Mistake("sliding_window_ignored",
             "the sliding window is ignored: a sliding layer keeps at most W - 1 tokens, not all c",
             _relative("no_window")),

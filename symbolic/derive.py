@@ -93,7 +93,11 @@ class Derivation:
                 self._add(f"params.per_layer.{section.name}.{name}", expr, "parameters",
                           textbook=name == "total")
         for name, expr in q.kv_cache(model).items():
-            self._add(f"kv_cache.{name}", expr, "elements" if name.startswith("elements") else "B")
+            self._add(f"kv_cache.{name}", expr, "B" if "bytes" in name else "elements")
+        if "kv_cache.state_elements_per_sequence" in self.quantities:   # a hybrid: what each kind holds
+            for section in model.layer_sections:
+                for name, expr in q.layer_cache(section).items():
+                    self._add(f"kv_cache.per_layer.{section.name}.{name}", expr, "elements")
         for phase in PHASES:
             for name, expr in q.flops(model, phase).items():
                 self._add(f"flops.{phase.name}.{name}", expr, "FLOP", textbook=name == "total")
@@ -136,6 +140,8 @@ class Derivation:
             _put(values, key, plain(quantity.value))
         for section in self.model.layer_sections:
             values["params"]["per_layer"][section.name]["count"] = section.group.count
+            if "per_layer" in values["kv_cache"]:
+                values["kv_cache"]["per_layer"][section.name]["count"] = section.group.count
         return {
             "schema": SCHEMA,
             "model": {"name": arch.name, "model_type": arch.model_type, "source": arch.source},

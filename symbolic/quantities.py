@@ -125,6 +125,13 @@ def kv_cache(model: Model) -> dict[str, sympy.Expr]:
     return rows
 
 
+def layer_cache(section: Section) -> dict[str, sympy.Expr]:
+    """One layer of a kind: the cache elements it adds per token (keys and values) and those it
+    holds per sequence whatever the context (its fixed-size states; 0 for attention)."""
+    return {"elements_per_token": section_sum(section, "kv_per_token"),
+            "state_elements_per_sequence": section_sum(section, "state_per_sequence")}
+
+
 def traffic(model: Model, phase: Phase) -> dict[str, sympy.Expr]:
     """Bytes a step moves to and from memory: weights read once per step (embedding rows only as
     gathered), KV cache read and written, activations read and written (attention fused)."""

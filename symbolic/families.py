@@ -41,6 +41,10 @@ from .userfiles import Fields, shown
 
 _MISSING = object()
 
+LEGACY_LAYER_TYPES = {"mamba": "linear_attention", "attention": "full_attention"}
+"""Older layer-type names and what they mean now (transformers 5.24, configuration_utils.py,
+_LEGACY_LAYER_TYPE_REMAP, applied to every config's layer_types)."""
+
 MAX_SIZE = 2**40
 """The largest size a config may give: vocabulary, widths, heads, experts, window, positions."""
 MAX_LAYERS = 10**6
@@ -88,15 +92,18 @@ class ConfigReader(Fields):
     def fraction(self, name: str, default: sympy.Rational) -> sympy.Rational:
         return self.real(name, lambda x: 0 < x <= 1, "a number in (0, 1]", default)
 
-    def layer_types(self, num_layers: int, allowed: tuple[str, ...] = (FULL, SLIDING)) -> list[str] | None:
-        value = self.config.get("layer_types")
+    def layer_types(self, num_layers: int, allowed: tuple[str, ...] = (FULL, SLIDING),
+                    name: str = "layer_types") -> list[str] | None:
+        """The per-layer types in field ``name``, legacy names read as transformers reads them."""
+        value = self.config.get(name)
         if value is None:
             return None
         if not isinstance(value, list) or len(value) != num_layers:
-            raise self.fail(f"{self.field('layer_types')} must list one type per layer ({num_layers})")
+            raise self.fail(f"{self.field(name)} must list one type per layer ({num_layers})")
+        value = [LEGACY_LAYER_TYPES.get(t, t) if isinstance(t, str) else t for t in value]
         for entry in value:
             if entry not in allowed:
-                raise self.fail(f"{self.field('layer_types')} has unsupported entry {shown(entry)}; "
+                raise self.fail(f"{self.field(name)} has unsupported entry {shown(entry)}; "
                                 f"supported: {', '.join(allowed)}")
         return value
 
@@ -357,7 +364,8 @@ kimi_k2 and its architectures DeepseekV3ForCausalLM (transformers has no kimi_k2
 
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILIES, "gpt2", "deepseek_v2", "deepseek_v3", "deepseek_v32",
                                       "llama4_text", "gemma4_text", "lfm2", "qwen3_next", "qwen3_5_text",
-                                      "qwen3_5_moe_text", "nemotron_h", "bamba", *ALIASES]))
+                                      "qwen3_5_moe_text", "nemotron_h", "bamba", "granitemoehybrid",
+                                      *ALIASES]))
 
 WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text", "gemma4": "gemma4_text",
             "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text"}
@@ -415,8 +423,8 @@ def architecture_from_config(config: object, name: str, source: str = "") -> Arc
         arch = _read_lfm2(reader, name, source)
     elif model_type == "nemotron_h":
         arch = _read_nemotron_h(reader, name, source)
-    elif model_type == "bamba":
-        arch = _read_bamba(reader, name, source)
+    elif model_type in ("bamba", "granitemoehybrid"):
+        arch = _read_bamba(reader, model_type, name, source)
     elif model_type in ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text"):
         arch = _read_qwen3_next(reader, model_type, name, source)
     else:
@@ -908,6 +916,8 @@ def _read_nemotron_h(reader: ConfigReader, name: str, source: str) -> Architectu
             saved[ours] = saved.pop(theirs)
     reader = ConfigReader({**dict(_NEMOTRON_H_DEFAULTS), **saved}, reader.where)
     types = reader.config.get("layers_block_type") or reader.config.get("layer_types")
+    if isinstance(types, list):
+        types = [LEGACY_LAYER_TYPES.get(t, t) if isinstance(t, str) else t for t in types]
     if types is None and reader.present("hybrid_override_pattern"):
         pattern = reader.text("hybrid_override_pattern", default="")
         unknown = sorted(set(pattern) - set(_NEMOTRON_H_BLOCKS))
@@ -953,50 +963,85 @@ _BAMBA_DEFAULTS = (  # transformers 5.24, models/bamba/configuration_bamba.py, B
     ("num_attention_heads", 32), ("num_key_value_heads", 8), ("max_position_embeddings", 262_144),
     ("mamba_n_heads", 128), ("mamba_n_groups", 1), ("mamba_d_state", 256), ("mamba_d_conv", 4),
     ("mamba_expand", 2), ("mamba_chunk_size", 256))
+_GRANITE_HYBRID_DEFAULTS = (  # models/granitemoehybrid/configuration_granitemoehybrid.py
+    ("vocab_size", 32_000), ("hidden_size", 4096), ("intermediate_size", 11_008), ("num_hidden_layers", 32),
+    ("num_attention_heads", 32), ("max_position_embeddings", 2048), ("num_local_experts", 8),
+    ("num_experts_per_tok", 2), ("shared_intermediate_size", 1024), ("mamba_n_heads", 128),
+    ("mamba_n_groups", 1), ("mamba_d_state", 256), ("mamba_d_conv", 4), ("mamba_expand", 2),
+    ("mamba_chunk_size", 256))
 
 
-def _read_bamba(reader: ConfigReader, name: str, source: str) -> Architecture:
-    """Bamba (transformers' BambaConfig and BambaDecoderLayer): Llama's layout with Mamba-2 in place
-    of attention in every layer but attn_layer_indices; the attention rotates half of each head
-    (partial_rotary_factor is fixed at 0.5). The Mamba-2 width is mamba_expand x hidden_size, in
-    mamba_n_heads heads of mamba_d_head ("auto": that width over the heads)."""
-    reader = ConfigReader({**dict(_BAMBA_DEFAULTS), **reader.config}, reader.where)
+def _mamba_heads(reader: ConfigReader, hidden: int) -> tuple[int, int]:
+    """Bamba's and Granite-4's Mamba-2 heads: mamba_n_heads of mamba_d_head ("auto": the width
+    mamba_expand x hidden_size over the heads), which must make up that width."""
+    heads, expand = reader.integer("mamba_n_heads"), reader.integer("mamba_expand")
+    inner = expand * hidden
+    if reader.config.get("mamba_d_head", "auto") == "auto":
+        if inner % heads:
+            raise reader.fail(f"config field 'mamba_n_heads' ({heads}) must divide mamba_expand x "
+                              f"hidden_size ({inner})")
+        return heads, inner // heads
+    head = reader.integer("mamba_d_head")
+    if heads * head != inner:
+        raise reader.fail(f"config field 'mamba_d_head' ({head}) times mamba_n_heads ({heads}) "
+                          f"must equal mamba_expand x hidden_size ({inner})")
+    return heads, head
+
+
+def _read_bamba(reader: ConfigReader, model_type: str, name: str, source: str) -> Architecture:
+    """Bamba and Granite-4 (transformers' BambaConfig / GraniteMoeHybridConfig and their decoder
+    layers): Llama's layout with Mamba-2 in place of attention in the layers that layer_types (or
+    Bamba's attn_layer_indices) do not make attention. The Mamba-2 width is mamba_expand x
+    hidden_size, in heads (:func:`_mamba_heads`). Bamba's attention rotates half of each head
+    (partial_rotary_factor is fixed at 0.5) before a SwiGLU MLP. Granite-4's attention rotates
+    only with position_embedding_type "rope"; its MLP is Granite-MoE's, experts of
+    intermediate_size and an always-on shared MLP of shared_intermediate_size, or that shared MLP
+    alone when num_local_experts is 0; it multiplies the embeddings (as Granite-MoE)."""
+    granite = model_type == "granitemoehybrid"
+    defaults = _GRANITE_HYBRID_DEFAULTS if granite else _BAMBA_DEFAULTS
+    reader = ConfigReader({**dict(defaults), **reader.config}, reader.where)
     vocab, hidden, ffn, layers, heads = _core_sizes(reader)
     kv_heads = _kv_heads(reader, heads)
     head_dim = _head_dim(reader, hidden, heads, None)
-    mamba_heads, expand = reader.integer("mamba_n_heads"), reader.integer("mamba_expand")
-    inner = expand * hidden
-    if reader.config.get("mamba_d_head", "auto") == "auto":
-        if inner % mamba_heads:
-            raise reader.fail(f"config field 'mamba_n_heads' ({mamba_heads}) must divide mamba_expand x "
-                              f"hidden_size ({inner})")
-        mamba_head = inner // mamba_heads
+    mamba_heads, mamba_head = _mamba_heads(reader, hidden)
+    if granite:
+        types = reader.layer_types(layers, allowed=(FULL, "linear_attention"))
+        types = types or ["linear_attention"] * layers
     else:
-        mamba_head = reader.integer("mamba_d_head")
-    if mamba_heads * mamba_head != inner:
-        raise reader.fail(f"config field 'mamba_d_head' ({mamba_head}) times mamba_n_heads ({mamba_heads}) "
-                          f"must equal mamba_expand x hidden_size ({inner})")
-    attending = reader.layer_indices("attn_layer_indices")
-    types = [FULL if i in attending else "mamba" for i in range(layers)]
+        attending = reader.layer_indices("attn_layer_indices")
+        types = [FULL if i in attending else "linear_attention" for i in range(layers)]
     bias = reader.flag("attention_bias", False)
-    attention = AttentionSpec(qkv_bias=bias, o_bias=bias, rotary_fraction=sympy.Rational(1, 2))
+    if granite:
+        rope = reader.text("position_embedding_type", default=None) == "rope"
+        attention = AttentionSpec(qkv_bias=bias, o_bias=bias, positions="rope" if rope else "none")
+    else:
+        attention = AttentionSpec(qkv_bias=bias, o_bias=bias, rotary_fraction=sympy.Rational(1, 2))
     mamba = Mamba2Spec(chunk=reader.integer("mamba_chunk_size"),
                        conv_bias=reader.flag("mamba_conv_bias", True),
                        proj_bias=reader.flag("mamba_proj_bias", False))
-    mlp = MLPSpec(gated=True, bias=reader.flag("mlp_bias", False),
-                  activation=reader.text("hidden_act", default="silu"))
-    has_mamba = "mamba" in types
+    activation = reader.text("hidden_act", default="silu")
+    experts = None
+    if granite and reader.integer("num_local_experts", minimum=0) > 0:
+        experts = _granite_experts(reader, layers, activation)
+        mlp = experts.spec
+    elif granite:    # the shared MLP alone
+        ffn = reader.integer("shared_intermediate_size")
+        mlp = MLPSpec(gated=True, activation=activation)
+    else:
+        mlp = MLPSpec(gated=True, bias=reader.flag("mlp_bias", False), activation=activation)
+    has_mamba = "linear_attention" in types
     return Architecture(
-        name=name, model_type="bamba", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
+        name=name, model_type=model_type, vocab_size=vocab, hidden_size=hidden, num_layers=layers,
         num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim, intermediate_size=ffn,
         layer_groups=_group_layers(types, lambda t: LayerSpec(attention if t == FULL else mamba, mlp)),
         tie_word_embeddings=reader.flag("tie_word_embeddings", False),
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
+        embedding_scale=granite,
         conv_kernel=reader.integer("mamba_d_conv") if has_mamba else None,
         **({"mamba_num_heads": mamba_heads, "mamba_head_dim": mamba_head,
             "ssm_state_size": reader.integer("mamba_d_state"),
             "mamba_groups": reader.integer("mamba_n_groups")} if has_mamba else {}),
-        source=source, config=reader.config)
+        **_expert_sizes(experts), source=source, config=reader.config)
 
 
 def _read_gpt2(reader: ConfigReader, name: str, source: str) -> Architecture:

@@ -358,10 +358,11 @@ def _nemotron_h(draw, b: Bounds):
 
 
 @st.composite
-def _bamba(draw, b: Bounds):
-    """Bamba: Mamba-2 layers and attention layers (at least one), each with a SwiGLU MLP; the Mamba
-    width mamba_expand x hidden_size in heads that divide it."""
-    config = draw(_common(b, "bamba", heads_fix_width=False))
+def _bamba(draw, b: Bounds, model_type: str = "bamba"):
+    """Bamba and Granite-4: Mamba-2 layers and attention layers (at least one), each with an MLP
+    (Granite-4's MoE and shared MLP, or the shared MLP alone); the Mamba width mamba_expand x
+    hidden_size in heads that divide it."""
+    config = draw(_common(b, model_type, heads_fix_width=False))
     layers, hidden = config["num_hidden_layers"], config["hidden_size"]
     config["mamba_expand"] = expand = draw(st.integers(1, 2))
     heads = draw(st.sampled_from([d for d in range(1, expand * hidden + 1) if expand * hidden % d == 0][:6]))
@@ -371,8 +372,19 @@ def _bamba(draw, b: Bounds):
     config["mamba_d_state"] = draw(st.integers(1, 8))
     config["mamba_d_conv"] = draw(st.integers(1, 4))
     config["mamba_chunk_size"] = draw(st.integers(1, 8))
-    config["attn_layer_indices"] = draw(st.lists(st.integers(0, layers - 1), unique=True, min_size=1))
-    for flag in ("mamba_conv_bias", "mamba_proj_bias", "attention_bias", "mlp_bias"):
+    attending = draw(st.lists(st.integers(0, layers - 1), unique=True, min_size=1))
+    if model_type == "bamba":
+        config["attn_layer_indices"] = attending
+        config["mlp_bias"] = draw(st.booleans())
+    else:   # the legacy names ("mamba", "attention") mean the same to transformers
+        names = draw(st.sampled_from([(FULL, "linear_attention"), ("attention", "mamba")]))
+        config["layer_types"] = [names[0] if i in attending else names[1] for i in range(layers)]
+        config["position_embedding_type"] = draw(st.sampled_from(["rope", None]))
+        config["num_local_experts"] = draw(st.integers(0, b.max_experts))
+        config["num_experts_per_tok"] = draw(st.integers(1, max(1, config["num_local_experts"])))
+        config["shared_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
+        config["embedding_multiplier"] = draw(st.sampled_from([1.0, 12.0]))
+    for flag in ("mamba_conv_bias", "mamba_proj_bias", "attention_bias"):
         config[flag] = draw(st.booleans())
     config["pad_token_id"] = config["bos_token_id"] = config["eos_token_id"] = 0
     return config
@@ -505,6 +517,7 @@ _FAMILY_STRATEGIES = {
     "lfm2": _lfm2,
     "nemotron_h": _nemotron_h,
     "bamba": _bamba,
+    "granitemoehybrid": lambda b: _bamba(b, "granitemoehybrid"),
     "qwen3_next": lambda b: _qwen3_next(b, "qwen3_next"),
     "qwen3_5_text": lambda b: _qwen3_next(b, "qwen3_5_text"),
     "qwen3_5_moe_text": lambda b: _qwen3_next(b, "qwen3_5_moe_text"),

@@ -20,7 +20,8 @@ from symbolic.symbols import B, c, n
 
 from . import oracle
 
-STATE_FAMILIES = ["lfm2", "qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "nemotron_h", "bamba"]
+STATE_FAMILIES = ["lfm2", "qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "nemotron_h", "bamba",
+                  "granitemoehybrid"]
 
 # transformers 5.24, modeling_qwen3_next.py
 QWEN3_NEXT = {"model_type": "qwen3_next", "vocab_size": 64, "hidden_size": 16, "intermediate_size": 24,

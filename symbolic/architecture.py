@@ -127,6 +127,8 @@ class MoESpec:
     bias: bool = False             # biases on the router and on every expert projection (gpt-oss)
     scoring: str = "softmax"       # the router's scores: "softmax" or "sigmoid" (GLM-4.5, DeepSeek-V3)
     clamped: bool = False          # gate and up clamped, (up + 1) times the gate (gpt-oss's SwiGLU)
+    gated: bool = True             # False: experts and shared expert are up, activation, down (Nemotron-3)
+    shared_bias: bool = False      # biases on the shared expert's projections (Nemotron-3's mlp_bias)
 
 
 @dataclass(frozen=True)

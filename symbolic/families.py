@@ -898,7 +898,9 @@ _NEMOTRON_H_DEFAULTS = (  # transformers 5.24, models/nemotron_h/configuration_n
     ("vocab_size", 131_072), ("hidden_size", 4096), ("intermediate_size", 21_504),
     ("num_attention_heads", 32), ("num_key_value_heads", 8), ("head_dim", 128),
     ("max_position_embeddings", 4096), ("ssm_state_size", 128), ("mamba_num_heads", 128),
-    ("mamba_head_dim", 64), ("n_groups", 8), ("conv_kernel", 4), ("chunk_size", 128))
+    ("mamba_head_dim", 64), ("n_groups", 8), ("conv_kernel", 4), ("chunk_size", 128),
+    ("n_routed_experts", 8), ("num_experts_per_tok", 2), ("moe_intermediate_size", 7688),
+    ("moe_shared_expert_intermediate_size", 7688))
 _NEMOTRON_H_SPELLINGS = (  # NemotronHConfig.__post_init__ reads these older names for the same fields
     ("mamba_n_groups", "n_groups"), ("mamba_d_conv", "conv_kernel"), ("mamba_conv_bias", "use_conv_bias"),
     ("mamba_chunk_size", "chunk_size"))
@@ -907,9 +909,10 @@ _NEMOTRON_H_BLOCKS = {"M": "linear_attention", "E": "moe", "*": "full_attention"
 
 def _read_nemotron_h(reader: ConfigReader, name: str, source: str) -> Architecture:
     """Nemotron-H (transformers' NemotronHConfig and NemotronHBlock): every layer is one block, a
-    norm, one part and a residual: a Mamba-2 mixer, attention without positions (no RoPE), or a
-    ReLU^2 MLP, as layers_block_type (or hybrid_override_pattern, M * -) lists them; the number of
-    layers is that list's length."""
+    norm, one part and a residual: a Mamba-2 mixer, attention without positions (no RoPE), a
+    ReLU^2 MLP, or (Nemotron-3) an MoE of ReLU^2 experts without a gate, sigmoid-scored, beside a
+    shared expert, as layers_block_type (or hybrid_override_pattern, M * - E) lists them; the
+    number of layers is that list's length."""
     saved = dict(reader.config)
     for theirs, ours in _NEMOTRON_H_SPELLINGS:
         if theirs in saved:
@@ -931,9 +934,9 @@ def _read_nemotron_h(reader: ConfigReader, name: str, source: str) -> Architectu
             or any(t not in _NEMOTRON_H_BLOCKS.values() for t in types):
         raise reader.fail(f"{reader.field('layers_block_type')} must list linear_attention, full_attention, "
                           f"mlp or moe for each layer, got {shown(types)}")
-    if "moe" in types:
-        raise reader.fail(f"{reader.field('layers_block_type')} has MoE blocks (Nemotron-3), which symbolic "
-                          "does not build yet")
+    if "moe" in types and reader.config.get("moe_latent_size") is not None:
+        raise reader.fail(f"{reader.field('moe_latent_size')} asks for experts in a latent space "
+                          "(Nemotron-3 Super), which symbolic does not build yet")
     vocab, hidden, heads = (reader.integer(f) for f in ("vocab_size", "hidden_size", "num_attention_heads"))
     kv_heads = _kv_heads(reader, heads)
     attention = AttentionSpec(positions="none")
@@ -941,8 +944,17 @@ def _read_nemotron_h(reader: ConfigReader, name: str, source: str) -> Architectu
                        proj_bias=reader.flag("use_bias", False))
     mlp = MLPSpec(gated=False, bias=reader.flag("mlp_bias", False),
                   activation=reader.text("mlp_hidden_act", default="relu2"))
-    parts = {"linear_attention": (mamba, None), "full_attention": (attention, None), "mlp": (None, mlp)}
     has = set(types)
+    experts = None
+    if "moe" in has:   # NemotronHMoE: sigmoid-scored experts and a shared expert, all ReLU^2 without a gate
+        experts = Experts([t == "moe" for t in types],
+                          MoESpec(shared=True, gated=False, scoring="sigmoid", activation=mlp.activation,
+                                  shared_bias=mlp.bias),
+                          reader.integer("n_routed_experts", "num_local_experts"),
+                          reader.integer("num_experts_per_tok"), reader.integer("moe_intermediate_size"),
+                          reader.integer("moe_shared_expert_intermediate_size"))
+    parts = {"linear_attention": (mamba, None), "full_attention": (attention, None), "mlp": (None, mlp),
+             "moe": (None, experts.spec if experts else None)}
     return Architecture(
         name=name, model_type="nemotron_h", vocab_size=vocab, hidden_size=hidden, num_layers=len(types),
         num_heads=heads, num_kv_heads=kv_heads, head_dim=reader.integer("head_dim"),
@@ -955,7 +967,7 @@ def _read_nemotron_h(reader: ConfigReader, name: str, source: str) -> Architectu
             "mamba_head_dim": reader.integer("mamba_head_dim"),
             "ssm_state_size": reader.integer("ssm_state_size"), "mamba_groups": reader.integer("n_groups")}
            if "linear_attention" in has else {}),
-        source=source, config=reader.config)
+        **_expert_sizes(experts), source=source, config=reader.config)
 
 
 _BAMBA_DEFAULTS = (  # transformers 5.24, models/bamba/configuration_bamba.py, BambaConfig

@@ -336,12 +336,12 @@ def _qwen3_next(draw, b: Bounds, model_type: str):
 
 @st.composite
 def _nemotron_h(draw, b: Bounds):
-    """Nemotron-H: Mamba-2, attention (at least one) and ReLU^2 MLP blocks, one part a layer;
-    short scan chunks, so that prompts span several."""
+    """Nemotron-H and Nemotron-3: Mamba-2, attention (at least one), ReLU^2 MLP and MoE blocks, one
+    part a layer; short scan chunks, so that prompts span several."""
     config = draw(_common(b, "nemotron_h", heads_fix_width=False))
     layers = config.pop("num_hidden_layers")
     config["head_dim"] = config.get("head_dim") or 2 * draw(st.integers(1, b.max_head_dim // 2))
-    blocks = draw(st.lists(st.sampled_from("M*-"), min_size=layers, max_size=layers))
+    blocks = draw(st.lists(st.sampled_from("M*-E"), min_size=layers, max_size=layers))
     blocks[draw(st.integers(0, layers - 1))] = "*"
     config["hybrid_override_pattern"] = "".join(blocks)
     groups = draw(st.integers(1, 2))
@@ -351,6 +351,9 @@ def _nemotron_h(draw, b: Bounds):
     config["ssm_state_size"] = draw(st.integers(1, 8))
     config["conv_kernel"] = draw(st.integers(1, 4))
     config["chunk_size"] = draw(st.integers(1, 8))
+    _experts(draw, b, config, "n_routed_experts", fewest=2)   # the router's top-2 per group needs two
+    config["moe_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
+    config["moe_shared_expert_intermediate_size"] = draw(st.integers(1, b.max_intermediate))
     for flag in ("use_conv_bias", "use_bias", "mlp_bias"):
         config[flag] = draw(st.booleans())
     config["pad_token_id"] = config["bos_token_id"] = config["eos_token_id"] = 0

@@ -171,7 +171,7 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
     if model_type == "nemotron_h":     # a Mamba, an attention and an MLP block, every state size kept
         for key in ("layers_block_type", "layer_types", "num_hidden_layers"):
             small.pop(key, None)
-        small["hybrid_override_pattern"] = "M*-"
+        small["hybrid_override_pattern"] = "M*-E" if arch.has_moe else "M*-"
     if model_type == "gemma4_text":   # per_layer_config restates these for the full model's layer indices
         small.pop("per_layer_config", None)
         small["global_head_dim"] = arch.global_head_dim or arch.head_dim

@@ -1,4 +1,5 @@
-"""A mixture-of-experts MLP as ops: the router, E gated experts of which each token uses k, the
+"""A mixture-of-experts MLP as ops: the router, E experts (gated, or up-activation-down as
+Nemotron-3's) of which each token uses k, the
 weighted combination of their outputs, and optional shared experts (with Qwen2-MoE's gate).
 gpt-oss adds biases to the router and to every expert projection, and clamps its SwiGLU: the gate
 at most ``limit``, the up projection within +-limit, then (up + 1) times the gate's activation
@@ -30,7 +31,7 @@ def moe_ops(spec: MoESpec, conv: Conventions) -> list[Op]:
         ops.append(elementwise("router_sigmoid", "mlp", tokens * E, conv.activation_flops, note="and top-k"))
     else:
         ops.append(elementwise("router_softmax", "mlp", tokens * E, conv.softmax_flops, note="and top-k"))
-    for name in ("expert_gate_proj", "expert_up_proj"):
+    for name in ("expert_gate_proj", "expert_up_proj") if spec.gated else ("expert_up_proj",):
         ops.append(expert_matmul(name, "mlp", tokens, E, k, H, d_e, conv, shard=Shard.COLUMN))
         if spec.bias:
             ops.append(expert_bias(name.replace("_proj", "_bias"), "mlp", tokens, E, k, d_e, conv,
@@ -38,18 +39,19 @@ def moe_ops(spec: MoESpec, conv: Conventions) -> list[Op]:
     if spec.clamped:
         ops.append(elementwise("expert_clamp", "mlp", routed, 4, shard=Shard.FEATURES, routed=True,
                                note="gate <= limit, -limit <= up <= limit, up + 1"))
-    ops += [
-        elementwise("expert_activation", "mlp", routed, conv.activation_flops, shard=Shard.FEATURES,
-                    routed=True, note=spec.activation),
-        elementwise("expert_gate_product", "mlp", routed, 1, inputs=2, shard=Shard.FEATURES, routed=True),
-        expert_matmul("expert_down_proj", "mlp", tokens, E, k, d_e, H, conv, shard=Shard.ROW),
-    ]
+    ops.append(elementwise("expert_activation", "mlp", routed, conv.activation_flops, shard=Shard.FEATURES,
+                           routed=True, note=spec.activation))
+    if spec.gated:
+        ops.append(elementwise("expert_gate_product", "mlp", routed, 1, inputs=2, shard=Shard.FEATURES,
+                               routed=True))
+    ops.append(expert_matmul("expert_down_proj", "mlp", tokens, E, k, d_e, H, conv, shard=Shard.ROW))
     if spec.bias:
         ops.append(expert_bias("expert_down_bias", "mlp", tokens, E, k, H, conv, shard=Shard.REPLICATED))
     ops.append(elementwise("expert_combine", "mlp", tokens * computed * H, 2,
                            note="weight and sum the outputs"))
     if spec.shared:
-        shared = mlp_ops(MLPSpec(gated=True, activation=spec.activation), conv, width=d_s)
+        shared = mlp_ops(MLPSpec(gated=spec.gated, bias=spec.shared_bias, activation=spec.activation), conv,
+                         width=d_s)
         ops += [_renamed(op, "shared_" + op.name) for op in shared]
         if spec.shared_gate:
             ops += [matmul("shared_expert_gate", "mlp", tokens, H, 1, conv, shard=Shard.REPLICATED),

@@ -776,10 +776,10 @@ def _lfm2_mlp_width(reader: ConfigReader, width: int) -> int:
         multiple = reader.integer("block_multiple_of", default=256)
         width = int(multiplier * width)
         width = multiple * ((width + multiple - 1) // multiple)
-    if width < 1:
-        raise reader.fail(f"{reader.field('intermediate_size')} leaves the MLP no width after "
-                          "block_auto_adjust_ff_dim")
-    return width
+    if not 1 <= width <= MAX_SIZE:
+        raise reader.fail(f"{reader.field('intermediate_size')} gives the MLP a width of {shown(width)} "
+                          f"after block_auto_adjust_ff_dim; it must be from 1 to {MAX_SIZE:,}")
+    return int(width)
 
 
 def _read_lfm2(reader: ConfigReader, name: str, source: str) -> Architecture:
@@ -837,7 +837,12 @@ LINEAR = "linear_attention"
 def _qwen3_next_mlp(reader: ConfigReader, layers: int, model_type: str) -> tuple[list[bool], Experts | None]:
     """Which layers are MoE: Qwen3-Next as Qwen2-MoE (decoder_sparse_step, mlp_only_layers; none
     when num_experts is 0), Qwen3.5 none, Qwen3.5-MoE all (its decoder layer always builds the MoE)."""
-    if model_type == "qwen3_5_text" or reader.integer("num_experts", minimum=0) == 0:
+    if model_type == "qwen3_5_text":
+        return [False] * layers, None
+    if reader.integer("num_experts", minimum=0) == 0:
+        if model_type == "qwen3_5_moe_text":   # its decoder layer builds the MoE whatever the count
+            raise reader.fail("config field 'num_experts' must be at least 1 for qwen3_5_moe_text, "
+                              "whose every layer is MoE")
         return [False] * layers, None
     activation = reader.text("hidden_act", default="silu")
     experts = _qwen_experts(True, 0, 0, 0, shared_default=0)(reader, layers, activation)
@@ -899,7 +904,7 @@ _NEMOTRON_H_DEFAULTS = (  # transformers 5.24, models/nemotron_h/configuration_n
     ("num_attention_heads", 32), ("num_key_value_heads", 8), ("head_dim", 128),
     ("max_position_embeddings", 4096), ("ssm_state_size", 128), ("mamba_num_heads", 128),
     ("mamba_head_dim", 64), ("n_groups", 8), ("conv_kernel", 4), ("chunk_size", 128),
-    ("n_routed_experts", 8), ("num_experts_per_tok", 2), ("moe_intermediate_size", 7688),
+    ("num_experts_per_tok", 2), ("moe_intermediate_size", 7688),
     ("moe_shared_expert_intermediate_size", 7688))
 _NEMOTRON_H_SPELLINGS = (  # NemotronHConfig.__post_init__ reads these older names for the same fields
     ("mamba_n_groups", "n_groups"), ("mamba_d_conv", "conv_kernel"), ("mamba_conv_bias", "use_conv_bias"),
@@ -932,8 +937,10 @@ def _read_nemotron_h(reader: ConfigReader, name: str, source: str) -> Architectu
         types = ["linear_attention", "moe", "full_attention", "mlp"]
     if not isinstance(types, list) or not types or len(types) > MAX_LAYERS \
             or any(t not in _NEMOTRON_H_BLOCKS.values() for t in types):
-        raise reader.fail(f"{reader.field('layers_block_type')} must list linear_attention, full_attention, "
-                          f"mlp or moe for each layer, got {shown(types)}")
+        given = next((f for f in ("layers_block_type", "layer_types", "hybrid_override_pattern")
+                      if reader.config.get(f) is not None), "layers_block_type")
+        raise reader.fail(f"{reader.field(given)} must give each of at most {MAX_LAYERS:,} layers one of "
+                          f"linear_attention, full_attention, mlp or moe (M, *, -, E), got {shown(types)}")
     if "moe" in types and reader.config.get("moe_latent_size") is not None:
         raise reader.fail(f"{reader.field('moe_latent_size')} asks for experts in a latent space "
                           "(Nemotron-3 Super), which symbolic does not build yet")
@@ -950,7 +957,7 @@ def _read_nemotron_h(reader: ConfigReader, name: str, source: str) -> Architectu
         experts = Experts([t == "moe" for t in types],
                           MoESpec(shared=True, gated=False, scoring="sigmoid", activation=mlp.activation,
                                   shared_bias=mlp.bias),
-                          reader.integer("n_routed_experts", "num_local_experts"),
+                          reader.integer("n_routed_experts", "num_local_experts", default=8),
                           reader.integer("num_experts_per_tok"), reader.integer("moe_intermediate_size"),
                           reader.integer("moe_shared_expert_intermediate_size"))
     parts = {"linear_attention": (mamba, None), "full_attention": (attention, None), "mlp": (None, mlp),
@@ -992,12 +999,15 @@ def _mamba_heads(reader: ConfigReader, hidden: int) -> tuple[int, int]:
         if inner % heads:
             raise reader.fail(f"config field 'mamba_n_heads' ({heads}) must divide mamba_expand x "
                               f"hidden_size ({inner})")
-        return heads, inner // heads
-    head = reader.integer("mamba_d_head")
-    if heads * head != inner:
-        raise reader.fail(f"config field 'mamba_d_head' ({head}) times mamba_n_heads ({heads}) "
-                          f"must equal mamba_expand x hidden_size ({inner})")
-    return heads, head
+    else:
+        head = reader.integer("mamba_d_head")
+        if heads * head != inner:
+            raise reader.fail(f"config field 'mamba_d_head' ({head}) times mamba_n_heads ({heads}) "
+                              f"must equal mamba_expand x hidden_size ({inner})")
+    groups = reader.integer("mamba_n_groups")
+    if heads % groups:
+        raise reader.fail(f"config field 'mamba_n_groups' ({groups}) must divide mamba_n_heads ({heads})")
+    return heads, inner // heads
 
 
 def _read_bamba(reader: ConfigReader, model_type: str, name: str, source: str) -> Architecture:

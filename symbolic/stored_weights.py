@@ -18,14 +18,18 @@ Which matrices stay in the base dtype: the LM head and the router always, and ev
 ``ignore`` / ``modules_to_not_convert`` / ``exclude_modules`` entry names. Entries are matched as
 their method matches them (``re:`` regular expressions from the start of the name, ``*`` globs,
 module names and their parents) against the module names transformers gives each op in every
-layer; an op is kept when every layer's module is named.
+layer; an op named in any layer is kept in all (a note says when only some of the layers that have
+it are named). Regular expressions run under a time limit (the ``regex`` module's timeout), so a
+pattern that backtracks without end is refused in one line instead of hanging.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import re
+import time
 from collections.abc import Callable
+
+import regex
 
 from .architecture import Architecture, StoredWeights
 from .dtypes import dtype
@@ -37,13 +41,19 @@ ALWAYS_KEPT = ("lm_head", "router")
 
 MODULE_NAMES: dict[str, tuple[str, ...]] = {
     # op name -> the module names transformers gives it in layer {i} (families differ)
-    "q_proj": ("self_attn.q_proj",), "k_proj": ("self_attn.k_proj",), "v_proj": ("self_attn.v_proj",),
-    "o_proj": ("self_attn.o_proj",), "q_a_proj": ("self_attn.q_a_proj",),
+    "q_proj": ("self_attn.q_proj", "mixer.q_proj"), "k_proj": ("self_attn.k_proj", "mixer.k_proj"),
+    "v_proj": ("self_attn.v_proj", "mixer.v_proj"),
+    "o_proj": ("self_attn.o_proj", "self_attn.out_proj", "mixer.o_proj"), "q_a_proj": ("self_attn.q_a_proj",),
     "q_b_proj": ("self_attn.q_b_proj",), "kv_a_proj": ("self_attn.kv_a_proj_with_mqa",),
     "kv_b_proj": ("self_attn.kv_b_proj",),
-    "gate_proj": ("mlp.gate_proj", "feed_forward.gate_proj"),
-    "up_proj": ("mlp.up_proj", "feed_forward.up_proj", "mlp.c_fc"),
-    "down_proj": ("mlp.down_proj", "feed_forward.down_proj", "mlp.c_proj"),
+    "in_proj": ("conv.in_proj", "mamba.in_proj", "mixer.in_proj"),   # LFM2, Bamba, Nemotron-H
+    "out_proj": ("conv.out_proj", "mamba.out_proj", "mixer.out_proj", "linear_attn.out_proj"),
+    "in_proj_qkvz": ("linear_attn.in_proj_qkvz", "linear_attn.in_proj_qkv", "linear_attn.in_proj_z"),
+    "in_proj_ba": ("linear_attn.in_proj_ba", "linear_attn.in_proj_b", "linear_attn.in_proj_a"),
+    "gate_proj": ("mlp.gate_proj", "feed_forward.gate_proj", "feed_forward.w1"),
+    "up_proj": ("mlp.up_proj", "feed_forward.up_proj", "mlp.c_fc", "feed_forward.w3", "mixer.up_proj"),
+    "down_proj": ("mlp.down_proj", "feed_forward.down_proj", "mlp.c_proj", "feed_forward.w2",
+                  "mixer.down_proj"),
     "expert_gate_proj": ("mlp.experts.0.gate_proj", "feed_forward.experts.0.gate_proj",
                          "block_sparse_moe.experts.0.w1"),
     "expert_up_proj": ("mlp.experts.0.up_proj", "feed_forward.experts.0.up_proj",
@@ -53,9 +63,10 @@ MODULE_NAMES: dict[str, tuple[str, ...]] = {
     "shared_gate_proj": ("mlp.shared_expert.gate_proj", "mlp.shared_experts.gate_proj",
                          "feed_forward.shared_expert.gate_proj"),
     "shared_up_proj": ("mlp.shared_expert.up_proj", "mlp.shared_experts.up_proj",
-                       "feed_forward.shared_expert.up_proj"),
+                       "feed_forward.shared_expert.up_proj", "mixer.shared_experts.up_proj"),
     "shared_down_proj": ("mlp.shared_expert.down_proj", "mlp.shared_experts.down_proj",
-                         "feed_forward.shared_expert.down_proj"),
+                         "feed_forward.shared_expert.down_proj", "mixer.shared_experts.down_proj"),
+    "shared_expert_gate": ("mlp.shared_expert_gate",),
 }
 _PREFIXES = ("model.layers.{i}.", "model.language_model.layers.{i}.", "language_model.model.layers.{i}.")
 
@@ -64,9 +75,8 @@ MAX_MATCHED_LAYERS = 4096
 """Ignore lists are matched against the module names of every layer, for models this deep at most."""
 MAX_PATTERN_WORK = 5_000_000
 """Regex and glob entries times module names tried, at most."""
-_NESTED_REPEAT = re.compile(r"\([^()]*[*+}][^()]*\)[*+{]")
-"""A repeated group that itself repeats, such as (a+)+: backtracking on it can take exponential
-time, so such patterns are refused (module names are short, every other regex runs fast)."""
+PATTERN_SECONDS = 2.0
+"""Time all of a config's regular expressions may take together."""
 
 
 def _module_names(arch: Architecture) -> dict[str, list[tuple[str, int]]]:
@@ -85,20 +95,24 @@ def _module_names(arch: Architecture) -> dict[str, list[tuple[str, int]]]:
     return names
 
 
-def _pattern(entry: str, fields: Fields, where: str) -> Callable[[str], bool]:
+def _pattern(entry: str, fields: Fields, where: str, deadline: float) -> Callable[[str], bool]:
     """A ``re:`` entry (compressed-tensors' match_name: a regex matched from the start of the
-    name) or a ``*`` glob (modelopt; transformers' modules_to_not_convert), which also names the
-    modules under a matched parent."""
+    name, run until ``deadline``) or a ``*`` glob (modelopt; transformers' modules_to_not_convert),
+    which also names the modules under a matched parent."""
     if entry.startswith("re:"):
-        if _NESTED_REPEAT.search(entry[3:]):
-            raise fields.fail(f"{fields.field(where)} entry {shown(entry)} repeats a repeated group; "
-                              "symbolic does not run such patterns")
         try:
-            pattern = re.compile(entry[3:])
-        except re.error as exc:
+            pattern = regex.compile(entry[3:])
+        except regex.error as exc:
             raise fields.fail(f"{fields.field(where)} entry {shown(entry)} is not a regular expression: "
                               f"{exc}") from None
-        return lambda name: pattern.match(name) is not None
+
+        def matches(name: str) -> bool:
+            try:
+                return pattern.match(name, timeout=max(deadline - time.monotonic(), 0.001)) is not None
+            except TimeoutError:
+                raise fields.fail(f"{fields.field(where)} entry {shown(entry)} takes too long to match "
+                                  f"module names (over {PATTERN_SECONDS:g} s in all)") from None
+        return matches
     return lambda name: fnmatch.fnmatchcase(name, entry) or fnmatch.fnmatchcase(name, entry + ".*")
 
 
@@ -121,7 +135,9 @@ def kept_modules(entries: object, fields: Fields, where: str,
         raise fields.fail(f"{fields.field(where)} is matched against every layer's modules, for models of "
                           f"at most {MAX_MATCHED_LAYERS} layers ({arch.num_layers} here)")
     names = _module_names(arch)
-    patterns = [_pattern(e, fields, where) for e in entries if e.startswith("re:") or "*" in e or "?" in e]
+    deadline = time.monotonic() + PATTERN_SECONDS
+    patterns = [_pattern(e, fields, where, deadline) for e in entries
+                if e.startswith("re:") or "*" in e or "?" in e]
     if len(patterns) * len(names) > MAX_PATTERN_WORK:
         raise fields.fail(f"{fields.field(where)} has too many patterns for a model this deep")
     plain = {e for e in entries if not (e.startswith("re:") or "*" in e or "?" in e)}
@@ -132,20 +148,22 @@ def kept_modules(entries: object, fields: Fields, where: str,
         if spans & plain or any(p(name) for p in patterns):
             for op, layer in holders:
                 hits.setdefault(op, set()).add(layer)
+    holding = _layers_holding(arch) if hits else {}
     notes = tuple(f"quantization_config keeps {op} in the base dtype in {len(layers)} of the "
-                  f"{_layers_holding(op, arch)} layers that have it; symbolic counts it kept in all"
-                  for op, layers in hits.items()
-                  if -1 not in layers and len(layers) < _layers_holding(op, arch))
+                  f"{holding.get(op, 0)} layers that have it; symbolic counts it kept in all"
+                  for op, layers in hits.items() if -1 not in layers and len(layers) < holding.get(op, 0))
     return tuple(hits), notes
 
 
-def _layers_holding(op: str, arch: Architecture) -> int:
-    """How many layers have an op of this name (attention: all; MLP: dense; experts: MoE)."""
-    if op.startswith(("expert_", "shared_")):
-        return sum(g.count for g in arch.layer_groups if g.spec.is_moe)
-    if op in ("gate_proj", "up_proj", "down_proj"):
-        return sum(g.count for g in arch.layer_groups if not g.spec.is_moe)
-    return arch.num_layers
+def _layers_holding(arch: Architecture) -> dict[str, int]:
+    """How many layers have an op of each name (built from each layer kind's ops)."""
+    from .model import Model  # the op lists; model.py does not import this module
+
+    holding: dict[str, int] = {}
+    for section in Model(arch).layer_sections:
+        for name in {op.name for op in section.ops}:
+            holding[name] = holding.get(name, 0) + section.group.count
+    return holding
 
 
 def _integer_pair(value: object) -> bool:
@@ -174,6 +192,11 @@ def _compressed_tensors(quant: Fields, base: str) -> tuple[str | None, tuple[str
         return None, ("compressed-tensors config_groups without weights are not read: every weight is "
                       "counted in the weight dtype",)
     described = {tuple(sorted((k, str(v)) for k, v in w.data.items() if k in _WEIGHT_KEYS)) for w in weights}
+    for scheme in schemes:
+        listed = scheme.data.get("targets") or []
+        if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
+            raise scheme.fail(f"{scheme.field('targets')} must be a list of module or class names, "
+                              f"got {shown(listed)}")
     targets = {tuple(s.data.get("targets") or ()) for s in schemes}
     if len(described) > 1 or targets != {("Linear",)}:
         return None, ("compressed-tensors with several weight schemes, or targets other than Linear, is "
@@ -181,8 +204,15 @@ def _compressed_tensors(quant: Fields, base: str) -> tuple[str | None, tuple[str
     w = weights[0]
     bits = w.integer("num_bits")
     kind = w.text("type", default="int")
-    strategy = w.text("strategy", default="tensor")
-    scale = w.text("scale_dtype", default=None) or base
+    group = w.data.get("group_size")
+    # a null strategy is the one group_size implies (compressed-tensors' QuantizationArgs validator)
+    inferred = "group" if isinstance(group, int) and group > 0 else "channel" if group == -1 else "tensor"
+    strategy = w.text("strategy", default=inferred)
+    scale = (w.text("scale_dtype", default=None) or base).removeprefix("torch.")
+    try:
+        dtype(scale)
+    except SymbolicError:
+        raise w.fail(f"{w.field('scale_dtype')} is not a dtype symbolic knows: {shown(scale)}") from None
     if kind == "float" and bits == 4:
         group = w.integer("group_size", default=None) if w.present("group_size") else None
         name = {16: "nvfp4", 32: "mxfp4"}.get(group)

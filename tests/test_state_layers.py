@@ -142,3 +142,28 @@ def test_the_checker_names_a_cache_counted_like_a_transformers(model, claim, aga
     assert mistake in [m.key for m in verdict.mistakes]
     if corrected:
         assert check_formula(corrected, against, [derivation]).verdicts[0].holds
+
+
+@pytest.mark.parametrize("config, field", [
+    # transformers' Bamba and Granite-4 mixers need the groups to divide the heads
+    ({"model_type": "bamba", "mamba_n_groups": 3}, "mamba_n_groups"),
+    ({"model_type": "bamba", "mamba_d_head": 60}, "mamba_d_head"),
+    # Qwen3.5-MoE builds its MoE block in every layer, whatever num_experts says
+    ({"model_type": "qwen3_5_moe_text", "num_experts": 0}, "num_experts"),
+    ({"model_type": "nemotron_h", "hybrid_override_pattern": "M*X"}, "hybrid_override_pattern"),
+    ({"model_type": "nemotron_h", "hybrid_override_pattern": "E", "moe_latent_size": 64}, "moe_latent_size"),
+    ({"model_type": "lfm2", "block_ffn_dim_multiplier": 1e300}, "intermediate_size"),
+    ({"model_type": "qwen3_next", "linear_num_key_heads": 3, "linear_num_value_heads": 32},
+     "linear_num_key_heads"),
+])
+def test_a_hybrid_config_that_cannot_be_built_is_refused_naming_the_field(config, field):
+    from symbolic.errors import SymbolicError
+
+    with pytest.raises(SymbolicError, match=field):
+        symbolic.derive(config)
+
+
+def test_nemotron_h_reads_the_expert_count_under_either_spelling():
+    """NemotronHConfig's attribute_map reads num_local_experts as n_routed_experts."""
+    config = {"model_type": "nemotron_h", "hybrid_override_pattern": "*E", "num_local_experts": 16}
+    assert symbolic.load(config).arch.num_experts == 16

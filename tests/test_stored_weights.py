@@ -81,3 +81,51 @@ def test_microscaling_formats():
 ])
 def test_gpt_oss_weights_equal_the_checkpoints_tensor_bytes(name, total_size):
     assert symbolic.derive(name).value("memory.weights_bytes") == total_size
+
+
+def _compressed(weights: dict, **extra) -> dict:
+    return {**get_preset("llama-3.2-1b").config, "quantization_config": {
+        "quant_method": "compressed-tensors",
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": weights}}, **extra}}
+
+
+@pytest.mark.parametrize(("config", "field"), [
+    # a regex that backtracks without end is stopped by its time limit, not run for hours
+    (_compressed({"num_bits": 8, "type": "float"}, ignore=["re:(?:.|.)*x"]), "ignore"),
+    (_compressed({"num_bits": 8, "type": "float"}, ignore=["re:("]), "ignore"),
+    (_compressed({"num_bits": 8, "type": "float"}, ignore="lm_head"), "ignore"),
+    ({**_compressed({"num_bits": 4, "type": "int"}), "quantization_config": {
+        "quant_method": "compressed-tensors",
+        "config_groups": {"group_0": {"targets": [["Linear"]],
+                                      "weights": {"num_bits": 4, "type": "int"}}}}},
+     "targets"),
+    (_compressed({"num_bits": 4, "type": "int", "strategy": "group", "group_size": 128,
+                  "scale_dtype": "e9m9"}), "scale_dtype"),
+    (_compressed({"num_bits": 3, "type": "int"}), "weights"),
+    (_compressed({"num_bits": 4, "type": "float", "group_size": 8}), "group_size"),
+])
+def test_a_broken_compressed_tensors_config_is_refused_naming_the_field(config, field):
+    with pytest.raises(SymbolicError, match=field):
+        symbolic.derive(config)
+
+
+def test_a_strategy_left_null_is_the_one_its_group_size_implies():
+    # compressed-tensors' QuantizationArgs: group_size > 0 makes a null strategy "group"
+    arch = symbolic.load(_compressed({"num_bits": 4, "type": "int", "strategy": None, "group_size": 128,
+                                      "scale_dtype": "torch.float16"})).arch
+    assert arch.stored_weights.dtype == "int4-g128-float16"
+
+
+def test_ignore_entries_name_the_hybrid_layers_modules():
+    """Qwen3-Next's DeltaNet projections (linear_attn.*) and Nemotron-H's Mamba and attention
+    projections (mixer.*) kept by name, as a checkpoint's ignore list names them."""
+    next_config = {**get_preset("qwen3-next-80b-a3b").config,
+                   "quantization_config": {"quant_method": "fp8", "modules_to_not_convert": ["linear_attn"]}}
+    kept = set(symbolic.load(next_config).arch.stored_weights.kept)
+    assert {"in_proj_qkvz", "in_proj_ba", "out_proj"} <= kept
+    nemotron = {**get_preset("nemotron-h-56b-base").config, "quantization_config": {
+        "quant_method": "modelopt", "quant_algo": "FP8",
+        "exclude_modules": ["*mixer.in_proj*", "*mixer.q_proj*"]}}
+    arch = symbolic.load(nemotron).arch
+    assert {"in_proj", "q_proj"} <= set(arch.stored_weights.kept)
+    assert not any("of the" in note for note in arch.notes)    # every layer that has them is named

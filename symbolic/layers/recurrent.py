@@ -19,7 +19,8 @@ chunk and value head
   the unit-triangular solves for the new values and decayed keys (m^2 (d_lk + d_lv)),
   products with the state, K_c S and Q S and the update K^T V (2 m d_lk d_lv each),
   the state's decay (d_lk d_lv).
-Per token that is 4 m d_lk + 2 m d_lv + m (d_lk + d_lv) + 6 d_lk d_lv + d_lk d_lv / m; a decode
+Per token that is 4 m d_lk + 2 m d_lv + m (d_lk + d_lv) + 6 d_lk d_lv, and d_lk d_lv per chunk,
+ceil(n / m) of them (within-chunk products are counted as if every chunk were whole); a decode
 step (m = 1) is the recurrent update.
 
 * Mamba-2 (Nemotron-H; transformers' NemotronHMamba2Mixer): in_proj to the gate z and x (n_m heads of
@@ -30,7 +31,7 @@ step (m = 1) is the recurrent update.
   chunk_size, per chunk and head: C B^T (2 m^2 d_st) and its product with x (2 m^2 d_m) within
   the chunk; the chunk's states B^T x (2 m d_st d_m); the outputs from the state, C S
   (2 m d_st d_m); the state carried to the next chunk, decayed and added (2 d_st d_m). Per token
-  2 m (d_st + d_m) + 4 d_st d_m + 2 d_st d_m / m.
+  2 m (d_st + d_m) + 4 d_st d_m, and 2 d_st d_m per chunk.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ from ..ops import (
     recurrent_state,
 )
 from ..symbols import B, H, d_lk, d_lv, d_m, d_st, n, n_g, n_lk, n_lv, n_m, w_conv
+
+
+def _chunks(m: sympy.Expr) -> sympy.Expr:
+    """Chunks of m tokens in a step of n, ceil(n / m), written floor((n + m - 1) / m) so that the
+    performance model's piecewise-linear cuts (floor and mod) apply."""
+    return sympy.floor((n + m - 1) / m)
 
 
 def short_conv_ops(spec: ShortConvSpec, conv: Conventions) -> list[Op]:
@@ -110,7 +117,7 @@ def gated_deltanet_ops(spec: GatedDeltaNetSpec, conv: Conventions) -> list[Op]:
                           reads=per_head * (2 * d_lk + d_lv), writes=per_head * d_lv,
                           note="K_c S, Q S and the update K^T V"),
         Op("state_decay", "mixer", OpKind.ELEMENTWISE, shape=(("elements", heads * d_lk * d_lv),),
-           flops=heads * d_lk * d_lv * n / m, shard=Shard.HEADS, note="once per chunk"),
+           flops=heads * d_lk * d_lv * _chunks(m), shard=Shard.HEADS, note="once per chunk"),
     ]
     return [
         *params,
@@ -152,7 +159,8 @@ def mamba2_ops(spec: Mamba2Spec, conv: Conventions) -> list[Op]:
                           reads=per_head * d_m, writes=per_head * d_m,
                           note="the chunk's states B^T x and the outputs C S"),
         Op("state_carry", "mixer", OpKind.ELEMENTWISE, shape=(("elements", heads * d_m * d_st),),
-           flops=2 * heads * d_m * d_st * n / m, shard=Shard.HEADS, note="decayed and added, once per chunk"),
+           flops=2 * heads * d_m * d_st * _chunks(m), shard=Shard.HEADS,
+           note="decayed and added, once per chunk"),
         elementwise("skip", "mixer", per_head * d_m, 2, inputs=2, shard=Shard.FEATURES, note="+ D x"),
         norm("gated_norm", "mixer", tokens, inner, "rms", conv, Shard.FEATURES),
         elementwise("output_gate", "mixer", tokens * inner, conv.activation_flops + 1, inputs=2,

@@ -103,8 +103,6 @@ class Mamba2Spec:
     span: str = field(default="mamba", init=False)
 
 
-MIXERS = (AttentionSpec, ShortConvSpec, GatedDeltaNetSpec, Mamba2Spec)
-"""What mixes information across tokens in a layer: attention, or a part with a fixed-size state."""
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from .derive import Derivation, Quantity
 from .errors import WorkloadError
 from .exact import plain
 from .model import Section
-from .ops import OpKind, kernels
+from .ops import kernels
 from .performance import BatchPoint, CriticalBatch, Deployment, Performance, devices_for_users
 from .printing import latex, latex_number, latex_with_values
 from .published import ClaimCheck, check_claims
-from .quantities import at
+from .quantities import at, layer_cache
 from .symbols import VOCABULARY, BW_mem, F_peak, S, c, eta_f, eta_m, g
 from .units import binary_bytes, seconds_latex, si
 from .workload import DECODE_STEP, PREFILL, Phase
@@ -370,8 +370,8 @@ def build(d: Derivation, performance: Performance | None = None, batches: list[i
                      "hf_field": info["hf_field"], "origin": info["origin"], "meaning": info["meaning"]})
     kv_per_layer, state_per_layer = [], []
     for s in d.model.layer_sections:
-        per_token = sympy.Add(*(op.kv_per_token for op in s.ops if op.kind is OpKind.CACHE))
-        state = sympy.Add(*(op.state_per_sequence for op in s.ops))
+        cache = layer_cache(s)
+        per_token, state = cache["elements_per_token"], cache["state_elements_per_sequence"]
         if per_token != 0:                  # layers that are an MLP alone cache nothing
             kv_per_layer.append((s.name, s.group.count, latex(per_token), d.evaluate(per_token)))
         if state != 0:

@@ -71,9 +71,9 @@ def parameters(model: Model) -> dict[str, sympy.Expr]:
     return parts
 
 
-LAYER_COMPONENTS = ("attention", "mlp", "norm")
-MIXER = "mixer"
-"""The component of a token mixer with a fixed-size state (a short convolution, linear attention)."""
+LAYER_COMPONENTS = ("attention", "mixer", "mlp", "norm")
+"""A layer's parts; ``mixer`` is a token mixer with a fixed-size state (a short convolution, linear
+attention, Mamba), listed only for layers that have one."""
 
 
 def layer_parameters(section: Section) -> dict[str, sympy.Expr]:
@@ -81,8 +81,8 @@ def layer_parameters(section: Section) -> dict[str, sympy.Expr]:
     mixes tokens with a fixed-size state instead of attention)."""
     rows = {"total": section_sum(section, "params")}
     present = {op.component for op in section.ops}
-    for component in (*LAYER_COMPONENTS[:1], MIXER, *LAYER_COMPONENTS[1:]):
-        if component != MIXER or MIXER in present:
+    for component in LAYER_COMPONENTS:
+        if component != "mixer" or component in present:
             rows[component] = section_sum(section, "params", components=[component])
     return rows
 

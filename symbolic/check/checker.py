@@ -223,7 +223,7 @@ def _state_relatives(derivation: Derivation, key: str) -> dict[str, sympy.Expr]:
     Nemotron-H, LFM2): its cache as if every layer cached keys and values like its attention layers
     (a Llama's cache, grown in every layer), and its cache with the states left out."""
     model = derivation.model
-    attending = {q.section_sum(s, "kv_per_token") for s in model.layer_sections
+    attending = {q.layer_cache(s)["elements_per_token"] for s in model.layer_sections
                  if s.group.spec.attention is not None}
     found = {}
     scale = {"kv_cache.elements_per_token": 1, "kv_cache.bytes_per_token": b_kv,

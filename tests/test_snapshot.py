@@ -18,6 +18,8 @@ from symbolic.errors import SymbolicError
 from symbolic.presets import preset_names
 
 SNAPSHOT = Path(__file__).parent / "fixtures" / "numbers-before-issue-14.json"
+PARALLEL_SNAPSHOT = Path(__file__).parent / "fixtures" / "numbers-parallel-before-issue-14.json"
+"""Taken at 54b9859 (numbers as at 0768a43): the parallel layouts below on a model of each kind."""
 HARDWARE = "h200"
 LEFT_OUT = ("closed_forms", "textbook_forms", "display")   # text that may be rewritten, not numbers
 
@@ -46,6 +48,35 @@ def numbers_of(name: str, capsys) -> dict:
     return entry
 
 
+PARALLEL_MODELS = ("llama-3.1-70b", "qwen3-8b", "gemma-3-27b", "deepseek-v2-lite", "mixtral-8x7b",
+                   "gpt-oss-120b", "qwen3-next-80b-a3b", "nemotron-h-56b-base", "llama-4-scout",
+                   "starcoder2-7b", "lfm2-700m", "gemma-4-31b", "granite-3.1-1b-a400m")
+PARALLEL_LAYOUTS = {
+    "tp8": ["--tp", "8"],
+    "tp2-pp2": ["--tp", "2", "--pp", "2"],
+    "pp4": ["--pp", "4"],
+    "ep8": ["--ep", "8"],
+    "tp2-ep4": ["--tp", "2", "--ep", "4"],
+}
+"""Each on H100s at batches 1, 16 and 256, a 1,024-token prompt and 64 tokens out, with every
+efficiency option set; layouts a model cannot take are left out (the refusal is not a number)."""
+PARALLEL_OPTIONS = ["--hardware", "h100-sxm", "--batch", "1,16,256", "--prompt", "1024", "--output", "64",
+                    "--mfu", "0.6", "--mbu", "0.8", "--overhead", "0.00002", "--price", "2.5",
+                    "--memory-fraction", "0.9", "--users", "1000"]
+
+
+def parallel_numbers_of(name: str, capsys) -> dict:
+    """The preset's JSON in each parallel layout it can take."""
+    found = {layout: _numbers(["derive", name, *PARALLEL_OPTIONS, *flags], capsys)
+             for layout, flags in PARALLEL_LAYOUTS.items()}
+    return {layout: numbers for layout, numbers in found.items() if numbers is not None}
+
+
+@pytest.mark.parametrize("name", PARALLEL_MODELS)
+def test_parallel_numbers_are_unchanged(name, capsys):
+    assert parallel_numbers_of(name, capsys) == json.loads(PARALLEL_SNAPSHOT.read_text())[name]
+
+
 @pytest.mark.parametrize("name", preset_names())
 def test_numbers_are_unchanged(name, capsys):
     snapshot = json.loads(SNAPSHOT.read_text())
@@ -72,7 +103,9 @@ if __name__ == "__main__":     # take the snapshot
     real, sys.stdout = sys.stdout, capture.buffer
     try:
         taken = {name: numbers_of(name, capture) for name in preset_names()}
+        parallel = {name: parallel_numbers_of(name, capture) for name in PARALLEL_MODELS}
     finally:
         sys.stdout = real
     SNAPSHOT.write_text(json.dumps(taken, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {SNAPSHOT} ({len(taken)} presets)")
+    PARALLEL_SNAPSHOT.write_text(json.dumps(parallel, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {SNAPSHOT} ({len(taken)} presets) and {PARALLEL_SNAPSHOT}")

@@ -21,6 +21,7 @@ from .errors import ConfigError, SymbolicError, UnknownModelError, WorkloadError
 from .load import load, load_architecture
 from .model import Model
 from .presets import preset_names
+from .render import render
 from .setting import Setting
 from .workload import DECODE_STEP, PREFILL, Workload
 
@@ -34,8 +35,18 @@ def derive(model, **setting) -> Derivation:
     return Setting.from_mapping(model, setting, conventions=base).derivation
 
 
+def markdown(derivation: Derivation, lang: str = "en") -> str:
+    """The derivation document in Markdown, in English or Chinese (``lang="zh"``)."""
+    return render(derivation, "md", lang)
+
+
+def latex(derivation: Derivation, lang: str = "en") -> str:
+    """The derivation document as a complete LaTeX file."""
+    return render(derivation, "tex", lang)
+
+
 __all__ = [
     "Architecture", "ConfigError", "Conventions", "DECODE_STEP", "Derivation", "Model", "PREFILL",
     "Precision", "Quantity", "Setting", "SymbolicError", "UnknownModelError", "Workload", "WorkloadError",
-    "derive", "load", "load_architecture", "preset_names", "__version__",
+    "derive", "latex", "load", "load_architecture", "markdown", "preset_names", "__version__",
 ]

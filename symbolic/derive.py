@@ -116,22 +116,6 @@ class Derivation:
             for name, expr in q.traffic(model, phase).items():
                 self._add(f"memory.{phase.name}.{name}", expr, "B")
 
-    def to_markdown(self, lang: str = "en") -> str:
-        """The derivation document in Markdown (see :mod:`symbolic.render`)."""
-        from .render import render
-
-        return render(self, "md", lang)
-
-    def to_latex(self, lang: str = "en") -> str:
-        """The derivation document as a complete LaTeX file."""
-        from .render import render
-
-        return render(self, "tex", lang)
-
-    def _repr_markdown_(self) -> str:
-        """Jupyter: a derivation displays as its rendered document."""
-        return self.to_markdown()
-
     def to_dict(self) -> dict:
         """The JSON document: exact integers at the dotted keys, closed forms beside them."""
         arch = self.model.arch

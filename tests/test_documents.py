@@ -129,7 +129,8 @@ def test_docs_are_current():
 
 def test_jupyter_shows_rendered_math():
     d = symbolic.derive("gpt2")
-    assert d._repr_markdown_().startswith("# ")
+    assert symbolic.markdown(d).startswith("# ")
+    assert symbolic.latex(d, lang="zh").startswith("\\documentclass")
     assert d["params.total"]._repr_latex_().startswith("$\\displaystyle")
 
 

@@ -1,0 +1,85 @@
+"""The package's shape: its modules import one another without a cycle, so that each layer of the
+pipeline (config -> architecture -> ops -> quantities -> performance -> outputs) can be read, and
+tested, without the ones after it. Imports inside functions count: a local import that closes a
+cycle is still a cycle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import symbolic
+
+PACKAGE = Path(symbolic.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """The package's modules that ``path`` imports, at any depth of its code."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            candidates = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        elif isinstance(node, ast.Import):
+            candidates = [alias.name for alias in node.names]
+        else:
+            continue
+        found |= {c for c in candidates if c in modules}
+    return found - {name}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the modules it imports. Packages' ``__init__`` files are sources but never
+    targets: ``from . import symbols`` depends on ``symbols``, not on the facade that re-exports
+    it (Python runs ``__init__`` first, but that is loading order, not a dependency)."""
+    paths = sorted(PACKAGE.rglob("*.py"))
+    modules = {_module_name(p) for p in paths if p.name != "__init__.py"}
+    return {_module_name(p): _imports(p, modules) for p in paths}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph, as the modules along it, or None."""
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                return path[path.index(target):] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        state[node] = 2
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_import_graph_has_no_cycle():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_a_cycle_is_found_where_there_is_one():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_local_imports_are_in_the_graph():
+    graph = import_graph()
+    assert "symbolic.render" in graph["symbolic.cli"]      # imported inside a function

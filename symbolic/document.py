@@ -16,14 +16,14 @@ from . import __version__
 from .closed_forms import closed_form
 from .derive import Derivation, Quantity
 from .errors import WorkloadError
-from .exact import plain
+from .exact import plain, substitute
 from .model import Section
 from .ops import kernels
 from .performance import BatchPoint, CriticalBatch, Deployment, Performance, devices_for_users
 from .printing import latex, latex_number, latex_with_values
 from .published import ClaimCheck, check_claims
 from .quantities import at, layer_cache
-from .symbols import VOCABULARY, BW_mem, F_peak, S, c, eta_f, eta_m, g
+from .symbols import VOCABULARY, BW_mem, F_peak, N_ep, N_pp, N_tp, S, c, eta_f, eta_m, g
 from .units import binary_bytes, seconds_latex, si
 from .workload import DECODE_STEP, PREFILL, Phase
 
@@ -309,14 +309,19 @@ class PerfDoc:
 
 
 def perf_line(perf: Performance, key: str, symbol: str, expr: sympy.Expr, unit: str) -> Line:
+    """A performance quantity in three steps: its closed form for any parallel layout, the same
+    at this deployment's degrees (terms of the collectives a degree of 1 does not have drop out,
+    ceil(L / 1) becomes L), and that form with the numbers."""
     closed = closed_form(expr)
-    return Line(key, symbol, latex(closed), None, latex_with_values(closed, perf.bindings),
+    degrees = {symbol: perf.bindings[symbol] for symbol in (N_tp, N_pp, N_ep)}
+    laid_out = closed_form(substitute(expr, degrees))
+    return Line(key, symbol, latex(closed), latex(laid_out), latex_with_values(laid_out, perf.bindings),
                 perf.value(expr), unit)
 
 
 def _roofline(perf: Performance, batch: int) -> tuple:
     tables = []
-    for section in perf.model.layer_sections:
+    for section in (s for s in perf.model.device_sections if s.is_layer):
         rows = []
         for kernel in kernels(section.ops):
             flops, moved = perf.kernel_work(kernel, DECODE_STEP, batch)

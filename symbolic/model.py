@@ -18,6 +18,8 @@ from .layers.decoder import decoder_layer_ops
 from .layers.embedding import embedding_ops
 from .layers.head import head_ops
 from .ops import Op, OpKind
+from .sharding import device_ops, stage_transfers
+from .symbols import B, H, n
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,14 @@ class Model:
         return (Section("embedding", self._stored(embedding_ops(self.arch, conv)), one),
                 *layers,
                 Section("head", self._stored(head_ops(self.arch, conv)), one))
+
+    @cached_property
+    def device_sections(self) -> tuple[Section, ...]:
+        """The sections as one device runs them (:mod:`symbolic.sharding`): each op's share, the
+        collectives tensor and expert parallelism add, and the transfers between pipeline stages
+        (with the head, where a step's last stage ends)."""
+        *sections, head = (replace(s, ops=device_ops(s.ops)) for s in self.sections)
+        return (*sections, replace(head, ops=(*head.ops, stage_transfers(B * n, H))))
 
     def _stored(self, ops: list[Op]) -> tuple[Op, ...]:
         """``ops`` with the weight matrices a quantized checkpoint stores quantized marked so."""

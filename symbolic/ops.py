@@ -36,6 +36,7 @@ class OpKind(str, Enum):
     ELEMENTWISE = "elementwise"  # norms, activations, softmax, RoPE, bias and residual adds
     GATHER = "gather"            # table lookups: no FLOPs, bytes read
     CACHE = "cache"              # the KV cache: no FLOPs, bytes held, read and written
+    COLLECTIVE = "collective"    # communication between devices: bytes over a link, messages
 
 
 FLOP_CATEGORIES = (OpKind.MATMUL, OpKind.ATTENTION, OpKind.ELEMENTWISE)
@@ -72,6 +73,8 @@ class Op:
     kv_read: Expr = ZERO
     kv_written: Expr = ZERO
     state_per_sequence: Expr = ZERO     # of kv_held, what is held whatever the context (a fixed-size state)
+    link_elements: Expr = ZERO          # activation elements one device sends over its link
+    messages: Expr = ZERO               # collective calls, each paying the link latency t_link
     shard: Shard = Shard.REPLICATED
     routed: bool = False                # work of the routed experts (split by expert parallelism)
     fused: str = ""                     # the fused kernel the op runs in ("" : a kernel of its own)
@@ -321,3 +324,11 @@ def depthwise_conv(name: str, component: str, tokens: Expr, channels: Expr, taps
               flops=2 * taps * tokens * channels, params=weights, weights_read=weights,
               activations_read=tokens * channels, activations_written=tokens * channels,
               shard=Shard.FEATURES, note=note)
+
+
+def collective(name: str, component: str, elements: Expr, messages: Expr, *, note: str = "") -> Op:
+    """Communication between devices: ``elements`` activation elements one device sends over its
+    link in ``messages`` collective calls. No FLOPs and no memory traffic of its own (see
+    :mod:`symbolic.sharding`, which adds these ops where parallelism needs them)."""
+    return Op(name, component, OpKind.COLLECTIVE, shape=(("elements", elements), ("messages", messages)),
+              link_elements=elements, messages=messages, note=note)

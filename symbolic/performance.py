@@ -1,16 +1,13 @@
 """Time, throughput, capacity and cost on given hardware, from the same op list.
 
-Per device: tensor parallelism (``N_tp`` ranks) divides each op's work by its shard
-(:class:`~symbolic.ops.Shard`): column- and row-split matmuls, heads and vocabulary by ``N_tp``, the
-KV cache by ``min(N_tp, n_kv)`` (KV heads are replicated once ranks outnumber them), norms and
-residual adds not at all. Pipeline parallelism (``N_pp`` stages) gives each device a run of
-``ceil(L / N_pp)`` layers.
+Per device: every view reads the sections as one device runs them (``Model.device_sections``,
+:mod:`symbolic.sharding`): each op's share under tensor and expert parallelism, and the
+collectives those add, with ``ceil(L / N_pp)`` layers on a pipeline stage.
 
-Roofline: an op takes ``max(FLOPs / (F_peak eta_f), bytes / (BW_mem eta_m))``; a step is the sum
-over its ops ("op by op") or ``max`` of the step's totals ("whole step", the seeds' form), plus
-communication and a fixed overhead ``t_o``. Communication: after every row-split matmul an
-all-reduce of its output over a ring, ``2 (N_tp - 1) / N_tp * bytes / BW_link + alpha``; between
-pipeline stages a transfer of the hidden states, ``B n H b_a / BW_link + alpha``.
+Roofline: an op takes ``max(FLOPs / (F_peak eta_f), bytes / (BW_mem eta_m))``, a collective its
+bytes over the link and ``t_link`` per call; a step is the sum over its kernels ("op by op") or the
+``max`` of the step's compute and memory totals ("whole step", the seeds' form) plus the
+collectives, and a fixed overhead ``t_o``.
 
 A request: time to first token (the prefill), then ``g`` decode steps at contexts S, ..., S + g - 1,
 summed exactly in closed form (each step's time is piecewise linear in the context).
@@ -23,26 +20,23 @@ from functools import cached_property
 
 import sympy
 
+from . import quantities as q
 from .derive import Derivation
 from .errors import SymbolicError, WorkloadError
 from .exact import substitute, to_rational
 from .hardware import Accelerator
 from .model import Model
-from .ops import DeviceKernel, Op, Shard, kernels
-from .quantities import at
+from .ops import DeviceKernel, Op, OpKind
 from .symbols import (
     B,
     BW_link,
     BW_mem,
     F_peak,
-    H,
-    L,
     M_dev,
     N_ep,
     N_pp,
     N_tp,
     S,
-    alpha,
     b_a,
     b_kv,
     c,
@@ -50,10 +44,8 @@ from .symbols import (
     eta_m,
     f_mem,
     g,
-    k,
-    n,
-    n_kv,
     p_h,
+    t_link,
     t_o,
 )
 from .workload import DECODE_STEP, PREFILL, Phase
@@ -62,55 +54,34 @@ DEFAULT_LINK_LATENCY = sympy.Rational(5, 10**6)
 """5 microseconds per collective: seed note 004 gives 3 to 5 us of message latency, 'depending on
 the hardware'; the upper end is the default."""
 
-_SPLIT = {  # shard -> fields divided by N_tp (KV fields by min(N_tp, the cache's KV heads))
-    Shard.COLUMN: {"flops", "params", "weights_read", "activations_written"},
-    Shard.FEATURES: {"flops", "params", "weights_read", "activations_read", "activations_written"},
-    Shard.ROW: {"flops", "params", "weights_read", "activations_read"},
-    Shard.VOCAB: {"flops", "params", "weights_read", "activations_written"},
-    Shard.HEADS: {"flops", "activations_read", "activations_written"},
-    Shard.KV: {"kv_per_token", "kv_held", "kv_read", "kv_written", "state_per_sequence"},
-    Shard.REPLICATED: set(),
-}
-
-
-_BATCH_FIELDS = {"flops", "activations_read", "activations_written", "kv_held", "kv_read", "kv_written"}
-
-
-def per_device(op: Op, field_name: str) -> sympy.Expr:
-    """An op's ``field_name`` on one device: one tensor-parallel rank of one expert-parallel rank.
-
-    Expert parallelism (N_ep devices) spreads the routed experts over the devices, so each holds
-    and runs 1/N_ep of them; the rest of the model runs data-parallel beside it (each device a
-    copy of attention and dense layers for B / N_ep of the sequences)."""
-    value = getattr(op, field_name)
-    if field_name in _SPLIT[op.shard]:
-        value = value / (sympy.Min(N_tp, op.dims().get("kv_heads", n_kv)) if op.shard is Shard.KV else N_tp)
-    if op.routed or field_name in _BATCH_FIELDS:
-        value = value / N_ep
-    return value
-
-
 def op_traffic(op: Op) -> dict[str, sympy.Expr]:
-    """Bytes an op moves on one rank, by what they hold: weights, KV cache, activations."""
-    return {"weights": per_device(op, "weights_read") * op.bytes_per_weight,
-            "kv_cache": (per_device(op, "kv_read") + per_device(op, "kv_written")) * b_kv,
-            "activations": (per_device(op, "activations_read")
-                            + per_device(op, "activations_written")) * b_a}
+    """Bytes an op (as one device runs it) moves, by what they hold: weights, KV cache, activations."""
+    return {"weights": op.weights_read * op.bytes_per_weight,
+            "kv_cache": (op.kv_read + op.kv_written) * b_kv,
+            "activations": (op.activations_read + op.activations_written) * b_a}
 
 
 def op_bytes(op: Op) -> sympy.Expr:
-    """Bytes an op moves on one rank: weights, activations and KV cache."""
+    """Bytes an op moves to and from memory: weights, activations and KV cache."""
     return sympy.Add(*op_traffic(op).values())
 
 
 def kernel_sum(kernel: DeviceKernel, what: str) -> sympy.Expr:
-    """A kernel's ``flops`` or ``bytes`` on one rank: the sum over its ops."""
-    return sympy.Add(*(op_bytes(op) if what == "bytes" else per_device(op, what) for op in kernel.ops))
+    """A kernel's ``flops`` or ``bytes``: the sum over its ops."""
+    return sympy.Add(*(op_bytes(op) if what == "bytes" else getattr(op, what) for op in kernel.ops))
+
+
+def link_time(op: Op) -> sympy.Expr:
+    """A collective's time: its bytes over the link, and the link latency for each call."""
+    return op.link_elements * b_a / BW_link + op.messages * t_link
 
 
 def kernel_time(kernel: DeviceKernel) -> sympy.Expr:
-    """Roofline time of one kernel on one rank: the longer of its FLOPs at the peak rate and its
-    bytes at the memory bandwidth (Williams, Waterman and Patterson, 'Roofline', CACM 2009)."""
+    """Time of one kernel on one device: a collective's link time, or the roofline, the longer of
+    its FLOPs at the peak rate and its bytes at the memory bandwidth (Williams, Waterman and
+    Patterson, 'Roofline', CACM 2009)."""
+    if all(op.kind is OpKind.COLLECTIVE for op in kernel.ops):
+        return sympy.Add(*map(link_time, kernel.ops))
     return sympy.Max(kernel_sum(kernel, "flops") / (F_peak * eta_f),
                      kernel_sum(kernel, "bytes") / (BW_mem * eta_m), evaluate=False)
 
@@ -174,7 +145,7 @@ class Deployment:
         a = self.accelerator
         values = {
             F_peak: a.peak(self.compute_dtype), BW_mem: a.memory_bandwidth, M_dev: a.memory_bytes,
-            eta_f: self.mfu, eta_m: self.mbu, t_o: self.overhead_s, alpha: self.link_latency_s,
+            eta_f: self.mfu, eta_m: self.mbu, t_o: self.overhead_s, t_link: self.link_latency_s,
             f_mem: self.memory_fraction, N_tp: sympy.Integer(self.tp), N_pp: sympy.Integer(self.pp),
             N_ep: sympy.Integer(self.ep),
         }
@@ -203,30 +174,15 @@ class Performance:
 
     # --- expressions -------------------------------------------------------------------------
 
-    def sum_over_ops(self, per_op, phase: Phase | None) -> sympy.Expr:
-        """Sum over the whole model (all stages) of a per-op expression, at ``phase``."""
-        return self._sum_over_sections(lambda ops: map(per_op, ops), phase)
-
-    def sum_over_kernels(self, per_kernel, phase: Phase | None) -> sympy.Expr:
-        """Sum over the whole model of a per-kernel expression (fused ops taken together)."""
-        return self._sum_over_sections(lambda ops: map(per_kernel, kernels(ops)), phase)
-
-    def _sum_over_sections(self, terms, phase: Phase | None) -> sympy.Expr:
-        """Each section's ``terms(ops)`` summed, times its repeats, at ``phase``. Roofline maxes are
-        rebuilt without SymPy's search for a dominating argument (``fast_extrema``), which was most
-        of the time of building a step's expression; the values are the same."""
-        total = sympy.Add(*(s.repeats * sympy.Add(*terms(s.ops)) for s in self.model.sections))
-        return total if phase is None else substitute(total, phase.substitutions(), fast_extrema=True)
-
     def flops(self, phase: Phase) -> sympy.Expr:
-        return self.sum_over_ops(lambda op: per_device(op, "flops"), phase)
+        return q.device_sum(self.model, "flops", phase)
 
     def bytes(self, phase: Phase) -> sympy.Expr:
-        return self.sum_over_ops(op_bytes, phase)
+        return q.device_sum(self.model, op_bytes, phase)
 
     def traffic(self, phase: Phase) -> dict[str, sympy.Expr]:
         """Bytes one device moves in a step, by what they hold (see ``op_traffic``)."""
-        return {part: self.sum_over_ops(lambda op, p=part: op_traffic(op)[p], phase)
+        return {part: q.device_sum(self.model, lambda op, p=part: op_traffic(op)[p], phase)
                 for part in ("weights", "kv_cache", "activations")}
 
     def compute_time(self, phase: Phase) -> sympy.Expr:
@@ -236,35 +192,27 @@ class Performance:
         return self.bytes(phase) / (BW_mem * eta_m)
 
     def communication_time(self, phase: Phase) -> sympy.Expr:
-        """All-reduces after row-split matmuls (ring), and transfers between pipeline stages."""
-        time = sympy.Integer(0)
-        if self.deployment.tp > 1:
-            ring = 2 * (N_tp - 1) / N_tp
-            time += self.sum_over_ops(lambda op: (ring * op.activations_written * b_a / BW_link + alpha)
-                              if op.shard is Shard.ROW else 0, phase)
-        if self.deployment.pp > 1:
-            time += at((N_pp - 1) * (B * n * H * b_a / BW_link + alpha), phase)
-        if self.deployment.ep > 1:
-            time += self.all_to_all_time(phase)
-        return time
+        """The collectives' time (see :mod:`symbolic.sharding`): all-reduces after row-split
+        matmuls, all-to-alls around routed experts, transfers between pipeline stages."""
+        return q.device_sum(self.model, link_time, phase)
 
     def all_to_all_bytes(self, phase: Phase) -> sympy.Expr:
-        """Bytes one device sends in one all-to-all of an MoE layer: its B n / N_ep tokens' hidden
-        states to each of their k experts, the (N_ep - 1) / N_ep of them held elsewhere."""
-        return at(B * n / N_ep * k * H * b_a * (N_ep - 1) / N_ep, phase)
-
-    def all_to_all_time(self, phase: Phase) -> sympy.Expr:
-        """Two all-to-alls (dispatch to the experts, combine back) in every MoE layer."""
-        moe_layers = sympy.Add(*(s.repeats for s in self.model.layer_sections if s.group.spec.is_moe))
-        return moe_layers * 2 * (self.all_to_all_bytes(phase) / BW_link + alpha)
+        """Bytes one device sends in one all-to-all of an MoE layer."""
+        sent = next(op.link_elements for s in self.model.device_sections for op in s.ops
+                    if op.name == "dispatch")
+        return q.at(sent * b_a, phase)
 
     def step_time(self, phase: Phase, *, by_op: bool = True) -> sympy.Expr:
-        """Time of one step: the roofline kernel by kernel (or whole step), plus communication and t_o."""
+        """Time of one step: the roofline kernel by kernel (or whole step) with the collectives'
+        time, plus the fixed overhead t_o."""
         key = (phase.name, by_op)
         if key not in self._step_times:
-            compute = self.sum_over_kernels(kernel_time, phase) if by_op else sympy.Max(
-                self.compute_time(phase), self.memory_time(phase), evaluate=False)
-            self._step_times[key] = compute + self.communication_time(phase) + t_o
+            if by_op:
+                busy = q.device_sum(self.model, None, phase, by_kernel=kernel_time)
+            else:
+                busy = sympy.Max(self.compute_time(phase), self.memory_time(phase),
+                                 evaluate=False) + self.communication_time(phase)
+            self._step_times[key] = busy + t_o
         return self._step_times[key]
 
     def _bound_step(self, phase: Phase) -> sympy.Expr:
@@ -277,26 +225,12 @@ class Performance:
 
     @cached_property
     def weight_bytes_per_device(self) -> sympy.Expr:
-        """Weights held by one device: its share of every split matrix, all replicated ones, and
-        the layers of the heaviest pipeline stage (the first holds the embedding, the last the head)."""
-        stage_layers = sympy.ceiling(L / N_pp) if self.deployment.pp > 1 else L
-        embedding, *layers, head = self.model.sections
-        def held(ops):
-            return sympy.Add(*(per_device(op, "params") * op.bytes_per_weight for op in ops))
-
-        per_layer = sum((s.repeats / L) * held(s.ops) for s in layers)
-        ends = [held(part.ops) for part in (embedding, head)]
-        if self.deployment.pp > 1:
-            return stage_layers * per_layer + sympy.Max(*ends)
-        return stage_layers * per_layer + ends[0] + ends[1]
+        """Weights held by one device (see :func:`symbolic.quantities.weights_bytes_per_device`)."""
+        return q.weights_bytes_per_device(self.model)
 
     def kv_bytes_per_sequence(self, context: sympy.Expr) -> sympy.Expr:
-        """KV cache one sequence needs on the device that holds it once ``context`` tokens are
-        cached (with expert parallelism a sequence lives on one device: no division by N_ep)."""
-        layers = sympy.Add(*(s.repeats * sympy.Add(*(per_device(op, "kv_held") for op in s.ops))
-                             for s in self.model.layer_sections)) * N_ep
-        share = sympy.ceiling(L / N_pp) / L if self.deployment.pp > 1 else 1
-        return (layers * share).xreplace({B: 1, c: context}) * b_kv
+        """KV cache of one sequence on the device that holds it once ``context`` tokens are cached."""
+        return q.kv_bytes_per_sequence_per_device(self.model, context)
 
     # --- values ------------------------------------------------------------------------------
 
@@ -407,7 +341,7 @@ class Performance:
     def kernel_work(self, kernel: DeviceKernel, phase: Phase, batch: int, repeats=1) -> tuple:
         """A kernel's (FLOPs, bytes) on one device in a step of ``phase`` at ``batch``, times
         ``repeats`` (the layers it runs in), as exact numbers."""
-        return tuple(self.value(repeats * at(kernel_sum(kernel, what), phase), batch=batch)
+        return tuple(self.value(repeats * q.at(kernel_sum(kernel, what), phase), batch=batch)
                      for what in ("flops", "bytes"))
 
     def at_batch(self, batch: int) -> BatchPoint:

@@ -89,7 +89,7 @@ def roofline_points(perf: Performance, phase, batch: int) -> dict[str, tuple[flo
     repeats in. Fused attention (KV-cache read, scores, softmax, values) is one point; a kernel
     that does no arithmetic (an unfused cache read) has no place on the chart and is left out."""
     points: dict[str, list] = {}
-    for section in perf.model.sections:
+    for section in perf.model.device_sections:
         for kernel in kernels(section.ops):
             flops, moved = perf.kernel_work(kernel, phase, batch, section.repeats)
             if flops == 0 or moved == 0:

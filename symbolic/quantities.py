@@ -2,18 +2,22 @@
 
 Each view is a sum of one op field over the sections, each section's sum multiplied by how often it
 repeats. Nothing here knows a formula of its own: a FLOP count is the sum of the ops' FLOPs, a
-weight-byte count is the sum of the ops' parameters times the bytes per weight, and so on.
+weight-byte count is the sum of the ops' parameters times the bytes per weight, and so on. The
+per-device views sum the same fields over the sections as one device runs them
+(``Model.device_sections``, see :mod:`symbolic.sharding`), collectives included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import sympy
 
+from .exact import substitute
 from .model import Model, Section
-from .ops import FLOP_CATEGORIES, Op, OpKind
-from .symbols import B, b_a, b_kv
+from .ops import FLOP_CATEGORIES, DeviceKernel, Op, OpKind, kernels
+from .sharding import calls
+from .symbols import B, L, N_ep, N_pp, b_a, b_kv, c
 from .workload import Phase
 
 
@@ -33,6 +37,24 @@ def model_sum(model: Model, field: str, phase: Phase | None = None, *,
     total = sympy.Add(*(s.repeats * section_sum(s, field, kinds=kinds, components=components)
                         for s in chosen))
     return at(total, phase)
+
+
+def device_sum(model: Model, term: str | Callable[[Op], sympy.Expr], phase: Phase | None = None,
+               *, by_kernel: Callable[[DeviceKernel], sympy.Expr] | None = None) -> sympy.Expr:
+    """The whole model as one device runs it (all its pipeline stages in turn): the sum of an op
+    field, or of ``term(op)``, or with ``by_kernel`` of a function of each kernel (ops fused into
+    one launch taken together), at ``phase`` if given. Maxes and mins are bound without SymPy's
+    search for a dominating argument (``fast_extrema``): the values are the same, and binding a
+    step's expression takes a fraction of the time."""
+    def of_section(section: Section) -> sympy.Expr:
+        if by_kernel is not None:
+            return sympy.Add(*map(by_kernel, kernels(section.ops)))
+        if isinstance(term, str):
+            return sympy.Add(*(getattr(op, term) for op in section.ops))
+        return sympy.Add(*map(term, section.ops))
+
+    total = sympy.Add(*(s.repeats * of_section(s) for s in model.device_sections))
+    return total if phase is None else substitute(total, phase.substitutions(), fast_extrema=True)
 
 
 def at(expr: sympy.Expr, phase: Phase | None) -> sympy.Expr:
@@ -123,6 +145,29 @@ def kv_cache(model: Model) -> dict[str, sympy.Expr]:
         rows["state_elements_per_sequence"] = state
         rows["state_bytes_per_sequence"] = state * b_kv
     return rows
+
+
+def weights_bytes_per_device(model: Model) -> sympy.Expr:
+    """Weights one device holds: its share of every split matrix, all replicated ones, and the
+    layers of the heaviest pipeline stage, ceil(L / N_pp) of them (the first stage holds the
+    embedding, the last the head; one stage holds both, min(N_pp - 1, 1) = 0)."""
+    embedding, *layers, head = model.device_sections
+    def held(section: Section) -> sympy.Expr:
+        return sympy.Add(*(op.param_bytes for op in section.ops))
+
+    per_layer = sympy.Add(*((s.repeats / L) * held(s) for s in layers))
+    ends = held(embedding), held(head)
+    one_stage = 1 - calls(N_pp)
+    return sympy.ceiling(L / N_pp) * per_layer + sympy.Max(*ends) + one_stage * sympy.Min(*ends)
+
+
+def kv_bytes_per_sequence_per_device(model: Model, context: sympy.Expr) -> sympy.Expr:
+    """Cache one sequence needs on the device that holds it once ``context`` tokens are cached:
+    its share of the layers of one pipeline stage, ceil(L / N_pp) / L of them (with expert
+    parallelism a sequence lives on one device, so the division by N_ep is undone)."""
+    layers = sympy.Add(*(s.repeats * section_sum(s, "kv_held") for s in model.device_sections
+                         if s.is_layer)) * N_ep
+    return (layers * sympy.ceiling(L / N_pp) / L).xreplace({B: 1, c: context}) * b_kv
 
 
 def layer_cache(section: Section) -> dict[str, sympy.Expr]:

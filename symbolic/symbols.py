@@ -165,7 +165,7 @@ TERMS: tuple[Term, ...] = (
          ("device_memory", "gpu_memory", "vram", "hbm_capacity"), integer=False),
     Term("BW_link", r"BW_{link}", "interconnect bandwidth between devices, one direction", "B/s", (),
          ("link_bandwidth", "interconnect_bandwidth", "nvlink_bandwidth", "a_c"), integer=False),
-    Term("alpha", r"\alpha", "latency of one collective operation or transfer", "s", (),
+    Term("t_link", r"t_{link}", "latency of one collective call or transfer between devices", "s", (),
          ("latency", "link_latency"), integer=False),
     Term("eta_f", r"\eta_{f}", "compute efficiency (MFU): achieved share of peak FLOP/s", "1", (),
          ("mfu",), integer=False),
@@ -239,7 +239,7 @@ F_peak = VOCABULARY["F_peak"].symbol
 BW_mem = VOCABULARY["BW_mem"].symbol
 M_dev = VOCABULARY["M_dev"].symbol
 BW_link = VOCABULARY["BW_link"].symbol
-alpha = VOCABULARY["alpha"].symbol
+t_link = VOCABULARY["t_link"].symbol
 eta_f = VOCABULARY["eta_f"].symbol
 eta_m = VOCABULARY["eta_m"].symbol
 t_o = VOCABULARY["t_o"].symbol

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 import symbolic
 from symbolic.hardware import accelerators, get_accelerator
 from symbolic.ops import OpKind
-from symbolic.performance import Deployment, Performance, per_device, performance_dict, sum_linear_pieces
+from symbolic.performance import Deployment, Performance, performance_dict, sum_linear_pieces
+from symbolic.sharding import shard
 from symbolic.strategies import Bounds, scenarios
 from symbolic.symbols import N_ep, N_tp, c
 from symbolic.workload import DECODE_STEP, PHASES
@@ -111,7 +112,7 @@ def test_pointwise_ops_on_split_tensors_move_only_their_share(name):
             if op.kind is not OpKind.ELEMENTWISE or op.flops == 0:
                 continue
             def share(field, op=op):
-                return sympy.simplify(per_device(op, field).subs(N_ep, 1) / getattr(op, field))
+                return sympy.simplify(getattr(shard(op), field).subs(N_ep, 1) / getattr(op, field))
 
             if share("flops") == 1 / N_tp:
                 for field in ("activations_read", "activations_written"):

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import symbolic
+from symbolic import quantities as q
 from symbolic.errors import SymbolicError
 from symbolic.exact import to_rational
 from symbolic.hardware import get_accelerator
@@ -90,7 +91,7 @@ def test_roofline_points_hold_every_flop_and_the_bytes_of_every_op_that_computes
         points = plots.roofline_points(perf, phase, 1)
         placed_flops, placed_bytes = (sum(p[i] for p in points.values()) for i in (0, 1))
         assert placed_flops == pytest.approx(float(perf.value(perf.flops(phase), batch=1)), rel=1e-12)
-        unplaced = perf.sum_over_ops(lambda op: op_bytes(op) if op.name in alone else 0, phase)
+        unplaced = q.device_sum(perf.model, lambda op: op_bytes(op) if op.name in alone else 0, phase)
         expected = perf.value(perf.bytes(phase) - unplaced, batch=1)
         assert placed_bytes == pytest.approx(float(expected), rel=1e-12)
 

@@ -192,7 +192,7 @@ def test_seed_004_tensor_parallel_all_reduce_time():
     # the bandwidth term is 8.74 us; and each of the 160 all-reduces also pays its latency.
     assert round(2 * 2 * 8192 * 80 * 0.75 / 450e9 * 1e6, 2) == 4.37
     p = _h100(tp=4)
-    bandwidth_only = p.value(p.communication_time(DECODE_STEP).xreplace({symbolic.symbols.alpha: 0}))
+    bandwidth_only = p.value(p.communication_time(DECODE_STEP).xreplace({symbolic.symbols.t_link: 0}))
     assert round(float(bandwidth_only) * 1e6, 2) == 8.74
     with_latency = p.value(p.communication_time(DECODE_STEP))
     assert with_latency - bandwidth_only == 160 * p.deployment.link_latency_s

@@ -195,25 +195,43 @@ def traffic(model: Model, phase: Phase) -> dict[str, sympy.Expr]:
 # --- Mixture of experts and latent attention ------------------------------------------------------
 
 def moe(model: Model) -> dict[str, sympy.Expr]:
-    """Routing in numbers: tokens each routed expert receives in a prefill and in a decode step
-    (B S k / E and B k / E, exact rationals), and the experts a decode step's B tokens touch in one
-    layer, E (1 - (1 - k/E)^B), when each token picks k of the E uniformly."""
-    from .symbols import E, S, k
+    """Routing in numbers, read from the first routed expert matmul: tokens each routed expert
+    receives in a prefill and in a decode step (its activation rows over its experts: B S k / E
+    and B k / E when each token goes to k of the E), and the experts a decode step's B tokens touch
+    in one layer (its weights read over one expert's: E (1 - (1 - k/E)^B) when tokens pick
+    uniformly)."""
+    from .workload import DECODE_STEP, PREFILL
 
+    routed = next(op for s in model.layer_sections for op in s.ops
+                  if op.routed and op.kind is OpKind.MATMUL)
+    dims = routed.dims()
+    per_expert = routed.activations_read / (dims["d_in"] * dims["experts"])
+    touched = routed.weights_read / (dims["d_in"] * dims["d_out"])
     return {
-        "tokens_per_expert_prefill": B * S * k / E,
-        "tokens_per_expert_decode": B * k / E,
-        "experts_touched_decode": E * (1 - (1 - k / E) ** B),
+        "tokens_per_expert_prefill": at(per_expert, PREFILL),
+        "tokens_per_expert_decode": at(per_expert, DECODE_STEP),
+        "experts_touched_decode": at(touched, DECODE_STEP),
     }
 
 
 def mla(model: Model) -> dict[str, sympy.Expr]:
-    """Per token, all layers: what MLA caches (the latent and the rotary key) and what a cache of
-    expanded keys and values would hold (older transformers versions, naive serving)."""
-    from .symbols import d_nope, d_rope, d_v, n_q, r_kv
+    """Per token, all layers: what MLA caches (the op ``kv_cache``: the latent and the rotary key)
+    and what a cache of expanded keys and values would hold (older transformers versions, naive
+    serving): per head, the widths of the keys and values the expanded form's attention products
+    use."""
+    expanded = model if model.conventions.mla_form == "expanded" else \
+        Model(model.arch, model.conventions.replace(mla_form="expanded"))
 
-    layers = sympy.Add(*(s.repeats for s in model.layer_sections))
+    def per_token(m: Model, width) -> sympy.Expr:
+        return sympy.Add(*(s.repeats * sympy.Add(*map(width, s.ops)) for s in m.layer_sections))
+
+    def head_widths(op: Op) -> sympy.Expr:
+        dims = op.dims()
+        attends = op.kind is OpKind.ATTENTION and op.name in ("scores", "values")   # not the indexer's
+        return dims["heads"] * dims["head_dim"] if attends else sympy.Integer(0)
+
     return {
-        "kv_elements_per_token_compressed": layers * (r_kv + d_rope),
-        "kv_elements_per_token_expanded": layers * n_q * (d_nope + d_rope + d_v),
+        "kv_elements_per_token_compressed": per_token(
+            model, lambda op: op.kv_per_token if op.name == "kv_cache" else sympy.Integer(0)),
+        "kv_elements_per_token_expanded": per_token(expanded, head_widths),
     }

@@ -8,7 +8,7 @@ Measures, each as the median of several runs (wall-clock, ``time.perf_counter``)
 
 (a) cold start to a finished Markdown document: a fresh ``python -m symbolic derive PRESET
     --format md -o FILE`` (interpreter start, imports, derivation, rendering, writing);
-(b) sweep points per second: a compiled (model, hardware, TP) kernel evaluated over a
+(b) sweep points per second: a compiled (model, hardware, TP) setting evaluated over a
     1024 x 1024 grid of batch sizes and contexts, every column materialised; beside it the
     compile time and whole ``symbolic sweep`` commands (CSV of a million rows, and the plot);
 (c) checker verdicts per second: formula, number and arithmetic checks against a derivation
@@ -81,15 +81,15 @@ def sweep_rate(repeats: int) -> dict:
     plan = SweepPlan(base=Setting("llama-3.1-8b", hardware="h100-sxm"), models=["llama-3.1-8b"],
                      accelerators=[get_accelerator("h100-sxm")], tps=[1], batches=parse_range("1..1024", "b"),
                      contexts=parse_range("128..131072+128", "c"))
-    compile_s, _ = median_time(lambda: next(plan.kernels()), 3)
-    kernel = next(plan.kernels())
+    compile_s, _ = median_time(lambda: next(plan.compiled()), 3)
+    compiled = next(plan.compiled())
 
     def evaluate():
-        for _chunk in plan.chunks(kernel):
+        for _chunk in plan.chunks(compiled):
             pass
 
     seconds, times = median_time(evaluate, repeats)
-    points = plan.points_per_kernel
+    points = plan.points_per_setting
     return {"grid": "llama-3.1-8b, 1 x h100-sxm, batch 1..1024 x context 128..131072+128",
             "points": points, "compile_s": compile_s, "evaluate_median_s": seconds,
             "points_per_s": points / seconds, "runs_s": times}

@@ -251,7 +251,7 @@ class Architecture:
     index_head_dim: int | None = None
     global_head_dim: int | None = None       # heads of the global_heads layers (Gemma-4)
     global_num_kv_heads: int | None = None
-    conv_kernel: int | None = None           # taps of a short convolution (LFM2, Gated DeltaNet)
+    conv_taps: int | None = None             # taps of a short convolution (LFM2, Gated DeltaNet)
     linear_num_key_heads: int | None = None  # Gated DeltaNet linear attention (Qwen3-Next)
     linear_num_value_heads: int | None = None
     linear_key_head_dim: int | None = None
@@ -287,17 +287,18 @@ class Architecture:
             if self.num_heads % self.global_num_kv_heads:
                 raise ConfigError(f"num_global_key_value_heads ({self.global_num_kv_heads}) must divide "
                                   f"num_attention_heads ({self.num_heads})")
-        if any(isinstance(g.spec.mixer, ShortConvSpec) for g in self.layer_groups) and not self.conv_kernel:
-            raise ConfigError("short-convolution layers need a positive conv_kernel")
+        if any(isinstance(g.spec.mixer, ShortConvSpec) for g in self.layer_groups) and not self.conv_taps:
+            raise ConfigError("short-convolution layers need a positive convolution width (conv_L_cache)")
         if any(isinstance(g.spec.mixer, GatedDeltaNetSpec) for g in self.layer_groups) and not (
-                self.conv_kernel and self.linear_num_key_heads and self.linear_num_value_heads
+                self.conv_taps and self.linear_num_key_heads and self.linear_num_value_heads
                 and self.linear_key_head_dim and self.linear_value_head_dim):
-            raise ConfigError("linear-attention layers need conv_kernel and the linear heads and head sizes")
+            raise ConfigError("linear-attention layers need a convolution width (linear_conv_kernel_dim) "
+                              "and the linear heads and head sizes")
         if any(isinstance(g.spec.mixer, Mamba2Spec) for g in self.layer_groups):
-            if not (self.conv_kernel and self.mamba_num_heads and self.mamba_head_dim and self.ssm_state_size
+            if not (self.conv_taps and self.mamba_num_heads and self.mamba_head_dim and self.ssm_state_size
                     and self.mamba_groups):
-                raise ConfigError("Mamba layers need conv_kernel, mamba_num_heads, mamba_head_dim, "
-                                  "ssm_state_size and n_groups")
+                raise ConfigError("Mamba layers need a convolution width (conv_kernel), mamba_num_heads, "
+                                  "mamba_head_dim, ssm_state_size and n_groups")
             if self.mamba_num_heads % self.mamba_groups:
                 raise ConfigError(f"n_groups ({self.mamba_groups}) must divide mamba_num_heads "
                                   f"({self.mamba_num_heads})")
@@ -360,7 +361,7 @@ class Architecture:
                     sym.r_q: self.q_lora_rank, sym.r_kv: self.kv_lora_rank,
                     sym.d_nope: self.qk_nope_head_dim, sym.d_rope: self.qk_rope_head_dim,
                     sym.d_v: self.v_head_dim, sym.k_idx: self.index_topk, sym.n_idx: self.index_n_heads,
-                    sym.d_idx: self.index_head_dim, sym.w_conv: self.conv_kernel,
+                    sym.d_idx: self.index_head_dim, sym.w_conv: self.conv_taps,
                     sym.n_lk: self.linear_num_key_heads, sym.n_lv: self.linear_num_value_heads,
                     sym.d_lk: self.linear_key_head_dim, sym.d_lv: self.linear_value_head_dim,
                     sym.n_m: self.mamba_num_heads, sym.d_m: self.mamba_head_dim,

@@ -316,7 +316,7 @@ def perf_line(perf: Performance, key: str, symbol: str, expr: sympy.Expr, unit: 
     degrees = {symbol: perf.bindings[symbol] for symbol in (N_tp, N_pp, N_ep)}
     laid_out = closed_form(substitute(expr, degrees))
     return Line(key, symbol, latex(closed), latex(laid_out), latex_with_values(laid_out, perf.bindings),
-                perf.value(expr), unit)
+                perf.evaluate(expr), unit)
 
 
 def _roofline(perf: Performance, batch: int) -> tuple:
@@ -327,8 +327,8 @@ def _roofline(perf: Performance, batch: int) -> tuple:
             flops, moved = perf.kernel_work(kernel, DECODE_STEP, batch)
             if flops == 0 and moved == 0:
                 continue
-            compute = flops / perf.value(F_peak * eta_f)
-            memory = moved / perf.value(BW_mem * eta_m)
+            compute = flops / perf.evaluate(F_peak * eta_f)
+            memory = moved / perf.evaluate(BW_mem * eta_m)
             kind = kernel.ops[0].kind.value if len(kernel.ops) == 1 else "fused"
             rows.append(RooflineRow(kernel.label, kind, flops, moved, max(compute, memory),
                                     compute >= memory))

@@ -810,7 +810,7 @@ def _read_lfm2(reader: ConfigReader, name: str, source: str) -> Architecture:
         layer_groups=_group_layers(types, lambda t: LayerSpec(attention if t == FULL else short_conv, mlp)),
         tie_word_embeddings=reader.flag("tie_word_embeddings", True),
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
-        conv_kernel=reader.integer("conv_L_cache") if "conv" in types else None,
+        conv_taps=reader.integer("conv_L_cache") if "conv" in types else None,
         source=source, config=reader.config)
 
 
@@ -891,7 +891,7 @@ def _read_qwen3_next(reader: ConfigReader, model_type: str, name: str, source: s
         layer_groups=_group_layers(list(zip(types, is_moe, strict=True)), lambda kind: layer(*kind)),
         tie_word_embeddings=reader.flag("tie_word_embeddings", False),
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
-        conv_kernel=reader.integer("linear_conv_kernel_dim") if linear else None,
+        conv_taps=reader.integer("linear_conv_kernel_dim") if linear else None,
         linear_num_key_heads=key_heads if linear else None,
         linear_num_value_heads=value_heads if linear else None,
         linear_key_head_dim=reader.integer("linear_key_head_dim") if linear else None,
@@ -969,7 +969,7 @@ def _read_nemotron_h(reader: ConfigReader, name: str, source: str) -> Architectu
         layer_groups=_group_layers(types, lambda t: LayerSpec(*parts[t])),
         tie_word_embeddings=False,   # NemotronHForCausalLM ties nothing (_tied_weights_keys is empty)
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
-        conv_kernel=reader.integer("conv_kernel") if "linear_attention" in has else None,
+        conv_taps=reader.integer("conv_kernel") if "linear_attention" in has else None,
         **({"mamba_num_heads": reader.integer("mamba_num_heads"),
             "mamba_head_dim": reader.integer("mamba_head_dim"),
             "ssm_state_size": reader.integer("ssm_state_size"), "mamba_groups": reader.integer("n_groups")}
@@ -1059,7 +1059,7 @@ def _read_bamba(reader: ConfigReader, model_type: str, name: str, source: str) -
         tie_word_embeddings=reader.flag("tie_word_embeddings", False),
         max_position_embeddings=reader.integer("max_position_embeddings", default=None),
         embedding_scale=granite,
-        conv_kernel=reader.integer("mamba_d_conv") if has_mamba else None,
+        conv_taps=reader.integer("mamba_d_conv") if has_mamba else None,
         **({"mamba_num_heads": mamba_heads, "mamba_head_dim": mamba_head,
             "ssm_state_size": reader.integer("mamba_d_state"),
             "mamba_groups": reader.integer("mamba_n_groups")} if has_mamba else {}),

@@ -234,7 +234,7 @@ class Performance:
 
     # --- values ------------------------------------------------------------------------------
 
-    def value(self, expr: sympy.Expr, **workload) -> sympy.Rational:
+    def evaluate(self, expr: sympy.Expr, **workload) -> sympy.Rational:
         """``expr`` with every symbol bound; keyword arguments override B, S or c."""
         overrides = {{"batch": B, "prompt": S, "context": c}[k]: sympy.Integer(v)
                      for k, v in workload.items()}
@@ -255,28 +255,28 @@ class Performance:
         """The same sum, step by step (for checking the closed form)."""
         start = self.derivation.workload.prompt
         step = self.step_time(DECODE_STEP)
-        return sum((self.value(step, batch=batch, context=start + i) for i in range(self.generated)),
+        return sum((self.evaluate(step, batch=batch, context=start + i) for i in range(self.generated)),
                    sympy.Integer(0))
 
     @cached_property
     def free_bytes_per_device(self) -> sympy.Rational:
-        return self.value(M_dev * f_mem - self.weight_bytes_per_device)
+        return self.evaluate(M_dev * f_mem - self.weight_bytes_per_device)
 
     @cached_property
     def usable_bytes_per_device(self) -> sympy.Rational:
-        return self.value(M_dev * f_mem)
+        return self.evaluate(M_dev * f_mem)
 
     @cached_property
     def kv_bytes_per_sequence_at_end(self) -> sympy.Rational:
         """KV cache of one sequence at the end of its request, context S + g, on its device."""
-        return self.value(self.kv_bytes_per_sequence(S + g))
+        return self.evaluate(self.kv_bytes_per_sequence(S + g))
 
     def check_weights_fit(self) -> None:
         """Refuse a deployment whose weights alone exceed a device's usable memory, naming how many
         devices' memory they need."""
         if self.free_bytes_per_device > 0:
             return
-        weights = self.value(self.weight_bytes_per_device)
+        weights = self.evaluate(self.weight_bytes_per_device)
         usable = self.usable_bytes_per_device
         share = weights * self.deployment.tp * self.deployment.pp // usable   # devices' worth, floored
         raise WorkloadError(
@@ -288,7 +288,7 @@ class Performance:
         """Bytes one device holds for ``batch`` sequences at the end of their requests: its weights
         and the KV cache of its ceil(B / N_ep) sequences at context S + g."""
         sequences = -(-batch // self.deployment.ep)
-        return self.value(self.weight_bytes_per_device) + sequences * self.kv_bytes_per_sequence_at_end
+        return self.evaluate(self.weight_bytes_per_device) + sequences * self.kv_bytes_per_sequence_at_end
 
     def fits(self, batch: int) -> bool:
         return bool(self.memory_needed_per_device(batch) <= self.usable_bytes_per_device)
@@ -336,12 +336,12 @@ class Performance:
 
     def ops_per_byte(self) -> sympy.Rational:
         """The device's balance point: FLOP it can do per byte it reads, F_peak / BW_mem."""
-        return self.value(F_peak / BW_mem)
+        return self.evaluate(F_peak / BW_mem)
 
     def kernel_work(self, kernel: DeviceKernel, phase: Phase, batch: int, repeats=1) -> tuple:
         """A kernel's (FLOPs, bytes) on one device in a step of ``phase`` at ``batch``, times
         ``repeats`` (the layers it runs in), as exact numbers."""
-        return tuple(self.value(repeats * q.at(kernel_sum(kernel, what), phase), batch=batch)
+        return tuple(self.evaluate(repeats * q.at(kernel_sum(kernel, what), phase), batch=batch)
                      for what in ("flops", "bytes"))
 
     def at_batch(self, batch: int) -> BatchPoint:
@@ -353,7 +353,7 @@ class Performance:
 
     def _point(self, batch: int) -> BatchPoint:
         prompt = self.derivation.workload.prompt
-        ttft = self.value(self._bound_step(PREFILL), batch=batch)
+        ttft = self.evaluate(self._bound_step(PREFILL), batch=batch)
         decode = self.decode_total(batch)
         tokens = batch * self.generated
         devices = self.deployment.devices
@@ -362,7 +362,7 @@ class Performance:
             if price is not None else None
         return BatchPoint(
             batch=batch, ttft_s=ttft,
-            tpot_at_context_s=self.value(self._bound_step(DECODE_STEP), batch=batch),
+            tpot_at_context_s=self.evaluate(self._bound_step(DECODE_STEP), batch=batch),
             tpot_mean_s=decode / self.generated, decode_s=decode, request_s=ttft + decode,
             decode_tokens_per_s=tokens / decode, request_tokens_per_s=tokens / (ttft + decode),
             decode_tokens_per_s_per_sequence=sympy.Integer(self.generated) / decode,
@@ -554,14 +554,14 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "output_tokens": perf.generated,
         "price_per_device_hour": _float(dep.price_per_hour),
         "ops_per_byte": float(perf.ops_per_byte()),
-        "weights_bytes_per_device": int(perf.value(perf.weight_bytes_per_device)),
+        "weights_bytes_per_device": int(perf.evaluate(perf.weight_bytes_per_device)),
         "kv_bytes_per_sequence_per_device": int(perf.kv_bytes_per_sequence_at_end),
         "usable_bytes_per_device": int(perf.usable_bytes_per_device),
         "max_batch": max_batch,
         "critical_batch": _float(critical),
         "critical_batch_without_kv": _float(without_kv),
         "critical_batch_method": {"at_context": _method(critical), "at_context_0": _method(without_kv)},
-        **({"all_to_all_bytes_per_device": [_float(perf.value(perf.all_to_all_bytes(DECODE_STEP), batch=b))
+        **({"all_to_all_bytes_per_device": [_float(perf.evaluate(perf.all_to_all_bytes(DECODE_STEP), batch=b))
                                             for b in batches]} if dep.ep > 1 else {}),
         "batch": batches,
         "fits": [p.fits for p in points],

@@ -105,8 +105,8 @@ def roofline(perf: Performance, batch: int, path: Path) -> Path:
     of the device; a marker's area is the kernel's share of its step's time, and kernels taking
     at least ``LABELLED_SHARE`` of it are named."""
     plt = _pyplot()
-    peak = float(perf.value(F_peak * eta_f))
-    bandwidth = float(perf.value(BW_mem * eta_m))
+    peak = float(perf.evaluate(F_peak * eta_f))
+    bandwidth = float(perf.evaluate(BW_mem * eta_m))
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     lo, hi = 1e-2, 1e5
     ax.plot([lo, peak / bandwidth, hi], [lo * bandwidth, peak, peak], color="black", linewidth=1.2,
@@ -228,15 +228,15 @@ def latency_parts(perf: Performance, batches: list[int]) -> dict[str, list[float
     """Where one decode step's time goes, in seconds, by batch: reading weights, reading and
     writing the KV cache, moving activations, compute beyond what memory hides (the op-by-op
     roofline), communication, overhead. The parts add up to the time per output token."""
-    bandwidth = perf.value(BW_mem * eta_m)
+    bandwidth = perf.evaluate(BW_mem * eta_m)
     parts: dict[str, list[float]] = {"weights": [], "KV cache": [], "activations": [],
                                      "compute beyond memory": [], "communication": [], "overhead": []}
     step_traffic = perf.traffic(DECODE_STEP)
     for b in batches:
-        traffic = {name: perf.value(expr, batch=b) for name, expr in zip(
+        traffic = {name: perf.evaluate(expr, batch=b) for name, expr in zip(
             ("weights", "KV cache", "activations"), step_traffic.values(), strict=True)}
-        step = perf.value(perf.step_time(DECODE_STEP), batch=b)
-        communication = perf.value(perf.communication_time(DECODE_STEP), batch=b)
+        step = perf.evaluate(perf.step_time(DECODE_STEP), batch=b)
+        communication = perf.evaluate(perf.communication_time(DECODE_STEP), batch=b)
         memory = sum(traffic.values()) / bandwidth
         for name, moved in traffic.items():
             parts[name].append(float(moved / bandwidth))

@@ -80,7 +80,7 @@ def parse_prices(text: str | None, accelerators) -> dict[str, float]:
 
 
 @dataclass
-class Kernel:
+class CompiledSetting:
     """One model on one deployment, compiled: NumPy functions of batch, context and prompt."""
 
     model: str
@@ -127,7 +127,8 @@ class Kernel:
         return {name: np.broadcast_to(value, shape).ravel() for name, value in columns.items()}
 
 
-def compile_kernel(setting: Setting, *, longest: int = 1, price_per_hour: float | None = None) -> Kernel:
+def compile_setting(setting: Setting, *, longest: int = 1,
+                    price_per_hour: float | None = None) -> CompiledSetting:
     """Bind a setting (one model, accelerator, TP degree and precision) and lambdify its step times
     and memory to NumPy. ``longest`` is the longest context a request reaches in the sweep (its
     prompt plus g), how far the decode steps' kinks are looked for. A deployment whose weights do
@@ -139,12 +140,12 @@ def compile_kernel(setting: Setting, *, longest: int = 1, price_per_hour: float 
         return substitute(expr, fixed, fast_extrema=True)
 
     step = bound(perf.step_time(DECODE_STEP))
-    return Kernel(
+    return CompiledSetting(
         perf.model.arch.name, perf.deployment.accelerator.name, perf.deployment.tp, setting.precision,
         tpot=_grouped(step, (B, c)), ttft=_grouped(bound(perf.step_time(PREFILL)), (B, S)),
         decode=_request_decode(step, perf.generated, longest),
         kv_per_sequence=_grouped(bound(perf.kv_bytes_per_sequence(c)), (c,)),
-        weights=float(perf.value(perf.weight_bytes_per_device)), free=float(perf.free_bytes_per_device),
+        weights=float(perf.evaluate(perf.weight_bytes_per_device)), free=float(perf.free_bytes_per_device),
         perf=perf, price_per_hour=price_per_hour)
 
 
@@ -232,12 +233,12 @@ class SweepPlan:
         return self.base.output
 
     @property
-    def points_per_kernel(self) -> int:
+    def points_per_setting(self) -> int:
         return len(self.batches) * len(self.contexts) * (len(self.prompts) if self.prompts else 1)
 
     @property
     def total_points(self) -> int:
-        return self.points_per_kernel * len(self.models) * len(self.accelerators) * len(self.tps) \
+        return self.points_per_setting * len(self.models) * len(self.accelerators) * len(self.tps) \
             * len(self.dtypes)
 
     def check(self) -> None:
@@ -256,7 +257,7 @@ class SweepPlan:
                                 f"{MAX_SWEEP_POINTS:,}; narrow --batch, --context or --prompt")
 
     def settings(self) -> Iterator[tuple[Setting, Accelerator]]:
-        """The setting of each kernel, at the sweep's longest prompt and context (so that a model
+        """Each setting to compile, at the sweep's longest prompt and context (so that a model
         with learned positions refuses contexts beyond them, as ``derive`` does)."""
         prompt = max(self.prompts or self.contexts)
         for name in self.models:
@@ -266,18 +267,19 @@ class SweepPlan:
                         model=name, hardware=accelerator, tp=tp, weight_dtype=weight, kv_dtype=kv,
                         batches=(1,), prompt=prompt, context=max(self.contexts)), accelerator
 
-    def kernels(self) -> Iterator[Kernel]:
+    def compiled(self) -> Iterator[CompiledSetting]:
         longest = max(self.prompts or self.contexts) + self.generated
         for setting, accelerator in self.settings():
             try:
-                yield compile_kernel(setting, longest=longest,
+                yield compile_setting(setting, longest=longest,
                                      price_per_hour=self.prices.get(accelerator.name))
             except SymbolicError as exc:
                 self.skipped.append(f"{setting.model} on {setting.tp} x {accelerator.name} in "
                                     f"{setting.weight_dtype or 'its stored formats'}: {exc}")
 
-    def chunks(self, kernel: Kernel, chunk_points: int = CHUNK_POINTS) -> Iterator[dict[str, np.ndarray]]:
-        """The kernel's grid in batch-major order (batch, then prompt, then context), in blocks of
+    def chunks(self, compiled: CompiledSetting,
+               chunk_points: int = CHUNK_POINTS) -> Iterator[dict[str, np.ndarray]]:
+        """The compiled setting's grid in batch-major order (batch, then prompt, then context), in blocks of
         at most ``chunk_points`` points."""
         batches = np.asarray(self.batches, dtype=np.int64)
         contexts = np.asarray(self.contexts, dtype=np.int64)
@@ -289,27 +291,28 @@ class SweepPlan:
         for b in _blocks(batches, batch_rows):
             if prompts is None:
                 for ctx in _blocks(contexts, context_rows):
-                    yield kernel.evaluate(b[:, None], ctx[None, :], ctx[None, :])
+                    yield compiled.evaluate(b[:, None], ctx[None, :], ctx[None, :])
                 continue
             for p in _blocks(prompts, prompt_rows):
                 for ctx in _blocks(contexts, context_rows):
-                    yield kernel.evaluate(b[:, None, None], p[None, :, None], ctx[None, None, :])
+                    yield compiled.evaluate(b[:, None, None], p[None, :, None], ctx[None, None, :])
 
 
-    def grids(self, max_points: int = MAX_GRID_POINTS) -> Iterator[tuple[Kernel, dict[str, np.ndarray]]]:
-        """Each kernel's whole batch x context grid as 2-D arrays (rows: batch) of the columns a
+    def grids(self, max_points: int = MAX_GRID_POINTS
+              ) -> Iterator[tuple[CompiledSetting, dict[str, np.ndarray]]]:
+        """Each compiled setting's whole batch x context grid as 2-D arrays (rows: batch) of the columns a
         picture needs; the prompt is the context."""
         if self.prompts:
             raise SymbolicError("--plot draws batch against context; leave out --prompt")
-        if self.points_per_kernel > max_points:
-            raise SymbolicError(f"--plot: {self.points_per_kernel:,} points per panel; at most "
+        if self.points_per_setting > max_points:
+            raise SymbolicError(f"--plot: {self.points_per_setting:,} points per panel; at most "
                                 f"{max_points:,} are drawn (use a coarser --batch or --context)")
         batches = np.asarray(self.batches, dtype=np.int64)
         contexts = np.asarray(self.contexts, dtype=np.int64)
         shape = (len(batches), len(contexts))
-        for kernel in self.kernels():
-            values = kernel.evaluate(batches[:, None], contexts[None, :], contexts[None, :])
-            yield kernel, {name: values[name].reshape(shape) for name in PICTURED}
+        for compiled in self.compiled():
+            values = compiled.evaluate(batches[:, None], contexts[None, :], contexts[None, :])
+            yield compiled, {name: values[name].reshape(shape) for name in PICTURED}
 
 
 def _blocks(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
@@ -325,17 +328,17 @@ def write_sweep(plan: SweepPlan, out, fmt: str = "csv", progress: bool | None = 
     written = 0
     first = True
     started = False
-    for kernel in plan.kernels():
+    for compiled in plan.compiled():
         if not started:
             out.write(",".join(COLUMNS) + "\n" if fmt == "csv"
                       else '{"columns": ' + json.dumps(COLUMNS) + ', "rows": [\n')
             started = True
-        for chunk in plan.chunks(kernel, WRITE_CHUNK_POINTS):
+        for chunk in plan.chunks(compiled, WRITE_CHUNK_POINTS):
             count = chunk["batch"].size
             if fmt == "csv":
-                _write_csv(out, kernel, chunk)
+                _write_csv(out, compiled, chunk)
             else:
-                first = _write_json(out, kernel, chunk, first)
+                first = _write_json(out, compiled, chunk, first)
             written += count
             if show:
                 sys.stderr.write(f"\rsymbolic sweep: {written:,} of {total:,} points")
@@ -381,9 +384,9 @@ def _formatted(column: np.ndarray, fmt) -> Iterator[str]:
     return map(fmt, column.tolist())
 
 
-def _write_csv(out, kernel: Kernel, chunk: dict[str, np.ndarray]) -> None:
-    labels = (_csv_cell(kernel.model), _csv_cell(kernel.hardware), str(kernel.tp),
-              kernel.precision.weight_label, kernel.precision.kv.name)
+def _write_csv(out, compiled: CompiledSetting, chunk: dict[str, np.ndarray]) -> None:
+    labels = (_csv_cell(compiled.model), _csv_cell(compiled.hardware), str(compiled.tp),
+              compiled.precision.weight_label, compiled.precision.kv.name)
     prefix = ",".join(labels) + ","
     text = ("\n" + prefix).join(_rows(chunk, "1", "0", ""))
     if text:
@@ -395,9 +398,9 @@ def _csv_cell(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(ch in text for ch in ',"\r\n') else text
 
 
-def _write_json(out, kernel: Kernel, chunk: dict[str, np.ndarray], first: bool) -> bool:
-    p = kernel.precision
-    labels = (kernel.model, kernel.hardware, kernel.tp, p.weight_label, p.kv.name)
+def _write_json(out, compiled: CompiledSetting, chunk: dict[str, np.ndarray], first: bool) -> bool:
+    p = compiled.precision
+    labels = (compiled.model, compiled.hardware, compiled.tp, p.weight_label, p.kv.name)
     prefix = "[" + ", ".join(json.dumps(label) for label in labels) + ", "
     text = ",\n".join(prefix + row + "]" for row in _rows(chunk, "true", "false", "null", '"unbounded"'))
     if text:

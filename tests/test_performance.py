@@ -42,10 +42,10 @@ def setups(draw, max_generated=40):
 @given(perf=setups())
 def test_roofline_time_is_at_least_compute_only_and_memory_only(perf):
     for phase in PHASES:
-        by_op = perf.value(perf.step_time(phase))
-        whole = perf.value(perf.step_time(phase, by_op=False))
-        compute = perf.value(perf.compute_time(phase))
-        memory = perf.value(perf.memory_time(phase))
+        by_op = perf.evaluate(perf.step_time(phase))
+        whole = perf.evaluate(perf.step_time(phase, by_op=False))
+        compute = perf.evaluate(perf.compute_time(phase))
+        memory = perf.evaluate(perf.memory_time(phase))
         assert by_op >= whole >= max(compute, memory)
 
 
@@ -82,24 +82,24 @@ def test_totals_do_not_change_with_the_parallel_degrees_and_per_device_shares_ad
         assert quantity.value == base.value(key)
     devices = perf.deployment.tp * perf.deployment.ep
     for phase in PHASES:
-        per_device = perf.value(perf.flops(phase))
+        per_device = perf.evaluate(perf.flops(phase))
         total = perf.derivation.value(f"flops.{phase.name}.total")
         assert per_device * devices >= total      # replicated norms and adds run on every rank
         assert per_device <= total
     weights_total = perf.derivation.value("memory.weights_bytes")
-    assert perf.value(perf.weight_bytes_per_device) * perf.deployment.devices >= weights_total
+    assert perf.evaluate(perf.weight_bytes_per_device) * perf.deployment.devices >= weights_total
 
 
 def test_tensor_parallel_splits_weights_and_replicates_kv_heads_beyond_n_kv():
     d = symbolic.derive("llama-3.1-70b")                     # 8 KV heads
     h100 = get_accelerator("h100-sxm")
-    kv = {tp: Performance(d, Deployment(h100, tp=tp), 16).value(
+    kv = {tp: Performance(d, Deployment(h100, tp=tp), 16).evaluate(
         Performance(d, Deployment(h100, tp=tp), 16).kv_bytes_per_sequence(2048)) for tp in (1, 8, 16)}
     assert kv[8] * 8 == kv[1]
     assert kv[16] == kv[8]                                    # 16 ranks, 8 heads: each head on two
     w1 = Performance(d, Deployment(h100, tp=1), 16)
     w8 = Performance(d, Deployment(h100, tp=8), 16)
-    assert w8.value(w8.weight_bytes_per_device) < w1.value(w1.weight_bytes_per_device) / 7
+    assert w8.evaluate(w8.weight_bytes_per_device) < w1.evaluate(w1.weight_bytes_per_device) / 7
 
 
 @pytest.mark.parametrize("name", ["llama-3.1-8b", "gpt2", "qwen3-30b-a3b", "deepseek-v2-lite"])
@@ -128,7 +128,7 @@ def test_pipeline_stages_hold_their_share_of_the_layers():
     with pytest.raises(symbolic.WorkloadError, match=r"shard them over at least 10 devices \(--tp, --pp\)"):
         one.max_batch()
     assert two.max_batch() > 0
-    assert two.value(two.weight_bytes_per_device) < one.value(one.weight_bytes_per_device) * 0.51
+    assert two.evaluate(two.weight_bytes_per_device) < one.evaluate(one.weight_bytes_per_device) * 0.51
 
 
 def test_cost_is_price_times_device_seconds_per_token():
@@ -201,9 +201,9 @@ def test_expert_parallelism_spreads_the_experts_and_pays_all_to_alls():
     h100 = get_accelerator("h100-sxm")
     one = Performance(d, Deployment(h100, ep=1, tp=2), 64)
     eight = Performance(d, Deployment(h100, ep=8, tp=1), 64)
-    assert eight.value(eight.weight_bytes_per_device) < one.value(one.weight_bytes_per_device)
+    assert eight.evaluate(eight.weight_bytes_per_device) < one.evaluate(one.weight_bytes_per_device)
     # 8 devices, 32 tokens each, 2 experts per token, 7/8 of them elsewhere, 4096 x 2 bytes each
-    assert eight.value(eight.all_to_all_bytes(DECODE_STEP), batch=256) == 32 * 2 * 4096 * 2 * 7 // 8
+    assert eight.evaluate(eight.all_to_all_bytes(DECODE_STEP), batch=256) == 32 * 2 * 4096 * 2 * 7 // 8
     with pytest.raises(symbolic.SymbolicError, match="--ep needs a mixture-of-experts model"):
         Performance(symbolic.derive("llama-3.1-8b"), Deployment(h100, ep=2), 16)
 
@@ -247,7 +247,7 @@ def test_a_moe_step_that_never_turns_compute_bound_says_so():
 def test_request_figures_bound_the_step_figures_and_fitting_does_not_depend_on_the_list(perf, extra):
     batch = perf.derivation.workload.batch
     point = perf.at_batch(batch)
-    first_step = perf.value(perf.step_time(DECODE_STEP), batch=batch,
+    first_step = perf.evaluate(perf.step_time(DECODE_STEP), batch=batch,
                             context=perf.derivation.workload.prompt)
     assert point.tpot_mean_s >= first_step                 # the context only grows over a request
     assert point.request_tokens_per_s < point.decode_tokens_per_s     # the prefill takes time

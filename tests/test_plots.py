@@ -60,7 +60,7 @@ def test_latency_bars_add_up_to_the_time_per_output_token(name, tp):
     batches = [1, 32, 512]
     parts = plots.latency_parts(perf, batches)
     for i, b in enumerate(batches):
-        tpot = float(perf.value(perf.step_time(DECODE_STEP), batch=b))
+        tpot = float(perf.evaluate(perf.step_time(DECODE_STEP), batch=b))
         assert sum(values[i] for values in parts.values()) == pytest.approx(tpot, rel=1e-12)
         assert all(values[i] >= 0 for values in parts.values())
         assert (parts["communication"][i] > 0) == (tp > 1)
@@ -90,9 +90,9 @@ def test_roofline_points_hold_every_flop_and_the_bytes_of_every_op_that_computes
     for phase in (PREFILL, DECODE_STEP):
         points = plots.roofline_points(perf, phase, 1)
         placed_flops, placed_bytes = (sum(p[i] for p in points.values()) for i in (0, 1))
-        assert placed_flops == pytest.approx(float(perf.value(perf.flops(phase), batch=1)), rel=1e-12)
+        assert placed_flops == pytest.approx(float(perf.evaluate(perf.flops(phase), batch=1)), rel=1e-12)
         unplaced = q.device_sum(perf.model, lambda op: op_bytes(op) if op.name in alone else 0, phase)
-        expected = perf.value(perf.bytes(phase) - unplaced, batch=1)
+        expected = perf.evaluate(perf.bytes(phase) - unplaced, batch=1)
         assert placed_bytes == pytest.approx(float(expected), rel=1e-12)
 
 
@@ -210,7 +210,7 @@ def test_bad_plot_requests_get_one_line_errors(args, names, tmp_path):
     assert not (tmp_path / "r.png").exists()
 
 
-def test_sweep_plot_draws_a_panel_per_kernel_and_writes_no_table(tmp_path):
+def test_sweep_plot_draws_a_panel_per_setting_and_writes_no_table(tmp_path):
     target = tmp_path / "map.png"
     result = cli("sweep", "llama-3.1-8b,qwen3-30b-a3b", "--hardware", "h100-sxm", "--tp", "1,2",
                  "--batch", "1..256*2", "--context", "128..32768*2", "--plot", target)
@@ -226,8 +226,8 @@ def test_sweep_grids_hold_the_values_of_the_streamed_sweep():
     plan = SweepPlan(base=Setting("mixtral-8x7b", hardware="h200"), models=["mixtral-8x7b"],
                      accelerators=[get_accelerator("h200")], tps=[2], batches=[1, 3, 100],
                      contexts=[1, 5, 4096])
-    (kernel, grid), = plan.grids()
-    (chunk,) = plan.chunks(kernel)
+    (compiled, grid), = plan.grids()
+    (chunk,) = plan.chunks(compiled)
     for name, values in grid.items():
         assert values.shape == (3, 3)
         assert (values.ravel() == chunk[name]).all(), name

@@ -108,7 +108,7 @@ def test_seed_001_llama_13b_batch_limit():
     assert round((32 * 8 - 24.6 / 2) / 2, 2) == 121.85
     kv_request = 2 * 2 * 40 * 5120 * 2048                   # the seed's own per-token formula x 2048
     fp16 = _v100_server("llama-13b", "fp16")
-    assert fp16.value(fp16.kv_bytes_per_sequence(2048)) * 8 == kv_request
+    assert fp16.evaluate(fp16.kv_bytes_per_sequence(2048)) * 8 == kv_request
     assert fp16.max_batch() == (8 * 32 * 2**30 - 2 * 13_015_864_320) // kv_request == 148
     assert _v100_server("llama-13b", "int8").max_batch() == 156
 
@@ -155,8 +155,8 @@ def test_seed_004_prefill_compute_time_and_weight_load_time():
     # SEED_004: "使用 H100 显卡时，理论上处理一个 2048 个令牌的提示需要大约 需要 291/989=0.29s" and
     # "理论上从全局内存加载整个模型将需要 141/3350=0.04s 的时间，大约比所有计算所需的时间快 7 倍"
     p = _h100()
-    prefill = p.value(p.compute_time(PREFILL))
-    weights = p.value(p.derivation["memory.weights_bytes"].expr / symbolic.symbols.BW_mem)
+    prefill = p.evaluate(p.compute_time(PREFILL))
+    weights = p.evaluate(p.derivation["memory.weights_bytes"].expr / symbolic.symbols.BW_mem)
     assert round(float(prefill), 2) == 0.29
     assert round(float(weights), 2) == 0.04
     assert round(float(prefill / weights)) == 7
@@ -167,9 +167,9 @@ def test_seed_004_decode_compute_is_two_orders_of_magnitude_below_loading():
     # 141 + 0.6 ≈ 142GB ，因此从全局内存加载需要 142/3350 = 0.04s ...
     # 加载模型权重的时间比实际计算要多两个数量级"
     p = _h100()
-    compute = p.value(p.compute_time(DECODE_STEP))
-    load = p.value((p.derivation["memory.weights_bytes"].expr + p.derivation["kv_cache.bytes_per_batch"].expr)
-                   / symbolic.symbols.BW_mem)
+    compute = p.evaluate(p.compute_time(DECODE_STEP))
+    held = p.derivation["memory.weights_bytes"].expr + p.derivation["kv_cache.bytes_per_batch"].expr
+    load = p.evaluate(held / symbolic.symbols.BW_mem)
     assert round(float(compute), 5) == 0.00015               # 0.1444 TFLOP / 989.4 TFLOP/s
     assert round(float(load), 2) == 0.04
     assert 100 <= load / compute < 1000
@@ -192,9 +192,9 @@ def test_seed_004_tensor_parallel_all_reduce_time():
     # the bandwidth term is 8.74 us; and each of the 160 all-reduces also pays its latency.
     assert round(2 * 2 * 8192 * 80 * 0.75 / 450e9 * 1e6, 2) == 4.37
     p = _h100(tp=4)
-    bandwidth_only = p.value(p.communication_time(DECODE_STEP).xreplace({symbolic.symbols.t_link: 0}))
+    bandwidth_only = p.evaluate(p.communication_time(DECODE_STEP).xreplace({symbolic.symbols.t_link: 0}))
     assert round(float(bandwidth_only) * 1e6, 2) == 8.74
-    with_latency = p.value(p.communication_time(DECODE_STEP))
+    with_latency = p.evaluate(p.communication_time(DECODE_STEP))
     assert with_latency - bandwidth_only == 160 * p.deployment.link_latency_s
 
 
@@ -202,4 +202,4 @@ def test_seed_004_tensor_parallel_all_reduce_time():
 def test_seed_004_decode_is_memory_bound_on_h100(tp):
     # SEED_004: "因此，使用 LLMs 的逐 token 阶段是内存受限的"
     p = _h100(tp)
-    assert p.value(p.memory_time(DECODE_STEP)) > p.value(p.compute_time(DECODE_STEP))
+    assert p.evaluate(p.memory_time(DECODE_STEP)) > p.evaluate(p.compute_time(DECODE_STEP))

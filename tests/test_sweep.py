@@ -16,20 +16,20 @@ from symbolic.exact import substitute
 from symbolic.hardware import get_accelerator
 from symbolic.performance import sum_linear_pieces
 from symbolic.setting import Setting
-from symbolic.sweep import SweepPlan, compile_kernel, parse_range, write_sweep
+from symbolic.sweep import SweepPlan, compile_setting, parse_range, write_sweep
 from symbolic.symbols import B, c
 from symbolic.workload import DECODE_STEP, PREFILL
 
 MODELS = ["llama-3.1-8b", "gemma-2-9b", "mistral-7b-v0.1", "qwen3-30b-a3b", "deepseek-v2-lite", "gpt2"]
-KERNELS = {}
+COMPILED = {}
 
 
-def kernel(model, hardware, tp):
+def compiled(model, hardware, tp):
     key = (model, hardware, tp)
-    if key not in KERNELS:
+    if key not in COMPILED:
         setting = Setting(model, prompt=1, context=1, hardware=get_accelerator(hardware), tp=tp, output=64)
-        KERNELS[key] = compile_kernel(setting, longest=20000 + 64)
-    return KERNELS[key]
+        COMPILED[key] = compile_setting(setting, longest=20000 + 64)
+    return COMPILED[key]
 
 
 def plan(models, hardware, tps, batches, contexts, prompts=None, **options):
@@ -43,15 +43,15 @@ def plan(models, hardware, tps, batches, contexts, prompts=None, **options):
        tp=st.sampled_from([1, 2]), batch=st.integers(1, 4096), context=st.integers(0, 20000),
        prompt=st.integers(1, 20000))
 def test_sweep_values_equal_the_exact_substitution(model, hardware, tp, batch, context, prompt):
-    k = kernel(model, hardware, tp)
+    k = compiled(model, hardware, tp)
     values = k.evaluate(np.array([batch]), np.array([prompt]), np.array([context]))
     perf = k.perf
     decode = sum_linear_pieces(substitute(perf._bound_step(DECODE_STEP), {B: batch}), c, prompt, 64)
     exact = {
-        "tpot_at_context_s": perf.value(perf.step_time(DECODE_STEP), batch=batch, context=context),
-        "ttft_s": perf.value(perf.step_time(PREFILL), batch=batch, prompt=prompt),
+        "tpot_at_context_s": perf.evaluate(perf.step_time(DECODE_STEP), batch=batch, context=context),
+        "ttft_s": perf.evaluate(perf.step_time(PREFILL), batch=batch, prompt=prompt),
         "tpot_mean_s": decode / 64,
-        "kv_bytes_per_device": batch * perf.value(perf.kv_bytes_per_sequence(context)),
+        "kv_bytes_per_device": batch * perf.evaluate(perf.kv_bytes_per_sequence(context)),
     }
     for name, value in exact.items():
         assert values[name][0] == pytest.approx(float(value), rel=1e-10, abs=0), name
@@ -60,7 +60,7 @@ def test_sweep_values_equal_the_exact_substitution(model, hardware, tp, batch, c
     assert values["request_tokens_per_s"][0] == pytest.approx(
         float(batch * 64 / (exact["ttft_s"] + decode)), rel=1e-10)
     # Fits: the request's KV cache at its end (prompt + g, g = 64) beside the weights.
-    peak = batch * perf.value(perf.kv_bytes_per_sequence(max(prompt + 64, context)))
+    peak = batch * perf.evaluate(perf.kv_bytes_per_sequence(max(prompt + 64, context)))
     free = perf.free_bytes_per_device
     if abs(peak - free) > free / 10**9:
         assert bool(values["fits"][0]) == (peak <= free)
@@ -70,11 +70,11 @@ def test_sweep_values_equal_the_exact_substitution(model, hardware, tp, batch, c
 def test_a_requests_decode_steps_sum_as_the_step_by_step_loop(model, prompt):
     """Gemma-2's sliding layers keep at most W - 1 = 4,095 tokens: a request from 4,060 crosses
     that kink within its 64 steps."""
-    k = kernel(model, "h100-sxm", 1)
+    k = compiled(model, "h100-sxm", 1)
     perf = k.perf
     for batch in (1, 37):
         step = perf.step_time(DECODE_STEP)
-        loop = sum(perf.value(step, batch=batch, context=prompt + i) for i in range(64))
+        loop = sum(perf.evaluate(step, batch=batch, context=prompt + i) for i in range(64))
         values = k.evaluate(np.array([batch]), np.array([prompt]), np.array([prompt]))
         assert values["tpot_mean_s"][0] == pytest.approx(float(loop / 64), rel=1e-10)
 
@@ -95,7 +95,7 @@ def test_bad_ranges_are_refused(text):
 
 def test_large_grids_stream_in_bounded_chunks():
     grid = plan(["llama-3.1-8b"], ["h100-sxm"], [1], list(range(1, 3001)), list(range(0, 3000)))
-    k = next(grid.kernels())
+    k = next(grid.compiled())
     sizes = [chunk["batch"].size for chunk in grid.chunks(k, chunk_points=100_000)]
     assert sum(sizes) == 9_000_000 and max(sizes) <= 100_000
 
@@ -103,7 +103,7 @@ def test_large_grids_stream_in_bounded_chunks():
 def test_chunks_split_the_inner_axes_too_and_keep_batch_major_order():
     """The contexts alone, and prompts x contexts, outnumber a chunk: chunks stay bounded."""
     grid = plan(["gpt2"], ["h100-sxm"], [1], [1, 2], list(range(1000)), prompts=[1, 2, 3])
-    k = next(grid.kernels())
+    k = next(grid.compiled())
     chunks = list(grid.chunks(k, chunk_points=700))
     assert max(chunk["batch"].size for chunk in chunks) <= 700
     rows = np.concatenate([np.stack([c["batch"], c["prompt"], c["context"]], axis=1) for c in chunks])

@@ -129,7 +129,8 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True, bytecode_cache=_bytecode_cache())
     env.filters["breakable"] = breakable
-    env.globals.update(vocabulary=VOCABULARY, convention_docs=Conventions.documentation(),
+    env.globals.update(vocabulary=VOCABULARY,
+                       convention_docs={lang: Conventions.documentation(lang) for lang in LANGUAGES},
                        units=Numbers, latex=latex, latex_number=latex_number, seconds=seconds_latex)
     return env
 

@@ -157,3 +157,18 @@ def test_performance_sections_render_parse_and_compile(name, hardware, tp, pp, t
         assert ok, errors
     checked, errors = katex_errors(spans)
     assert errors == []
+
+
+def test_every_symbol_and_convention_means_something_in_both_languages():
+    """Meanings live once, beside the symbols and conventions; a new one without its Chinese
+    meaning would leave a hole in every zh document that uses it."""
+    from symbolic.conventions import Conventions
+    from symbolic.symbols import VOCABULARY, layer_count_symbol
+
+    layer_count_symbol("sliding_attention_nope")          # a kind made on demand gets both too
+    for term in VOCABULARY.values():
+        assert term.meaning and term.zh, term.name
+        assert term.meaning_in("zh") == term.zh and term.meaning_in("en") == term.meaning
+    english, chinese = Conventions.documentation("en"), Conventions.documentation("zh")
+    assert english.keys() == chinese.keys()
+    assert all(english[name] and chinese[name] and english[name] != chinese[name] for name in english)

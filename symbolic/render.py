@@ -31,14 +31,18 @@ LANGUAGES = ("en", "zh")
 
 
 def template_folder() -> Path:
-    """The installed templates, or the repository's when running from a checkout."""
+    """The templates beside this code: the checkout's when it runs from one (so two checkouts on
+    one machine each render with their own), else the installed ``symbolic.templates``."""
+    checkout = Path(__file__).resolve().parent.parent / "templates"
+    if (checkout / "prose").is_dir():
+        return checkout
     try:
         folder = Path(str(resources.files("symbolic.templates")))
         if folder.is_dir():
             return folder
     except ModuleNotFoundError:
         pass
-    return Path(__file__).resolve().parent.parent / "templates"
+    return checkout
 
 
 _LATEX_SPECIALS = {

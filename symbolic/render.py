@@ -26,7 +26,8 @@ from .printing import latex, latex_number
 from .symbols import VOCABULARY
 from .units import bytes_both, count, seconds_latex, si
 
-FORMATS = {"md": "markdown/derivation.md.j2", "tex": "latex/derivation.tex.j2"}
+FORMATS = ("md", "tex")
+"""The document formats; each has its markup in templates/markup/<format>.j2."""
 LANGUAGES = ("en", "zh")
 
 
@@ -191,6 +192,6 @@ def render(derivation: Derivation, fmt: str = "md", lang: str = "en", *, perform
     if lang not in LANGUAGES:
         raise SymbolicError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
     formatter = MARKDOWN if fmt == "md" else LATEX
-    template = environment().get_template(FORMATS[fmt])
+    template = environment().get_template("derivation.j2")
     document = build(derivation, performance, batches, users)
     return template.render(doc=document, fmt=formatter, lang=lang, figures=figures or {})

@@ -10,13 +10,17 @@ global scale (one fp32 per matrix).
 """
 
 import pytest
-import torch
-from compressed_tensors.compressors import compress_module
-from compressed_tensors.quantization import QuantizationConfig, apply_quantization_config
 
-import symbolic
+NOT_INSTALLED = "the oracle extra is not installed (pip install '.[oracle]')"
+torch = pytest.importorskip("torch", reason=NOT_INSTALLED)
+pytest.importorskip("compressed_tensors", reason=NOT_INSTALLED)
 
-from .oracle import build
+from compressed_tensors.compressors import compress_module  # noqa: E402
+from compressed_tensors.quantization import QuantizationConfig, apply_quantization_config  # noqa: E402
+
+import symbolic  # noqa: E402
+
+from .oracle import build  # noqa: E402
 
 pytestmark = pytest.mark.oracle
 

@@ -11,7 +11,9 @@ from .agreement import assert_forward_agrees, assert_parameters_agree
 
 pytestmark = pytest.mark.oracle
 
-EXAMPLES_PER_FAMILY = 12
+EXAMPLES_PER_FAMILY = 8
+"""Drawn configs per model_type in a run (derandomized in CI): 8 x 36 families; run with a larger
+number by hand after changing a family (40 per family was the check when each was added)."""
 
 
 @pytest.mark.parametrize("model_type", MODEL_TYPES)

@@ -76,6 +76,15 @@ def link_time(op: Op) -> sympy.Expr:
     return op.link_elements * b_a / BW_link + op.messages * t_link
 
 
+def compute_beyond_memory(kernel: DeviceKernel) -> sympy.Expr:
+    """How much longer a kernel computes than it takes to move its bytes: max(0, compute - memory),
+    the part of its roofline time that memory does not hide (0 for a collective)."""
+    if all(op.kind is OpKind.COLLECTIVE for op in kernel.ops):
+        return sympy.Integer(0)
+    return sympy.Max(0, kernel_sum(kernel, "flops") / (F_peak * eta_f)
+                     - kernel_sum(kernel, "bytes") / (BW_mem * eta_m), evaluate=False)
+
+
 def kernel_time(kernel: DeviceKernel) -> sympy.Expr:
     """Time of one kernel on one device: a collective's link time, or the roofline, the longer of
     its FLOPs at the peak rate and its bytes at the memory bandwidth (Williams, Waterman and
@@ -195,6 +204,10 @@ class Performance:
         """The collectives' time (see :mod:`symbolic.sharding`): all-reduces after row-split
         matmuls, all-to-alls around routed experts, transfers between pipeline stages."""
         return q.device_sum(self.model, link_time, phase)
+
+    def compute_beyond_memory(self, phase: Phase) -> sympy.Expr:
+        """The step's compute time that memory traffic does not hide, kernel by kernel."""
+        return q.device_sum(self.model, None, phase, by_kernel=compute_beyond_memory)
 
     def all_to_all_bytes(self, phase: Phase) -> sympy.Expr:
         """Bytes one device sends in one all-to-all of an MoE layer."""

@@ -226,23 +226,21 @@ def throughput(perf: Performance, batches: list[int], path: Path) -> Path:
 
 def latency_parts(perf: Performance, batches: list[int]) -> dict[str, list[float]]:
     """Where one decode step's time goes, in seconds, by batch: reading weights, reading and
-    writing the KV cache, moving activations, compute beyond what memory hides (the op-by-op
-    roofline), communication, overhead. The parts add up to the time per output token."""
+    writing the KV cache, moving activations (each at the memory bandwidth), compute beyond what
+    memory hides (kernel by kernel, max(0, compute - memory)), communication and overhead. Each
+    part is its own sum over the op list; together they make the op-by-op roofline's step, since
+    max(compute, memory) = memory + max(0, compute - memory) for every kernel."""
     bandwidth = perf.evaluate(BW_mem * eta_m)
-    parts: dict[str, list[float]] = {"weights": [], "KV cache": [], "activations": [],
-                                     "compute beyond memory": [], "communication": [], "overhead": []}
     step_traffic = perf.traffic(DECODE_STEP)
+    expressions = {"compute beyond memory": perf.compute_beyond_memory(DECODE_STEP),
+                   "communication": perf.communication_time(DECODE_STEP)}
+    parts: dict[str, list[float]] = {name: [] for name in (
+        "weights", "KV cache", "activations", "compute beyond memory", "communication", "overhead")}
     for b in batches:
-        traffic = {name: perf.evaluate(expr, batch=b) for name, expr in zip(
-            ("weights", "KV cache", "activations"), step_traffic.values(), strict=True)}
-        step = perf.evaluate(perf.step_time(DECODE_STEP), batch=b)
-        communication = perf.evaluate(perf.communication_time(DECODE_STEP), batch=b)
-        memory = sum(traffic.values()) / bandwidth
-        for name, moved in traffic.items():
-            parts[name].append(float(moved / bandwidth))
-        parts["compute beyond memory"].append(float(step - communication - perf.deployment.overhead_s
-                                                    - memory))
-        parts["communication"].append(float(communication))
+        for name, expr in zip(("weights", "KV cache", "activations"), step_traffic.values(), strict=True):
+            parts[name].append(float(perf.evaluate(expr, batch=b) / bandwidth))
+        for name, expr in expressions.items():
+            parts[name].append(float(perf.evaluate(expr, batch=b)))
         parts["overhead"].append(float(perf.deployment.overhead_s))
     return parts
 

@@ -6,7 +6,6 @@ symbolic/data/published.json and tests/test_published.py; the Llama-3.3-70B deri
 tests/test_documents.py.
 """
 
-from fractions import Fraction
 
 import pytest
 import sympy
@@ -72,7 +71,6 @@ def test_seed_000_loading_the_layers_takes_69_ms_and_17_ms_on_four_gpus():
 def test_seed_000_weights_of_a_52b_model_are_104_gb_not_52e12_times_2():
     # SEED_000: "所以 52B的模型，大小为 52e12 * 2bytes = 104GB" -- 52B is 52e9, not 52e12: 52e12 x 2
     # bytes would be 104 TB. The model's weights come to about 104 GB.
-    assert 52 * 10**12 * 2 == 104 * 10**12
     weights = seed_52b(weight_dtype="fp16").value("memory.weights_bytes")
     assert round(float(weights) / 1e9) == 104
 
@@ -82,10 +80,7 @@ def test_seed_000_kv_cache_per_token_and_tokens_that_fit():
     # 16/0.002 = 8000 个 tokens" and "对于4个 GPU的情况，我们有 56 ... /0.002 = 23000 个 tokens"
     per_token = seed_52b(kv_dtype="fp16").value("kv_cache.bytes_per_token")
     assert per_token == 4 * 64 * 8192 == 2 * 2**20          # 2 MiB = 0.0021 GB
-    assert 16 / 0.002 == 8000                                # the seed's arithmetic holds
     assert 16 * 10**9 // per_token == 7629                   # with the exact 2 MiB per token
-    assert 4 * 40 - 104 == 56
-    assert 56 / 0.002 == 28000                               # the seed wrote 23000: wrong
     assert 56 * 10**9 // per_token == 26_702
 
 
@@ -103,9 +98,8 @@ def test_seed_001_llama_13b_batch_limit():
     # SEED_001: "在模型权重为 float16 的情况下，支持的理论 batch 上限为 （32*8-24.6）/ 2 = 115.7"
     # and for int8 "（32*8-24.6/2）/ 2 = 121.85". The arithmetic holds, but the inputs do not:
     # 13,015,864,320 fp16 weights are 26.03 GB (24.24 GiB), and a 2,048-token request holds
-    # 4 x 40 x 5120 x 2048 = 1.68 GB (1.56 GiB) of KV cache, not 2 GB. With 8 x 32 GiB exactly:
-    assert round((32 * 8 - 24.6) / 2, 1) == 115.7
-    assert round((32 * 8 - 24.6 / 2) / 2, 2) == 121.85
+    # 4 x 40 x 5120 x 2048 = 1.68 GB (1.56 GiB) of KV cache, not 2 GB (the note's arithmetic on its
+    # own inputs holds). With 8 x 32 GiB exactly:
     kv_request = 2 * 2 * 40 * 5120 * 2048                   # the seed's own per-token formula x 2048
     fp16 = _v100_server("llama-13b", "fp16")
     assert fp16.evaluate(fp16.kv_bytes_per_sequence(2048)) * 8 == kv_request
@@ -115,9 +109,8 @@ def test_seed_001_llama_13b_batch_limit():
 
 def test_seed_001_llama_65b_batch_limit():
     # SEED_001: "（32*8 - 121.6）/ 5 = 26.88" (float16) and "（32*8 - 121.6/2）/ 5 = 39.04" (int8):
-    # right in GiB (65,285,660,672 x 2 bytes = 121.6 GiB; a request holds 5 GiB).
-    assert round((32 * 8 - 121.6) / 5, 2) == 26.88
-    assert round((32 * 8 - 121.6 / 2) / 5, 2) == 39.04
+    # right in GiB (65,285,660,672 x 2 bytes = 121.6 GiB; a request holds 5 GiB), and the package
+    # finds the same whole batches:
     assert _v100_server("llama-65b", "fp16").max_batch() == 26
     assert _v100_server("llama-65b", "int8").max_batch() == 39
 
@@ -131,16 +124,8 @@ def test_seed_001_servers_for_ten_thousand_users():
 
 
 # --- Seed 003 ---------------------------------------------------------------------------------
-
-
-def test_seed_003_memory_latency_is_17_78_ms_not_22_22():
-    # SEED_003: "访存延迟：16/900 = 22.22 上限" and "吞吐量：16 * 1000/22.22 = 720"
-    # 16 GB read at 900 GB/s takes 16/900 s = 17.78 ms; 22.22 is 20/900. Given 22.22 ms, 16
-    # sequences make 720 tokens/s; with the right 17.78 ms they make 900.
-    assert Fraction(16, 900) * 1000 != Fraction(2222, 100)
-    assert round(16 / 900 * 1000, 2) == 17.78
-    assert round(16 * 1000 / 22.22) == 720
-    assert round(16 * 1000 / (16 / 900 * 1000)) == 900
+# Seed 003's "16/900 = 22.22" is arithmetic on the note's own numbers (16/900 s is 17.78 ms); it
+# involves no model the package can derive, so it is recorded in docs/seed-errata.md, not here.
 
 
 # --- Seed 004 ---------------------------------------------------------------------------------
@@ -178,7 +163,6 @@ def test_seed_004_decode_compute_is_two_orders_of_magnitude_below_loading():
 def test_seed_004_two_gpus_leave_19_gb_in_decimal_but_31_gb_in_fact():
     # SEED_004: "模型权重已经占用了 88% ( 141/160=88% ) 的内存，只剩下 19GB 的内存 ( 160-141=19GB )"
     # Two "80GB" H100s hold 2 x 80 GiB = 171.8 GB: the weights fill 82% and leave 30.7 GB.
-    assert round(141 / 160 * 100) == 88 and 160 - 141 == 19
     h100 = get_accelerator("h100-sxm")
     weights = symbolic.derive("llama-3.3-70b").value("memory.weights_bytes")
     assert round(float(weights / (2 * h100.memory_bytes)) * 100) == 82
@@ -188,9 +172,8 @@ def test_seed_004_two_gpus_leave_19_gb_in_decimal_but_31_gb_in_fact():
 def test_seed_004_tensor_parallel_all_reduce_time():
     # SEED_004: "Overhead ≈ params × comms/layer × hidden size × number of layers × (N-1)/N / bandwidth
     # = 2 × 2 × 8192 × 80 × 3/4 / (450 × 10^9) ≈ 4 μs" (4 x H100, one token)
-    # The arithmetic gives 4.37 us, but a ring all-reduce moves 2 (N - 1) / N of each message, so
+    # The note's arithmetic gives 4.37 us, but a ring all-reduce moves 2 (N - 1) / N of each message, so
     # the bandwidth term is 8.74 us; and each of the 160 all-reduces also pays its latency.
-    assert round(2 * 2 * 8192 * 80 * 0.75 / 450e9 * 1e6, 2) == 4.37
     p = _h100(tp=4)
     bandwidth_only = p.evaluate(p.communication_time(DECODE_STEP).xreplace({symbolic.symbols.t_link: 0}))
     assert round(float(bandwidth_only) * 1e6, 2) == 8.74

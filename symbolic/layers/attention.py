@@ -162,7 +162,9 @@ def attention_ops(spec: AttentionSpec, conv: Conventions) -> list[Op]:
     if spec.v_norm:
         ops.append(norm("v_norm", "attention", tokens * kv, d, "l2", conv, Shard.HEADS))
     if spec.rotary:
-        rotated = tokens * (n_q + kv) * d * spec.rotary_fraction
+        # transformers rotates int(head_dim * partial_rotary_factor) dims of each head
+        dims = d if spec.rotary_fraction == 1 else sympy.floor(d * spec.rotary_fraction)
+        rotated = tokens * (n_q + kv) * dims
         ops.append(elementwise("rope", "attention", rotated, conv.rope_flops, shard=Shard.HEADS,
                                note="q and k"))
     values = "K and V, V the keys before RoPE" if spec.values_are_keys else "K and V"

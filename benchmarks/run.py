@@ -74,9 +74,9 @@ def cold_markdown(preset: str, repeats: int) -> dict:
 
 
 def sweep_rate(repeats: int) -> dict:
-    from symbolic.hardware import get_accelerator
+    from symbolic.config.hardware import get_accelerator
+    from symbolic.performance.sweep import SweepPlan, parse_range
     from symbolic.setting import Setting
-    from symbolic.sweep import SweepPlan, parse_range
 
     plan = SweepPlan(base=Setting("llama-3.1-8b", hardware="h100-sxm"), models=["llama-3.1-8b"],
                      accelerators=[get_accelerator("h100-sxm")], tps=[1], batches=parse_range("1..1024", "b"),

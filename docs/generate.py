@@ -19,8 +19,8 @@ from pathlib import Path
 
 import symbolic
 from symbolic.check.claims_file import markdown_report, read_claims, run_claim
-from symbolic.plots import figure_files, render_all
-from symbolic.render import LANGUAGES, render
+from symbolic.outputs.plots import figure_files, render_all
+from symbolic.outputs.render import LANGUAGES, render
 from symbolic.setting import Setting
 from symbolic.units import bytes_both, count
 
@@ -58,8 +58,12 @@ def documents(draw: bool) -> dict[Path, str]:
         if draw:
             render_all(perf, d, batches, FIGURES, stem)
         for lang in LANGUAGES:
+            flags = [f"--{key.replace('_', '-')} {value}" for key, value in options.items()]
+            command = " ".join(["symbolic derive", name, *flags, "--format md",
+                                *(["--lang", lang] if lang != "en" else [])])
             files[OUT / "performance" / lang / f"{stem}.md"] = render(
-                d, "md", lang, performance=perf, batches=batches, users=setting.users, figures=figures)
+                d, "md", lang, performance=perf, batches=batches, users=setting.users, figures=figures,
+                command=command)
     specs = read_claims(AUDIT)
     files[DOCS / "seed-audit.md"] = markdown_report(specs, [run_claim(s) for s in specs],
                                                    "The seed notes, audited")

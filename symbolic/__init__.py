@@ -13,17 +13,17 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .architecture import Architecture
-from .conventions import Conventions
-from .derive import Derivation, Quantity
-from .dtypes import Precision
+from .architecture.conventions import Conventions
+from .architecture.dtypes import Precision
+from .architecture.spec import Architecture
+from .architecture.workload import DECODE_STEP, PREFILL, Workload
+from .config.load import load, load_architecture
+from .config.presets import preset_names
 from .errors import ConfigError, SymbolicError, UnknownModelError, WorkloadError
-from .load import load, load_architecture
-from .model import Model
-from .presets import preset_names
-from .render import render
+from .ops.model import Model
+from .outputs.render import render
+from .quantities.derive import Derivation, Quantity
 from .setting import Setting
-from .workload import DECODE_STEP, PREFILL, Workload
 
 
 def derive(model, **setting) -> Derivation:

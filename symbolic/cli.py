@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
 from . import __version__
-from .conventions import ATTENTION_COUNTS, LM_HEAD_POSITIONS, Conventions, parse_convention
-from .dtypes import DTYPES
+from .architecture.conventions import ATTENTION_COUNTS, LM_HEAD_POSITIONS, Conventions, parse_convention
+from .architecture.dtypes import DTYPES
+from .config.hardware import get_accelerator
+from .config.presets import get_preset, preset_names
 from .errors import SymbolicError
-from .hardware import get_accelerator
-from .output import atomic_output, check_target, dumps, write_atomically
-from .presets import get_preset, preset_names
-from .render import FORMATS, LANGUAGES, render
+from .outputs.files import atomic_output, check_target, dumps, write_atomically
+from .outputs.render import FORMATS, LANGUAGES, render
 from .setting import MAX_DEGREE, Setting, parse_range
 
 EXIT_USAGE = 2
@@ -197,7 +198,7 @@ def _derive(args) -> str:
     if args.plots:
         if args.format == "json":
             raise SymbolicError("--plots: figures go into md or tex documents, not json")
-        from .plots import require_matplotlib
+        from .outputs.plots import require_matplotlib
 
         require_matplotlib()
         check_target(args.plots, "--plots", folder=True)
@@ -206,18 +207,19 @@ def _derive(args) -> str:
     if args.format == "json":
         document = derivation.to_dict()
         if performance is not None:
-            from .performance import performance_dict
+            from .performance.roofline import performance_dict
 
             document["performance"] = performance_dict(performance, list(setting.batches), setting.users)
         return dumps(document, indent=2) + "\n"
     if performance is not None:
-        from .performance import performance_dict
+        from .performance.roofline import performance_dict
 
         performance_dict(performance, list(setting.batches), setting.users)  # the same checks as JSON
+    command = "symbolic " + shlex.join(args.argv)      # the footer reproduces the whole command
     if not args.plots:
         return render(derivation, args.format, args.lang, performance=performance,
-                      batches=list(setting.batches), users=setting.users)
-    from .plots import render_all
+                      batches=list(setting.batches), users=setting.users, command=command)
+    from .outputs.plots import render_all
 
     made = render_all(performance, derivation, list(setting.batches), Path(args.plots),
                       setting.loaded.arch.name)
@@ -225,7 +227,8 @@ def _derive(args) -> str:
     try:
         return render(derivation, args.format, args.lang, performance=performance,
                       batches=list(setting.batches), users=setting.users,
-                      figures={kind: os.path.relpath(path, base) for kind, path in made.items()})
+                      figures={kind: os.path.relpath(path, base) for kind, path in made.items()},
+                      command=command)
     except BaseException:
         for path in made.values():     # no figures left behind by a document that failed
             path.unlink(missing_ok=True)
@@ -233,16 +236,7 @@ def _derive(args) -> str:
 
 
 def _check(args) -> tuple[str, int]:
-    from .check.checker import (
-        check_arithmetic,
-        check_formula,
-        check_hardware_number,
-        check_number,
-        derivations_for,
-        looks_like_number,
-    )
-    from .check.claims_file import markdown_report, passes, read_claims, run_claim, tolerance_of
-    from .check.parser import parse_formula
+    """``symbolic check``: a claims file, or one claim (arithmetic, a formula or a number)."""
     from .check.report import json_report, text_report
 
     if args.out_file is not None:
@@ -251,62 +245,90 @@ def _check(args) -> tuple[str, int]:
     if args.claims:
         if claim:
             raise SymbolicError("check takes a CLAIM or --claims FILE, not both")
-        specs = read_claims(Path(args.claims))
-        checks = [run_claim(spec) for spec in specs]
-        failed = any(not passes(spec, check) for spec, check in zip(specs, checks, strict=True))
-        if args.format == "json":
-            text = json_report(checks, [{"passes": passes(s, c), "expect": s.expect or "holds",
-                                         "source": s.source} for s, c in zip(specs, checks, strict=True)])
-        elif args.format == "md":
-            text = markdown_report(specs, checks, f"Claims in {Path(args.claims).name}")
-        else:
-            text = text_report(checks)
-        return text, 1 if failed else 0
+        return _check_claims_file(args)
     if not claim:
         raise SymbolicError("check needs a CLAIM or --claims FILE")
     if args.format == "md":
         raise SymbolicError("--format md is for a claims file (--claims); use text or json")
+    check = _check_claim(args, claim)
+    text = json_report([check]) if args.format == "json" else text_report([check])
+    return text, 0 if check.holds else 1
+
+
+def _check_claims_file(args) -> tuple[str, int]:
+    from .check.claims_file import markdown_report, passes, read_claims, run_claim
+    from .check.report import json_report, text_report
+
+    specs = read_claims(Path(args.claims))
+    checks = [run_claim(spec) for spec in specs]
+    failed = any(not passes(spec, check) for spec, check in zip(specs, checks, strict=True))
+    if args.format == "json":
+        text = json_report(checks, [{"passes": passes(s, c), "expect": s.expect or "holds",
+                                     "source": s.source} for s, c in zip(specs, checks, strict=True)])
+    elif args.format == "md":
+        text = markdown_report(specs, checks, f"Claims in {Path(args.claims).name}")
+    else:
+        text = text_report(checks)
+    return text, 1 if failed else 0
+
+
+def _lets(args) -> dict:
+    """The ``--let NAME=FORMULA`` definitions, each parsed with the ones before it."""
+    from .check.parser import parse_formula
+
     lets = {}
     for item in args.let:
         name, sep, formula = item.partition("=")
         if not sep or not name.strip():
             raise SymbolicError(f"--let {item!r} must read NAME=FORMULA")
         lets[name.strip()] = parse_formula(formula, lets)
+    return lets
+
+
+def _check_claim(args, claim: str):
+    """One claim: arithmetic (``a = b``), a hardware figure, a stated number or a formula."""
+    from .check.checker import (
+        check_arithmetic,
+        check_formula,
+        check_hardware_number,
+        check_number,
+        derivations_for,
+        looks_like_number,
+    )
+    from .check.claims_file import tolerance_of
+
+    lets = _lets(args)
     tolerance = tolerance_of({"tolerance": args.tolerance}) if args.tolerance else None
     hardware_quantity = bool(args.against and args.against.startswith("hardware."))
     if (args.hardware or args.hardware_file or args.compute_dtype) and not hardware_quantity:
         raise SymbolicError("--hardware, --hardware-file and --compute-dtype are for hardware.* "
                             "quantities (--against hardware.peak_flops)")
     if "=" in claim and not args.against:
-        check = check_arithmetic(claim, lets)
-    elif hardware_quantity:
+        return check_arithmetic(claim, lets)
+    if hardware_quantity:
         if not args.hardware:
             raise SymbolicError(f"{args.against} needs --hardware")
-        check = check_hardware_number(claim, args.against, get_accelerator(args.hardware, args.hardware_file),
-                                      args.compute_dtype or "bf16", tolerance)
-    else:
-        if not args.against:
-            raise SymbolicError("--against QUANTITY is needed for a formula or a number")
-        base = setting_from_args(args, None)
+        return check_hardware_number(claim, args.against, get_accelerator(args.hardware, args.hardware_file),
+                                     args.compute_dtype or "bf16", tolerance)
+    if not args.against:
+        raise SymbolicError("--against QUANTITY is needed for a formula or a number")
+    base = setting_from_args(args, None)
 
-        def derive(model):
-            return base.replace(model=model).derivation
+    def derive(model):
+        return base.replace(model=model).derivation
 
-        if looks_like_number(claim):
-            if len(args.model) != 1:
-                raise SymbolicError("a stated number is checked against one --model")
-            check = check_number(claim, args.against, derive(args.model[0]), tolerance)
-        else:
-            derivations = derivations_for(args.model or None, derive)
-            options = {"tolerance": tolerance} if tolerance is not None else {}
-            check = check_formula(claim, args.against, derivations, lets=lets, **options)
-    text = json_report([check]) if args.format == "json" else text_report([check])
-    return text, 0 if check.holds else 1
+    if looks_like_number(claim):
+        if len(args.model) != 1:
+            raise SymbolicError("a stated number is checked against one --model")
+        return check_number(claim, args.against, derive(args.model[0]), tolerance)
+    derivations = derivations_for(args.model or None, derive)
+    options = {"tolerance": tolerance} if tolerance is not None else {}
+    return check_formula(claim, args.against, derivations, lets=lets, **options)
 
 
 def _sweep(args) -> int:
-    from .dtypes import Precision
-    from .sweep import SweepPlan, parse_prices, write_sweep
+    from .architecture.dtypes import Precision
+    from .performance.sweep import SweepPlan, parse_prices, write_sweep
 
     models = [m.strip() for m in args.model.split(",") if m.strip()]
     if not models:
@@ -338,10 +360,10 @@ def _sweep(args) -> int:
     if args.out_file:
         check_target(args.out_file)
     if args.plot:
-        from .plots import require_matplotlib
+        from .outputs.plots import require_matplotlib
 
         require_matplotlib()
-        from .plots import image_target
+        from .outputs.plots import image_target
 
         _sweep_plot(plan, image_target(args.plot, "--plot"))
     if args.out_file:
@@ -362,7 +384,7 @@ def _swept(points: int, plan) -> None:
 
 
 def _sweep_plot(plan, target: Path) -> None:
-    from .plots import sweep_map
+    from .outputs.plots import sweep_map
 
     dtypes = len(plan.dtypes) > 1
     panels = [(f"{k.model} on {k.tp} x {k.hardware}"
@@ -374,7 +396,7 @@ def _sweep_plot(plan, target: Path) -> None:
 
 
 def _plot(args) -> int:
-    from . import plots
+    from .outputs import plots
 
     plots.require_matplotlib()
     target = plots.image_target(args.out_file)
@@ -407,7 +429,7 @@ def _plot(args) -> int:
 
 
 def _hardware(args) -> str:
-    from .hardware import accelerators, hardware_listing
+    from .config.hardware import accelerators, hardware_listing
 
     return hardware_listing(accelerators(args.hardware_file), args.format)
 
@@ -446,6 +468,7 @@ def _formula_first(argv: list[str]) -> list[str]:
 def run(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(_formula_first(argv))
+    args.argv = argv
     if args.command == "sweep":
         return _sweep(args)
     if args.command == "plot":

@@ -85,11 +85,25 @@ class _LatexPrinter(LatexPrinter):
         return super()._print_Rational(expr)
 
     def _print_Mul(self, expr):
+        values = self._settings.get("values")
+        if values:   # a factor whose value is 1 (B = 1, an efficiency of 1) is left out, not "· 1"
+            kept = [a for a in expr.args if not _is_one(a, values)]
+            if not kept:
+                return "1"
+            if len(kept) < len(expr.args):
+                expr = kept[0] if len(kept) == 1 else sympy.Mul(*kept, evaluate=False)
+                return self._print(expr)
         if self._settings.get("decimals"):
             decimal = _decimal_product(self, expr, r"\left({}\right)", " ")
             if decimal:
                 return decimal
         return super()._print_Mul(expr)
+
+
+def _is_one(factor: sympy.Expr, values: dict) -> bool:
+    """A factor that prints as 1 with these values: a symbol bound to 1, or a power of one."""
+    base = factor.base if factor.is_Pow else factor
+    return base.is_Symbol and values.get(base) == 1
 
 
 _LatexPrinter._global_settings = dict(LatexPrinter._global_settings)

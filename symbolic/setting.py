@@ -23,15 +23,15 @@ from functools import cached_property
 
 import sympy
 
-from .conventions import Conventions, parse_convention
-from .derive import Derivation
-from .dtypes import Precision
+from .architecture.conventions import Conventions, parse_convention
+from .architecture.dtypes import Precision
+from .architecture.workload import Workload
+from .config.hardware import Accelerator, get_accelerator
+from .config.load import load
 from .errors import SymbolicError
 from .exact import to_rational
-from .hardware import Accelerator, get_accelerator
-from .load import load
-from .model import Model
-from .workload import Workload
+from .ops.model import Model
+from .quantities.derive import Derivation
 
 MAX_TOKENS = 10**12
 """Largest batch, prompt, context, output or user count read: a trillion."""
@@ -246,8 +246,8 @@ class Setting:
 
     @cached_property
     def deployment(self):
-        """The :class:`~symbolic.performance.Deployment`, or None without an accelerator."""
-        from .performance import DEFAULT_LINK_LATENCY, Deployment
+        """The :class:`~symbolic.performance.roofline.Deployment`, or None without an accelerator."""
+        from .performance.roofline import DEFAULT_LINK_LATENCY, Deployment
 
         if self.accelerator is None:
             return None
@@ -261,9 +261,9 @@ class Setting:
 
     @cached_property
     def performance(self):
-        """The :class:`~symbolic.performance.Performance` of this setting, or None without an
+        """The :class:`~symbolic.performance.roofline.Performance` of this setting, or None without an
         accelerator."""
-        from .performance import Performance
+        from .performance.roofline import Performance
 
         if self.deployment is None:
             return None

@@ -21,12 +21,12 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("symbolic.strategies needs hypothesis: python -m pip install hypothesis") from exc
 
-from .architecture import FULL, SLIDING, Architecture
-from .conventions import Conventions
-from .dtypes import DTYPES, Precision
-from .families import FAMILIES, SUPPORTED_MODEL_TYPES, architecture_from_config
-from .model import Model
-from .workload import Workload
+from .architecture.conventions import Conventions
+from .architecture.dtypes import DTYPES, Precision
+from .architecture.spec import FULL, SLIDING, Architecture
+from .architecture.workload import Workload
+from .config.families import FAMILIES, SUPPORTED_MODEL_TYPES, architecture_from_config
+from .ops.model import Model
 
 
 @dataclass(frozen=True)

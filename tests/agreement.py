@@ -6,7 +6,7 @@ import sympy
 
 import symbolic
 from symbolic import quantities
-from symbolic.architecture import Mamba2Spec
+from symbolic.architecture.spec import Mamba2Spec
 from symbolic.symbols import B, c, d_lk, d_lv, d_m, d_st, n, n_lv, n_m
 
 from . import oracle

@@ -24,8 +24,8 @@ except ImportError as error:   # a bare install: conftest skips the tests marked
 else:
     MISSING = None
 
-from symbolic.architecture import Architecture
-from symbolic.families import ALIASES
+from symbolic.architecture.spec import Architecture
+from symbolic.config.families import ALIASES
 
 HUB_ONLY_FIELDS = ("architectures", "auto_map", "quantization_config", "torch_dtype", "dtype",
                    "transformers_version", "_name_or_path")
@@ -165,15 +165,21 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
         small["attention_chunk_size"] = window
     if "intermediate_size_mlp" in small:
         small["intermediate_size_mlp"] = intermediate
+    _keep_hybrid_layers(small, model_type, arch)
+    return small
+
+
+def _keep_hybrid_layers(small: dict, model_type: str, arch: Architecture) -> None:
+    """In a scaled-down hybrid, one layer of each kind (a state layer beside an attention layer),
+    every state size kept."""
     if model_type in ("lfm2", "qwen3_next", "qwen3_5_text", "qwen3_5_moe_text"):
-        # a state layer and an attention layer, every state size kept
         small["layer_types"] = ["conv" if model_type == "lfm2" else "linear_attention", "full_attention"]
         small.pop("full_attn_idxs", None)
         small.pop("block_ff_dim", None)
-    if model_type == "bamba":          # a Mamba layer and an attention layer, every state size kept
+    if model_type == "bamba":          # a Mamba layer and an attention layer
         small["attn_layer_indices"] = [1]
         small["hidden_size"] = arch.hidden_size   # the Mamba width is mamba_expand x hidden_size
-    if model_type == "nemotron_h":     # a Mamba, an attention and an MLP block, every state size kept
+    if model_type == "nemotron_h":     # a Mamba, an attention and an MLP block
         for key in ("layers_block_type", "layer_types", "num_hidden_layers"):
             small.pop(key, None)
         small["hybrid_override_pattern"] = "M*-E" if arch.has_moe else "M*-"
@@ -181,7 +187,6 @@ def scaled_down(config: dict, arch: Architecture, *, layers: int = 2, vocab: int
         small.pop("per_layer_config", None)
         small["global_head_dim"] = arch.global_head_dim or arch.head_dim
         small["num_global_key_value_heads"] = arch.global_num_kv_heads or arch.num_kv_heads
-    return small
 
 
 @dataclass

@@ -6,11 +6,11 @@ import sys
 
 import pytest
 
+from symbolic.architecture.workload import Workload
 from symbolic.check.checker import check_arithmetic, check_formula, check_number
-from symbolic.derive import Derivation
-from symbolic.load import load
+from symbolic.config.load import load
+from symbolic.quantities.derive import Derivation
 from symbolic.testing import assert_formula, assert_number
-from symbolic.workload import Workload
 
 from .renderers import ROOT
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from symbolic.check.checker import check_formula
 from symbolic.check.parser import parse_formula
-from symbolic.derive import Derivation
-from symbolic.load import load
+from symbolic.config.load import load
+from symbolic.quantities.derive import Derivation
 from symbolic.symbols import H, L, b_kv, d_h, n_kv
 
 from .hostile import answered, refused, run, strict_json, write_input

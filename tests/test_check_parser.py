@@ -139,8 +139,8 @@ def formulas(draw, depth=0):
 @given(formulas())
 def test_every_verdict_comes_within_a_second(text):
     from symbolic.check.checker import check_formula
-    from symbolic.derive import Derivation
-    from symbolic.load import load
+    from symbolic.config.load import load
+    from symbolic.quantities.derive import Derivation
 
     derivation = Derivation(load("llama-3.1-8b"))
     start = time.perf_counter()

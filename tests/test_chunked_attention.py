@@ -10,10 +10,10 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symbolic.architecture import AttentionSpec
-from symbolic.conventions import Conventions
-from symbolic.layers.attention import attended_pairs, cached_tokens
-from symbolic.performance import sum_linear_pieces
+from symbolic.architecture.conventions import Conventions
+from symbolic.architecture.spec import AttentionSpec
+from symbolic.ops.layers.attention import attended_pairs, cached_tokens
+from symbolic.performance.roofline import sum_linear_pieces
 from symbolic.symbols import W_c, c, k_idx, n
 
 

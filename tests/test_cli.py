@@ -169,7 +169,7 @@ def _assert_one_line_error(result, expected):
 @pytest.mark.oracle
 def test_derive_llama_3_1_8b_matches_transformers():
     """The issue's acceptance check: the CLI's numbers are transformers' numbers."""
-    from symbolic.presets import get_preset
+    from symbolic.config.presets import get_preset
 
     from . import oracle
 

@@ -21,7 +21,7 @@ import os
 import pytest
 
 from symbolic.cli import main
-from symbolic.presets import get_preset, preset_names
+from symbolic.config.presets import get_preset, preset_names
 
 LANGUAGES = ("en", "zh")
 FULL = bool(os.environ.get("CI") or os.environ.get("SYMBOLIC_FULL_MATRIX"))

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 import symbolic
+from symbolic.outputs.render import LANGUAGES, render
 from symbolic.printing import latex_number
-from symbolic.render import LANGUAGES, render
 
 from .renderers import ROOT, compile_latex, katex_errors, math_spans
 
@@ -135,8 +135,8 @@ PERFORMANCE_CASES = [("llama-3.1-70b", "h100-sxm", 4, 1), ("gemma-2-9b", "a100-s
 
 @pytest.mark.parametrize("name, hardware, tp, pp", PERFORMANCE_CASES)
 def test_performance_sections_render_parse_and_compile(name, hardware, tp, pp, tmp_path):
-    from symbolic.hardware import get_accelerator
-    from symbolic.performance import Deployment, Performance
+    from symbolic.config.hardware import get_accelerator
+    from symbolic.performance.roofline import Deployment, Performance
 
     d = symbolic.derive(name)
     perf = Performance(d, Deployment(get_accelerator(hardware), tp=tp, pp=pp, price_per_hour=2), 64)
@@ -156,7 +156,7 @@ def test_performance_sections_render_parse_and_compile(name, hardware, tp, pp, t
 def test_every_symbol_and_convention_means_something_in_both_languages():
     """Meanings live once, beside the symbols and conventions; a new one without its Chinese
     meaning would leave a hole in every zh document that uses it."""
-    from symbolic.conventions import Conventions
+    from symbolic.architecture.conventions import Conventions
     from symbolic.symbols import VOCABULARY, layer_count_symbol
 
     layer_count_symbol("sliding_attention_nope")          # a kind made on demand gets both too

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symbolic
+from symbolic.architecture.workload import PREFILL
+from symbolic.config.hardware import get_accelerator
 from symbolic.exact import MAX_POWER_BITS, POWER_MANTISSA_BITS, substitute
-from symbolic.hardware import get_accelerator
-from symbolic.performance import Deployment, Performance
-from symbolic.workload import PREFILL
+from symbolic.performance.roofline import Deployment, Performance
 
 x, y = sympy.symbols("x y", positive=True)
 

@@ -5,8 +5,8 @@ both with different values is refused in one line."""
 import pytest
 
 import symbolic
+from symbolic.config.presets import get_preset
 from symbolic.errors import ConfigError
-from symbolic.presets import get_preset
 
 from .agreement import assert_parameters_agree
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symbolic.cli import main
-from symbolic.presets import get_preset
+from symbolic.config.presets import get_preset
 
 SECONDS = 30
 
@@ -215,7 +215,7 @@ def test_a_formula_may_begin_with_a_minus_sign(argv, capsys):
 
 
 def test_json_documents_are_strict_even_where_a_value_is_unbounded():
-    from symbolic.output import dumps
+    from symbolic.outputs.files import dumps
 
     text = dumps({"a": math.inf, "b": [-math.inf, math.nan, 1.5]})
     assert _strict(text) == {"a": "unbounded", "b": ["-unbounded", "undefined", 1.5]}

@@ -8,7 +8,7 @@ import pytest
 
 import symbolic
 from symbolic.cli import main
-from symbolic.presets import get_preset
+from symbolic.config.presets import get_preset
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

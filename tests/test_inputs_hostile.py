@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from symbolic.families import MAX_LAYERS, MAX_SIZE
-from symbolic.hardware import Accelerator, accelerators, get_accelerator, hardware_listing
+from symbolic.config.families import MAX_LAYERS, MAX_SIZE
+from symbolic.config.hardware import Accelerator, accelerators, get_accelerator, hardware_listing
 
 from . import hostile
 
@@ -110,7 +110,7 @@ def test_folder_with_config_json_loads(capsys, tmp_path):
 
 def test_preset_file_as_a_path_gives_the_presets_numbers(capsys):
     """A preset file nests the config under ``config``; as a path it loads like the preset's name."""
-    path = Path(__file__).parent.parent / "symbolic" / "presets" / "llama-3.1-8b.json"
+    path = Path(__file__).parent.parent / "symbolic" / "config" / "presets" / "llama-3.1-8b.json"
     by_file, by_name = derived(capsys, path), derived(capsys, "llama-3.1-8b")
     assert by_file["model"].pop("source") == str(path)
     by_name["model"].pop("source")

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from symbolic.architecture.dtypes import Precision
+from symbolic.architecture.workload import Workload
 from symbolic.check.checker import check_formula, check_hardware_number, check_number
-from symbolic.derive import Derivation
-from symbolic.dtypes import Precision
-from symbolic.hardware import get_accelerator
-from symbolic.load import load
-from symbolic.workload import Workload
+from symbolic.config.hardware import get_accelerator
+from symbolic.config.load import load
+from symbolic.quantities.derive import Derivation
 
 
 @dataclass(frozen=True)

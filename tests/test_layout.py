@@ -82,4 +82,35 @@ def test_a_cycle_is_found_where_there_is_one():
 
 def test_local_imports_are_in_the_graph():
     graph = import_graph()
-    assert "symbolic.render" in graph["symbolic.cli"]      # imported inside a function
+    assert "symbolic.outputs.render" in graph["symbolic.cli"]      # imported inside a function
+
+
+STAGES = {"architecture": 1, "config": 2, "ops": 3, "quantities": 4, "performance": 5, "outputs": 6,
+          "check": 6}
+"""The pipeline's folders in order: a module may import its own stage and the ones before it.
+Modules at the top of the package are either the foundation every stage uses (symbols, exact,
+units, printing, errors: stage 0) or the entry points that tie the stages together (setting, cli,
+strategies, testing: after every stage)."""
+FOUNDATION = {"symbols", "exact", "units", "printing", "errors"}
+KNOWN_EXCEPTIONS = {
+    ("symbolic.config.stored_weights", "symbolic.ops.model"),   # ignore lists name the ops' modules
+    ("symbolic.config.load", "symbolic.ops.model"),             # load() hands back the model itself
+    ("symbolic.performance.sweep", "symbolic.setting"),         # a sweep is a grid of settings
+    ("symbolic.check.claims_file", "symbolic.setting"),         # a claim states its setting
+    ("symbolic.check.published", "symbolic.setting"),
+}
+"""Imports against the order, each with its reason; a new one fails the test below."""
+
+
+def _stage(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) > 2 and parts[1] in STAGES:
+        return STAGES[parts[1]]
+    return 0 if parts[-1] in FOUNDATION else max(STAGES.values()) + 1
+
+
+def test_each_stage_imports_only_the_stages_before_it():
+    backwards = sorted((module, target) for module, targets in import_graph().items() for target in targets
+                       if _stage(target) > _stage(module) and (module, target) not in KNOWN_EXCEPTIONS)
+    assert backwards == [], backwards
+    assert _stage("symbolic.outputs.render") > _stage("symbolic.quantities.derive") > _stage("symbolic.exact")

@@ -19,7 +19,7 @@ def test_every_subpackage_is_installed():
     """pyproject.toml lists packages by hand (templates/ is mapped into the package): a new
     subpackage must be added there or it will be missing from the installed package."""
     text = (ROOT / "pyproject.toml").read_text()
-    listed = set(re.search(r"^packages = \[(.*?)\]", text, re.M).group(1).replace('"', "").split(", "))
+    listed = set(re.findall(r'"([\w.]+)"', re.search(r"^packages = \[(.*?)\]", text, re.M | re.S).group(1)))
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "symbolic").rglob("__init__.py")}
     assert listed == found | {"symbolic.templates"}
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symbolic.cli import build_parser, main, setting_from_args
-from symbolic.plots import latency_parts
+from symbolic.outputs.plots import latency_parts
 
 MODELS = ("llama-3.1-8b", "gemma-2-9b", "mixtral-8x7b", "deepseek-v2-lite", "qwen2.5-7b")
 

@@ -3,7 +3,7 @@ matmul FLOPs on a scaled-down copy (see oracle.py and agreement.py)."""
 
 import pytest
 
-from symbolic.presets import get_preset, preset_names
+from symbolic.config.presets import get_preset, preset_names
 
 from .agreement import assert_parameters_agree, assert_scaled_copy_agrees
 from .configs import SPARSE_GEMMA3

@@ -10,13 +10,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import symbolic
-from symbolic.hardware import accelerators, get_accelerator
-from symbolic.ops import OpKind
-from symbolic.performance import Deployment, Performance, performance_dict, sum_linear_pieces
-from symbolic.sharding import shard
+from symbolic.architecture.workload import DECODE_STEP, PHASES
+from symbolic.config.hardware import accelerators, get_accelerator
+from symbolic.ops.op import OpKind
+from symbolic.ops.sharding import shard
+from symbolic.performance.roofline import Deployment, Performance, performance_dict, sum_linear_pieces
 from symbolic.strategies import Bounds, scenarios
 from symbolic.symbols import N_ep, N_tp, c
-from symbolic.workload import DECODE_STEP, PHASES
 
 MEDIUM = Bounds(max_kv_heads=8, max_group=4, max_head_dim=128, max_width_factor=64,
                 max_intermediate=8192, max_layers=8, max_vocab=32000, max_window=4096)
@@ -201,7 +201,7 @@ def test_users_can_add_accelerators(tmp_path):
 
 
 def test_expert_parallelism_spreads_the_experts_and_pays_all_to_alls():
-    from symbolic.workload import DECODE_STEP
+    from symbolic.architecture.workload import DECODE_STEP
 
     d = symbolic.derive("mixtral-8x7b", prompt=1024)
     h100 = get_accelerator("h100-sxm")

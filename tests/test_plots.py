@@ -9,12 +9,12 @@ import pytest
 
 import symbolic
 from symbolic import quantities as q
+from symbolic.architecture.workload import DECODE_STEP, PREFILL
+from symbolic.config.hardware import get_accelerator
 from symbolic.errors import SymbolicError
 from symbolic.exact import to_rational
-from symbolic.hardware import get_accelerator
-from symbolic.performance import Deployment, Performance, op_bytes
-from symbolic.render import render
-from symbolic.workload import DECODE_STEP, PREFILL
+from symbolic.outputs.render import render
+from symbolic.performance.roofline import Deployment, Performance, op_bytes
 
 from .renderers import compile_latex, katex_errors, math_spans
 
@@ -229,8 +229,8 @@ def test_sweep_plot_draws_a_panel_per_setting_and_writes_no_table(tmp_path):
 
 
 def test_sweep_grids_hold_the_values_of_the_streamed_sweep():
+    from symbolic.performance.sweep import SweepPlan
     from symbolic.setting import Setting
-    from symbolic.sweep import SweepPlan
 
     plan = SweepPlan(base=Setting("mixtral-8x7b", hardware="h200"), models=["mixtral-8x7b"],
                      accelerators=[get_accelerator("h200")], tps=[2], batches=[1, 3, 100],

@@ -6,8 +6,9 @@ from hypothesis import strategies as st
 
 import symbolic
 from symbolic import quantities as q
-from symbolic.closed_forms import relative_to_hidden
-from symbolic.ops import OpKind
+from symbolic.architecture.workload import DECODE_STEP, PHASES, PREFILL
+from symbolic.ops.op import OpKind
+from symbolic.quantities.closed_forms import relative_to_hidden
 from symbolic.strategies import (
     Bounds,
     architectures,
@@ -18,7 +19,6 @@ from symbolic.strategies import (
     workloads,
 )
 from symbolic.symbols import B, c, layer_counts, n, n_kv, n_q
-from symbolic.workload import DECODE_STEP, PHASES, PREFILL
 
 WIDE = Bounds(max_kv_heads=16, max_group=8, max_head_dim=256, max_width_factor=512,
               max_intermediate=65536, max_layers=128, max_vocab=300_000, max_window=8192)
@@ -189,10 +189,10 @@ def test_phases_are_one_op_list_at_two_points():
     lambda family: architectures(family, WIDE)))
 def test_moe_with_every_expert_active_is_the_dense_mlp_of_that_width(arch):
     """Routing every token to all E experts costs what one gated MLP E*d_e wide costs."""
-    from symbolic.architecture import MLPSpec, MoESpec
-    from symbolic.conventions import Conventions
-    from symbolic.layers.mlp import mlp_ops
-    from symbolic.layers.moe import moe_ops
+    from symbolic.architecture.conventions import Conventions
+    from symbolic.architecture.spec import MLPSpec, MoESpec
+    from symbolic.ops.layers.mlp import mlp_ops
+    from symbolic.ops.layers.moe import moe_ops
     from symbolic.symbols import E, d_e, d_ff, k
 
     conv = Conventions()

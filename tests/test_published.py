@@ -187,7 +187,7 @@ MODEL_CARD_VERDICTS = {
 
 @pytest.mark.parametrize("claim_id", sorted(MODEL_CARD_VERDICTS))
 def test_model_card_sizes(claim_id):
-    from symbolic.published import all_claims, check_claim
+    from symbolic.check.published import all_claims, check_claim
     claim = next(c for c in all_claims() if c.id == claim_id)
     (model,) = claim.models
     check = check_claim(claim, symbolic.load(model))

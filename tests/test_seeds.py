@@ -11,9 +11,9 @@ import pytest
 import sympy
 
 import symbolic
-from symbolic.hardware import Accelerator, get_accelerator
-from symbolic.performance import Deployment, Performance
-from symbolic.workload import DECODE_STEP, PREFILL
+from symbolic.architecture.workload import DECODE_STEP, PREFILL
+from symbolic.config.hardware import Accelerator, get_accelerator
+from symbolic.performance.roofline import Deployment, Performance
 
 SEED_000 = "000_a215ed40d515fe5e.txt"
 SEED_001 = "001_084a7cb738bff30f.txt"
@@ -118,7 +118,7 @@ def test_seed_001_llama_65b_batch_limit():
 def test_seed_001_servers_for_ten_thousand_users():
     # SEED_001: "目前的 deepspeed 框架运行模型推理时实测 batch 数量只可以达到 50 左右。
     # 10000/50 = 200 (台 8 卡 V100 服务器)"
-    from symbolic.performance import devices_for_users
+    from symbolic.performance.roofline import devices_for_users
 
     assert devices_for_users(users=10_000, batch_per_replica=50, devices_per_replica=8) == (200, 1600)
 

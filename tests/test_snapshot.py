@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from symbolic.cli import run
+from symbolic.config.presets import preset_names
 from symbolic.errors import SymbolicError
-from symbolic.presets import preset_names
 
 SNAPSHOT = Path(__file__).parent / "fixtures" / "numbers-before-issue-14.json"
 PARALLEL_SNAPSHOT = Path(__file__).parent / "fixtures" / "numbers-parallel-before-issue-14.json"

@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import symbolic
-from symbolic.architecture import AttentionSpec
+from symbolic.architecture.spec import AttentionSpec
 from symbolic.strategies import hf_configs
 from symbolic.symbols import B, c, n
 
@@ -108,8 +108,8 @@ def test_a_decode_step_reads_and_writes_the_whole_state():
 def test_capacity_counts_the_state_beside_the_growing_cache():
     """Qwen3-Next's 36 DeltaNet layers hold 40 MB a sequence whatever its length; its 12 attention
     layers 24 kB a token: both go into what a sequence needs, and so into the largest batch."""
-    from symbolic.hardware import get_accelerator
-    from symbolic.performance import Deployment, Performance
+    from symbolic.config.hardware import get_accelerator
+    from symbolic.performance.roofline import Deployment, Performance
 
     d = symbolic.derive("qwen3-next-80b-a3b", batch=1, prompt=1000)
     perf = Performance(d, Deployment(get_accelerator("h200"), tp=2), 24)

@@ -7,9 +7,9 @@ import pytest
 import sympy
 
 import symbolic
-from symbolic.dtypes import dtype
+from symbolic.architecture.dtypes import dtype
+from symbolic.config.presets import get_preset
 from symbolic.errors import SymbolicError
-from symbolic.presets import get_preset
 
 from . import oracle
 

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from symbolic.architecture.workload import DECODE_STEP, PREFILL
+from symbolic.config.hardware import get_accelerator
 from symbolic.errors import SymbolicError
 from symbolic.exact import substitute
-from symbolic.hardware import get_accelerator
-from symbolic.performance import sum_linear_pieces
+from symbolic.performance.roofline import sum_linear_pieces
+from symbolic.performance.sweep import SweepPlan, compile_setting, parse_range, write_sweep
 from symbolic.setting import Setting
-from symbolic.sweep import SweepPlan, compile_setting, parse_range, write_sweep
 from symbolic.symbols import B, c
-from symbolic.workload import DECODE_STEP, PREFILL
 
 MODELS = ["llama-3.1-8b", "gemma-2-9b", "mistral-7b-v0.1", "qwen3-30b-a3b", "deepseek-v2-lite", "gpt2"]
 COMPILED = {}

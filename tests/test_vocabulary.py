@@ -3,7 +3,7 @@
 import pytest
 
 from symbolic import symbols
-from symbolic.families import ConfigReader
+from symbolic.config.families import ConfigReader
 
 ALIASES = {
     "nlayers": "L", "n_layers": "L", "num_hidden_layers": "L", "dmodel": "H", "d_model": "H",
@@ -44,7 +44,7 @@ def test_unknown_names_get_close_suggestions():
 def test_a_kind_of_layer_not_seen_before_gets_its_own_count_symbol():
     """The layer vocabulary is open: a new part makes a new kind name, whose count symbol and
     vocabulary term are made on first use; closed forms gather terms by it like L_full."""
-    from symbolic.closed_forms import closed_form
+    from symbolic.quantities.closed_forms import closed_form
     from symbolic.symbols import H, V, is_layer_count, layer_count_symbol, term_of
 
     count = layer_count_symbol("chunked_attention_moe")

@@ -21,15 +21,15 @@ from dataclasses import dataclass, replace
 import mpmath
 import sympy
 
-from .. import quantities as q
-from ..derive import Derivation
+from ..config.hardware import Accelerator
+from ..config.presets import preset_names
 from ..errors import SymbolicError
 from ..exact import plain, to_rational
-from ..hardware import Accelerator
-from ..model import Model
-from ..ops import OpKind
-from ..presets import preset_names
+from ..ops.model import Model
+from ..ops.op import OpKind
 from ..printing import text
+from ..quantities import sums as q
+from ..quantities.derive import Derivation
 from ..symbols import B, E, L, W, b_kv, b_w, c, k
 from . import equivalence as eq
 from .claims import Stated, Verdict, judge, read_stated

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import sympy
 
-from ..derive import Derivation
+from ..config.userfiles import parse_json, read_text
 from ..errors import SymbolicError
 from ..exact import to_rational
+from ..quantities.derive import Derivation
 from ..setting import Setting
-from ..userfiles import parse_json, read_text
 from .checker import check_arithmetic, check_formula, check_number, derivations_for, looks_like_number
 from .parser import parse_formula
 from .report import explain, verdict_words
@@ -186,7 +186,7 @@ def parse_setting(setting: str | dict, where: str) -> dict:
 
 def read_claims(path: Path) -> list[ClaimSpec]:
     """The claims of a Markdown table, a YAML list (``.yaml``, ``.yml``) or a JSON list (``.json``),
-    read as :func:`symbolic.userfiles.read_text` reads a file: at most 16 MiB of UTF-8."""
+    read as :func:`symbolic.config.userfiles.read_text` reads a file: at most 16 MiB of UTF-8."""
     text = read_text(path, "claims file")
     where = str(path)
     if path.suffix in (".yaml", ".yml"):

@@ -1,0 +1,607 @@
+"""Time, throughput, capacity and cost on given hardware, from the same op list.
+
+Per device: every view reads the sections as one device runs them (``Model.device_sections``,
+:mod:`symbolic.ops.sharding`): each op's share under tensor and expert parallelism, and the
+collectives those add, with ``ceil(L / N_pp)`` layers on a pipeline stage.
+
+Roofline: an op takes ``max(FLOPs / (F_peak eta_f), bytes / (BW_mem eta_m))``, a collective its
+bytes over the link and ``t_link`` per call; a step is the sum over its kernels ("op by op") or the
+``max`` of the step's compute and memory totals ("whole step", the seeds' form) plus the
+collectives, and a fixed overhead ``t_o``.
+
+A request: time to first token (the prefill), then ``g`` decode steps at contexts S, ..., S + g - 1,
+summed exactly in closed form (each step's time is piecewise linear in the context).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy
+
+from ..architecture.workload import DECODE_STEP, PREFILL, Phase
+from ..config.hardware import Accelerator
+from ..errors import SymbolicError, WorkloadError
+from ..exact import substitute, to_rational
+from ..ops.model import Model
+from ..ops.op import DeviceKernel, Op, OpKind
+from ..quantities import sums as q
+from ..quantities.derive import Derivation
+from ..symbols import (
+    B,
+    BW_link,
+    BW_mem,
+    F_peak,
+    M_dev,
+    N_ep,
+    N_pp,
+    N_tp,
+    S,
+    b_a,
+    b_kv,
+    c,
+    eta_f,
+    eta_m,
+    f_mem,
+    g,
+    p_h,
+    t_link,
+    t_o,
+)
+
+DEFAULT_LINK_LATENCY = sympy.Rational(5, 10**6)
+"""5 microseconds per collective: seed note 004 gives 3 to 5 us of message latency, 'depending on
+the hardware'; the upper end is the default."""
+
+def op_traffic(op: Op) -> dict[str, sympy.Expr]:
+    """Bytes an op (as one device runs it) moves, by what they hold: weights, KV cache, activations."""
+    return {"weights": op.weights_read * op.bytes_per_weight,
+            "kv_cache": (op.kv_read + op.kv_written) * b_kv,
+            "activations": (op.activations_read + op.activations_written) * b_a}
+
+
+def op_bytes(op: Op) -> sympy.Expr:
+    """Bytes an op moves to and from memory: weights, activations and KV cache."""
+    return sympy.Add(*op_traffic(op).values())
+
+
+def kernel_sum(kernel: DeviceKernel, what: str) -> sympy.Expr:
+    """A kernel's ``flops`` or ``bytes``: the sum over its ops."""
+    return sympy.Add(*(op_bytes(op) if what == "bytes" else getattr(op, what) for op in kernel.ops))
+
+
+def link_time(op: Op) -> sympy.Expr:
+    """A collective's time: its bytes over the link, and the link latency for each call."""
+    return op.link_elements * b_a / BW_link + op.messages * t_link
+
+
+def compute_beyond_memory(kernel: DeviceKernel) -> sympy.Expr:
+    """How much longer a kernel computes than it takes to move its bytes: max(0, compute - memory),
+    the part of its roofline time that memory does not hide (0 for a collective)."""
+    if all(op.kind is OpKind.COLLECTIVE for op in kernel.ops):
+        return sympy.Integer(0)
+    return sympy.Max(0, kernel_sum(kernel, "flops") / (F_peak * eta_f)
+                     - kernel_sum(kernel, "bytes") / (BW_mem * eta_m), evaluate=False)
+
+
+def kernel_time(kernel: DeviceKernel) -> sympy.Expr:
+    """Time of one kernel on one device: a collective's link time, or the roofline, the longer of
+    its FLOPs at the peak rate and its bytes at the memory bandwidth (Williams, Waterman and
+    Patterson, 'Roofline', CACM 2009)."""
+    if all(op.kind is OpKind.COLLECTIVE for op in kernel.ops):
+        return sympy.Add(*map(link_time, kernel.ops))
+    return sympy.Max(kernel_sum(kernel, "flops") / (F_peak * eta_f),
+                     kernel_sum(kernel, "bytes") / (BW_mem * eta_m), evaluate=False)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where and how the model runs: one accelerator type, parallel degrees, efficiencies, price."""
+
+    accelerator: Accelerator
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1
+    compute_dtype: str = "bf16"
+    mfu: sympy.Rational = sympy.Integer(1)
+    mbu: sympy.Rational = sympy.Integer(1)
+    overhead_s: sympy.Rational = sympy.Integer(0)
+    link_latency_s: sympy.Rational = DEFAULT_LINK_LATENCY
+    memory_fraction: sympy.Rational = sympy.Integer(1)
+    price_per_hour: sympy.Rational | None = None
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self):
+        for name in ("tp", "pp", "ep"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SymbolicError(f"--{name} must be a positive integer, got {value!r}")
+        for name, low, high in (("mfu", 0, 1), ("mbu", 0, 1), ("memory_fraction", 0, 1)):
+            value = to_rational(getattr(self, name))
+            if value is None or not low < value <= high:
+                flag = name.replace("_", "-")
+                raise SymbolicError(f"--{flag} must be in (0, 1], got {getattr(self, name)!r}")
+            object.__setattr__(self, name, value)
+        for name in ("overhead_s", "link_latency_s", "price_per_hour"):
+            raw = getattr(self, name)
+            if raw is None:
+                continue
+            value = to_rational(raw)
+            if value is None or value < 0:
+                raise SymbolicError(f"{name} must be a non-negative number, got {raw!r}")
+            object.__setattr__(self, name, value)
+        if (self.tp > 1 or self.pp > 1 or self.ep > 1) and self.accelerator.link_bandwidth is None:
+            raise SymbolicError(f"{self.accelerator.name} has no interconnect figure; "
+                                f"tensor or pipeline parallelism needs one")
+
+    @property
+    def devices(self) -> int:
+        return self.tp * self.pp * self.ep
+
+    def check(self, model: Model) -> None:
+        arch = model.arch
+        if arch.num_heads % self.tp:
+            raise SymbolicError(f"--tp {self.tp} must divide num_attention_heads ({arch.num_heads})")
+        if self.pp > arch.num_layers:
+            raise SymbolicError(f"--pp {self.pp} exceeds the {arch.num_layers} layers")
+        if self.ep > 1 and not arch.has_moe:
+            raise SymbolicError("--ep needs a mixture-of-experts model")
+        if self.ep > 1 and arch.num_experts % self.ep:
+            raise SymbolicError(f"--ep {self.ep} must divide the {arch.num_experts} experts")
+
+    def bindings(self) -> dict[sympy.Symbol, sympy.Rational]:
+        a = self.accelerator
+        values = {
+            F_peak: a.peak(self.compute_dtype), BW_mem: a.memory_bandwidth, M_dev: a.memory_bytes,
+            eta_f: self.mfu, eta_m: self.mbu, t_o: self.overhead_s, t_link: self.link_latency_s,
+            f_mem: self.memory_fraction, N_tp: sympy.Integer(self.tp), N_pp: sympy.Integer(self.pp),
+            N_ep: sympy.Integer(self.ep),
+        }
+        if a.link_bandwidth is not None:
+            values[BW_link] = a.link_bandwidth
+        if self.price_per_hour is not None:
+            values[p_h] = self.price_per_hour
+        return values
+
+
+class Performance:
+    """Performance expressions of a model on a deployment; values for a derivation's setting."""
+
+    def __init__(self, derivation: Derivation, deployment: Deployment, generated: int):
+        if isinstance(generated, bool) or not isinstance(generated, int) or generated < 1:
+            raise WorkloadError(f"--output must be a positive number of tokens, got {generated!r}")
+        deployment.check(derivation.model)
+        self.derivation = derivation
+        self.model = derivation.model
+        self.deployment = deployment
+        self.generated = generated
+        self.bindings = {**derivation.bindings, **deployment.bindings(), g: sympy.Integer(generated)}
+        self._step_times: dict[tuple, sympy.Expr] = {}
+        self._points: dict[int, BatchPoint] = {}
+        self._critical: dict[int | None, CriticalBatch | None] = {}
+
+    # --- expressions -------------------------------------------------------------------------
+
+    def flops(self, phase: Phase) -> sympy.Expr:
+        return q.device_sum(self.model, "flops", phase)
+
+    def bytes(self, phase: Phase) -> sympy.Expr:
+        return q.device_sum(self.model, op_bytes, phase)
+
+    def traffic(self, phase: Phase) -> dict[str, sympy.Expr]:
+        """Bytes one device moves in a step, by what they hold (see ``op_traffic``)."""
+        return {part: q.device_sum(self.model, lambda op, p=part: op_traffic(op)[p], phase)
+                for part in ("weights", "kv_cache", "activations")}
+
+    def compute_time(self, phase: Phase) -> sympy.Expr:
+        return self.flops(phase) / (F_peak * eta_f)
+
+    def memory_time(self, phase: Phase) -> sympy.Expr:
+        return self.bytes(phase) / (BW_mem * eta_m)
+
+    def communication_time(self, phase: Phase) -> sympy.Expr:
+        """The collectives' time (see :mod:`symbolic.ops.sharding`): all-reduces after row-split
+        matmuls, all-to-alls around routed experts, transfers between pipeline stages."""
+        return q.device_sum(self.model, link_time, phase)
+
+    def compute_beyond_memory(self, phase: Phase) -> sympy.Expr:
+        """The step's compute time that memory traffic does not hide, kernel by kernel."""
+        return q.device_sum(self.model, None, phase, by_kernel=compute_beyond_memory)
+
+    def all_to_all_bytes(self, phase: Phase) -> sympy.Expr:
+        """Bytes one device sends in one all-to-all of an MoE layer."""
+        sent = next(op.link_elements for s in self.model.device_sections for op in s.ops
+                    if op.name == "dispatch")
+        return q.at(sent * b_a, phase)
+
+    def step_time(self, phase: Phase, *, by_op: bool = True) -> sympy.Expr:
+        """Time of one step: the roofline kernel by kernel (or whole step) with the collectives'
+        time, plus the fixed overhead t_o."""
+        key = (phase.name, by_op)
+        if key not in self._step_times:
+            if by_op:
+                busy = q.device_sum(self.model, None, phase, by_kernel=kernel_time)
+            else:
+                busy = sympy.Max(self.compute_time(phase), self.memory_time(phase),
+                                 evaluate=False) + self.communication_time(phase)
+            self._step_times[key] = busy + t_o
+        return self._step_times[key]
+
+    def _bound_step(self, phase: Phase) -> sympy.Expr:
+        """The op-by-op step time with everything but B and c bound (evaluated once)."""
+        key = (phase.name, "bound")
+        if key not in self._step_times:
+            fixed = {k: v for k, v in self.bindings.items() if k not in (B, c)}
+            self._step_times[key] = substitute(self.step_time(phase), fixed, fast_extrema=True)
+        return self._step_times[key]
+
+    @cached_property
+    def weight_bytes_per_device(self) -> sympy.Expr:
+        """Weights held by one device (see :func:`symbolic.quantities.sums.weights_bytes_per_device`)."""
+        return q.weights_bytes_per_device(self.model)
+
+    def kv_bytes_per_sequence(self, context: sympy.Expr) -> sympy.Expr:
+        """KV cache of one sequence on the device that holds it once ``context`` tokens are cached."""
+        return q.kv_bytes_per_sequence_per_device(self.model, context)
+
+    # --- values ------------------------------------------------------------------------------
+
+    def evaluate(self, expr: sympy.Expr, **workload) -> sympy.Rational:
+        """``expr`` with every symbol bound; keyword arguments override B, S or c."""
+        overrides = {{"batch": B, "prompt": S, "context": c}[k]: sympy.Integer(v)
+                     for k, v in workload.items()}
+        result = substitute(expr, {**self.bindings, **overrides})
+        if not result.is_Rational:
+            result = sympy.nsimplify(result) if not result.free_symbols else result
+        if not result.is_Rational:
+            raise ValueError(f"unbound symbols in {result}")
+        return result
+
+    def decode_total(self, batch: int) -> sympy.Rational:
+        """Exact sum of the g decode steps' times, contexts S .. S + g - 1 (see :func:`sum_linear_pieces`)."""
+        start = self.derivation.workload.prompt
+        per_step = substitute(self._bound_step(DECODE_STEP), {B: sympy.Integer(batch)})
+        return sum_linear_pieces(per_step, c, start, self.generated)
+
+    def decode_loop(self, batch: int) -> sympy.Rational:
+        """The same sum, step by step (for checking the closed form)."""
+        start = self.derivation.workload.prompt
+        step = self.step_time(DECODE_STEP)
+        return sum((self.evaluate(step, batch=batch, context=start + i) for i in range(self.generated)),
+                   sympy.Integer(0))
+
+    @cached_property
+    def free_bytes_per_device(self) -> sympy.Rational:
+        return self.evaluate(M_dev * f_mem - self.weight_bytes_per_device)
+
+    @cached_property
+    def usable_bytes_per_device(self) -> sympy.Rational:
+        return self.evaluate(M_dev * f_mem)
+
+    @cached_property
+    def kv_bytes_per_sequence_at_end(self) -> sympy.Rational:
+        """KV cache of one sequence at the end of its request, context S + g, on its device."""
+        return self.evaluate(self.kv_bytes_per_sequence(S + g))
+
+    def check_weights_fit(self) -> None:
+        """Refuse a deployment whose weights alone exceed a device's usable memory, naming how many
+        devices' memory they need."""
+        if self.free_bytes_per_device > 0:
+            return
+        weights = self.evaluate(self.weight_bytes_per_device)
+        usable = self.usable_bytes_per_device
+        share = weights * self.deployment.tp * self.deployment.pp // usable   # devices' worth, floored
+        raise WorkloadError(
+            f"the weights need {_gb(weights)} per device but {self.deployment.accelerator.name} offers "
+            f"{_gb(usable)}: shard them over at least {int(share) + 1} devices (--tp, --pp"
+            f"{', --ep' if self.model.arch.has_moe else ''}) or use a smaller --weight-dtype")
+
+    def memory_needed_per_device(self, batch: int) -> sympy.Rational:
+        """Bytes one device holds for ``batch`` sequences at the end of their requests: its weights
+        and the KV cache of its ceil(B / N_ep) sequences at context S + g."""
+        sequences = -(-batch // self.deployment.ep)
+        return self.evaluate(self.weight_bytes_per_device) + sequences * self.kv_bytes_per_sequence_at_end
+
+    def fits(self, batch: int) -> bool:
+        return bool(self.memory_needed_per_device(batch) <= self.usable_bytes_per_device)
+
+    def max_batch(self) -> int:
+        """Most sequences whose KV cache, at the full context S + g, fits beside the weights (with
+        expert parallelism, on all N_ep devices together, each holding its own sequences)."""
+        self.check_weights_fit()
+        return int(self.free_bytes_per_device // self.kv_bytes_per_sequence_at_end) * self.deployment.ep
+
+    def critical_batch(self, context: int | None = None) -> CriticalBatch | None:
+        """See :meth:`_critical_batch` (computed once per context)."""
+        if context not in self._critical:
+            self._critical[context] = self._critical_batch(context)
+        return self._critical[context]
+
+    def _critical_batch(self, context: int | None = None) -> CriticalBatch | None:
+        """The batch at which a decode step at ``context`` (default: the workload's c) turns
+        compute-bound in the whole-step roofline: the root of compute_time(B) = memory_time(B).
+        None if it never does (each sequence's KV reads cost more time than its FLOPs).
+
+        A difference linear in B (dense models) has an exact rational root. MoE makes it
+        transcendental: a decode step reads the E (1 - (1 - k/E)^B) experts its B tokens touch,
+        so the weight bytes are concave in B while the FLOPs stay linear. The difference
+        f(B) = t_compute - t_memory is then convex with f(0) <= 0, so it has at most one positive
+        root; it is bracketed by doubling B and found by bisection to ``ROOT_PRECISION``
+        (relative), and reported as numeric."""
+        bound = {k: v for k, v in self.bindings.items() if k is not B}
+        if context is not None:
+            bound[c] = sympy.Integer(context)
+        batch = sympy.Dummy("batch", positive=True)  # B is an integer; the crossing need not be
+        difference = substitute(self.compute_time(DECODE_STEP) - self.memory_time(DECODE_STEP), bound,
+                                fast_extrema=True).xreplace({B: batch})
+        if difference.free_symbols - {batch}:
+            raise ValueError(f"unbound symbols in the critical-batch equation: {difference.free_symbols}")
+        polynomial = sympy.Poly(difference, batch) if difference.is_polynomial(batch) else None
+        if polynomial is not None and polynomial.degree() <= 1:
+            slope, offset = (polynomial.all_coeffs() if polynomial.degree() == 1
+                             else (sympy.Integer(0), polynomial.as_expr()))
+            if slope <= 0:
+                return None
+            root = -offset / slope
+            return CriticalBatch(root, exact=True) if root > 0 else None
+        return _bisect_root(sympy.lambdify(batch, difference, modules="mpmath"))
+
+    def ops_per_byte(self) -> sympy.Rational:
+        """The device's balance point: FLOP it can do per byte it reads, F_peak / BW_mem."""
+        return self.evaluate(F_peak / BW_mem)
+
+    def kernel_work(self, kernel: DeviceKernel, phase: Phase, batch: int, repeats=1) -> tuple:
+        """A kernel's (FLOPs, bytes) on one device in a step of ``phase`` at ``batch``, times
+        ``repeats`` (the layers it runs in), as exact numbers."""
+        return tuple(self.evaluate(repeats * q.at(kernel_sum(kernel, what), phase), batch=batch)
+                     for what in ("flops", "bytes"))
+
+    def at_batch(self, batch: int) -> BatchPoint:
+        """Latency, throughput, cost and memory of a static batch of ``batch`` requests, each a
+        prefill of S tokens and g decode steps at contexts S, ..., S + g - 1 (computed once)."""
+        if batch not in self._points:
+            self._points[batch] = self._point(batch)
+        return self._points[batch]
+
+    def _point(self, batch: int) -> BatchPoint:
+        prompt = self.derivation.workload.prompt
+        ttft = self.evaluate(self._bound_step(PREFILL), batch=batch)
+        decode = self.decode_total(batch)
+        tokens = batch * self.generated
+        devices = self.deployment.devices
+        price = self.deployment.price_per_hour
+        per_token_cost = (lambda seconds, count: cost_per_million_tokens(price, devices, seconds, count)) \
+            if price is not None else None
+        return BatchPoint(
+            batch=batch, ttft_s=ttft,
+            tpot_at_context_s=self.evaluate(self._bound_step(DECODE_STEP), batch=batch),
+            tpot_mean_s=decode / self.generated, decode_s=decode, request_s=ttft + decode,
+            decode_tokens_per_s=tokens / decode, request_tokens_per_s=tokens / (ttft + decode),
+            decode_tokens_per_s_per_sequence=sympy.Integer(self.generated) / decode,
+            memory_needed=self.memory_needed_per_device(batch), fits=self.fits(batch),
+            cost_output=per_token_cost(decode, tokens) if per_token_cost else None,
+            cost_input=per_token_cost(ttft, batch * prompt) if per_token_cost else None,
+        )
+
+
+ROOT_PRECISION = sympy.Rational(1, 10**9)
+"""Relative width to which a numeric critical batch is bisected."""
+
+
+@dataclass(frozen=True)
+class CriticalBatch:
+    """The batch where a decode step turns compute-bound: an exact rational root, or a numeric one
+    bisected to ``ROOT_PRECISION`` of its value."""
+
+    value: sympy.Rational
+    exact: bool
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    @property
+    def method(self) -> str:
+        return "exact" if self.exact else f"numeric (bisection, relative precision {float(ROOT_PRECISION):g})"
+
+
+def _bisect_root(f) -> CriticalBatch | None:
+    """The positive root of a convex ``f`` with ``f(0) <= 0``, or None if ``f`` stays negative up
+    to a batch of 2^64. ``f`` is evaluated with mpmath at 50 significant digits."""
+    import mpmath
+
+    with mpmath.workdps(50):
+        def sign(x) -> bool:
+            return f(mpmath.mpf(x.p) / x.q) > 0
+
+        high = sympy.Integer(1)
+        while not sign(high):
+            high *= 2
+            if high > 2**64:
+                return None
+        low = high / 2 if high > 1 else sympy.Integer(0)
+        while high - low > ROOT_PRECISION * high:
+            middle = (low + high) / 2
+            if sign(middle):
+                high = middle
+            else:
+                low = middle
+    return CriticalBatch(sympy.Rational(sympy.Float((low + high) / 2, 15)), exact=False)
+
+
+def cost_per_million_tokens(price_per_hour, devices, seconds, tokens):
+    """USD for a million tokens: ``devices`` devices at ``price_per_hour`` each, for the
+    ``seconds`` it takes to make ``tokens`` tokens. Works on exact rationals and on NumPy arrays."""
+    return price_per_hour * devices * seconds / 3600 / tokens * 10**6
+
+
+@dataclass(frozen=True)
+class BatchPoint:
+    """A static batch of B requests: each a prefill of S prompt tokens, then g decode steps.
+
+    Benchmark tools report the request-level figures: vLLM's serving benchmark gives TPOT as a
+    request's decode time over its output tokens after the first, (e2e - TTFT) / (g - 1) with g
+    tokens out, here ``tpot_mean_s`` (the prefill makes no token in this model, so the g steps
+    make g tokens); and output throughput over the run's wall time, prefill included, here
+    ``request_tokens_per_s``."""
+
+    batch: int
+    ttft_s: sympy.Rational                  # the prefill of B prompts
+    tpot_at_context_s: sympy.Rational       # one decode step at context c (the first when c = S)
+    tpot_mean_s: sympy.Rational             # the g steps' mean, contexts S .. S + g - 1
+    decode_s: sympy.Rational                # all g decode steps
+    request_s: sympy.Rational               # TTFT + all g decode steps
+    decode_tokens_per_s: sympy.Rational     # B g / decode_s: decode only, the steady state
+    request_tokens_per_s: sympy.Rational    # B g / request_s: the whole request, prefill included
+    decode_tokens_per_s_per_sequence: sympy.Rational   # g / decode_s
+    memory_needed: sympy.Rational           # bytes per device at the end of the requests
+    fits: bool
+    cost_output: sympy.Rational | None      # USD per million output tokens, at the decode rate
+    cost_input: sympy.Rational | None       # USD per million prompt tokens, at the prefill rate
+
+
+def _gb(value: sympy.Rational) -> str:
+    from ..units import bytes_both
+
+    return bytes_both(value)
+
+
+def linear_pieces(expr: sympy.Expr, var: sympy.Symbol, start: int, end: int) -> list[int]:
+    """Where ``expr``, piecewise linear in ``var`` (sums and constant multiples of linear terms,
+    nested max and min), may change slope over the integers start..end: the sorted cuts
+    ``start = k_0 < k_1 < ... < k_m = end + 1`` such that ``expr`` is linear on each
+    ``k_i .. k_{i+1} - 1``.
+
+    Kinks are found exactly: for every max or min (innermost first) and every pair of its
+    arguments, the difference of the two is linear between the kinks found so far, so where it
+    changes sign the crossing is a linear root. A floor(u) or u mod m (chunked attention) is a
+    step wherever u crosses a whole number (a multiple of m), and constant between: each such
+    crossing of u, linear between the kinks found so far, is a cut."""
+    cuts = [start, end + 1]
+
+    def at_point(e, point):
+        return substitute(e, {var: point})
+
+    def crossings(u, step):
+        """The first integers of ``var`` past each point where ``u`` reaches a multiple of ``step``."""
+        new = set()
+        for low, high in zip(cuts, cuts[1:], strict=False):
+            u_low, u_high = at_point(u, low), at_point(u, high - 1)
+            if high - 1 == low or u_low == u_high:
+                continue
+            slope = (u_high - u_low) / (high - 1 - low)
+            first, last = sorted((u_low, u_high))
+            for multiple in range(int(sympy.floor(first / step)) + 1, int(sympy.floor(last / step)) + 1):
+                new.add(int(sympy.ceiling(low + (multiple * step - u_low) / slope)))
+        return new
+
+    kinds = (sympy.Max, sympy.Min, sympy.floor, sympy.Mod)
+    nodes = [node for node in sympy.postorder_traversal(expr) if isinstance(node, kinds) and node.has(var)]
+    for node in nodes:
+        new = set()
+        if isinstance(node, sympy.floor):
+            new = crossings(node.args[0], 1)
+        elif isinstance(node, sympy.Mod):
+            new = crossings(node.args[0], node.args[1])
+        else:
+            for i, first in enumerate(node.args):
+                for second in node.args[i + 1:]:
+                    difference = first - second
+                    for low, high in zip(cuts, cuts[1:], strict=False):
+                        d_low, d_high = at_point(difference, low), at_point(difference, high - 1)
+                        if (d_low > 0) != (d_high > 0) and high - 1 > low:
+                            root = low + d_low * (high - 1 - low) / (d_low - d_high)
+                            new.add(int(sympy.floor(root)) + 1)
+        cuts = sorted(set(cuts) | {k for k in new if start < k <= end})
+    return cuts
+
+
+def sum_linear_pieces(expr: sympy.Expr, var: sympy.Symbol, start: int, count: int) -> sympy.Rational:
+    """Exact sum of ``expr`` for ``var`` = start, ..., start + count - 1, where ``expr`` is piecewise
+    linear in ``var``: between the cuts of :func:`linear_pieces` the sequence is linear and sums to
+    (number of terms) x (first + last) / 2."""
+    cuts = linear_pieces(expr, var, start, start + count - 1)
+    total = sympy.Integer(0)
+    for low, high in zip(cuts, cuts[1:], strict=False):
+        total += (high - low) * (substitute(expr, {var: low}) + substitute(expr, {var: high - 1})) / 2
+    return total
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _method(root: CriticalBatch | None) -> str:
+    return "none: memory-bound at every batch" if root is None else root.method
+
+
+def fit_note(perf: Performance, point: BatchPoint) -> str:
+    """Why a batch does not fit, in one phrase: 'needs 412.3 GiB per device, has 80.0 GiB'."""
+    from ..units import binary_bytes
+
+    return (f"needs {binary_bytes(point.memory_needed)} per device, has "
+            f"{binary_bytes(perf.usable_bytes_per_device)}")
+
+
+def performance_dict(perf: Performance, batches: list[int], users: int | None = None) -> dict:
+    """The ``performance`` section of the JSON document: settings, capacity, and one column per
+    quantity with a value for each batch size. A batch that does not fit is answered all the same
+    and marked: ``fits`` is false and ``does_not_fit`` says what it would need."""
+    dep = perf.deployment
+    acc = dep.accelerator
+    max_batch = perf.max_batch()
+    points = [perf.at_batch(b) for b in batches]
+    critical = perf.critical_batch()
+    without_kv = perf.critical_batch(context=0)
+    return {
+        "accelerator": {"name": acc.name, "label": acc.label,
+                        "peak_flops": float(acc.peak(dep.compute_dtype)),
+                        "memory_bytes": int(acc.memory_bytes),
+                        "memory_bandwidth": float(acc.memory_bandwidth),
+                        "link_bandwidth_per_direction": _float(acc.link_bandwidth)},
+        "compute_dtype": dep.compute_dtype,
+        "parallel": {"tp": dep.tp, "pp": dep.pp, "ep": dep.ep, "devices": dep.devices},
+        "efficiency": {"mfu": float(dep.mfu), "mbu": float(dep.mbu), "overhead_s": float(dep.overhead_s),
+                       "link_latency_s": float(dep.link_latency_s),
+                       "memory_fraction": float(dep.memory_fraction)},
+        "output_tokens": perf.generated,
+        "price_per_device_hour": _float(dep.price_per_hour),
+        "ops_per_byte": float(perf.ops_per_byte()),
+        "weights_bytes_per_device": int(perf.evaluate(perf.weight_bytes_per_device)),
+        "kv_bytes_per_sequence_per_device": int(perf.kv_bytes_per_sequence_at_end),
+        "usable_bytes_per_device": int(perf.usable_bytes_per_device),
+        "max_batch": max_batch,
+        "critical_batch": _float(critical),
+        "critical_batch_without_kv": _float(without_kv),
+        "critical_batch_method": {"at_context": _method(critical), "at_context_0": _method(without_kv)},
+        **({"all_to_all_bytes_per_device": [_float(perf.evaluate(perf.all_to_all_bytes(DECODE_STEP), batch=b))
+                                            for b in batches]} if dep.ep > 1 else {}),
+        "batch": batches,
+        "fits": [p.fits for p in points],
+        "memory_needed_bytes_per_device": [int(p.memory_needed) for p in points],
+        "does_not_fit": {str(p.batch): fit_note(perf, p) for p in points if not p.fits},
+        "ttft_s": [float(p.ttft_s) for p in points],
+        "tpot_at_context_s": [float(p.tpot_at_context_s) for p in points],
+        "tpot_mean_s": [float(p.tpot_mean_s) for p in points],
+        "request_s": [float(p.request_s) for p in points],
+        "decode_tokens_per_s": [float(p.decode_tokens_per_s) for p in points],
+        "request_tokens_per_s": [float(p.request_tokens_per_s) for p in points],
+        "decode_tokens_per_s_per_sequence": [float(p.decode_tokens_per_s_per_sequence) for p in points],
+        "cost_per_million_output_tokens": [_float(p.cost_output) for p in points],
+        "cost_per_million_input_tokens": [_float(p.cost_input) for p in points],
+        **({"users": _users(users, max_batch, dep.devices)} if users else {}),
+    }
+
+
+def _users(users: int, max_batch: int, devices: int) -> dict:
+    replicas, total = devices_for_users(users, max_batch, devices)
+    return {"users": users, "replicas": replicas, "devices": total}
+
+
+def devices_for_users(users: int, batch_per_replica: int, devices_per_replica: int) -> tuple[int, int]:
+    """(replicas, devices) to serve ``users`` concurrent sequences when one replica of the model
+    (``devices_per_replica`` devices) holds ``batch_per_replica`` of them: ceil(users / batch)."""
+    if batch_per_replica < 1:
+        raise WorkloadError("a replica must hold at least one sequence")
+    replicas = -(-users // batch_per_replica)
+    return replicas, replicas * devices_per_replica

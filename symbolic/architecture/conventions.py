@@ -43,9 +43,8 @@ class Conventions:
         "causal", "Query-key pairs counted in a prefill: 'causal' counts exactly the pairs a causal "
                   "mask keeps, S(S+1)/2 per head; 'full' counts the whole S x S matrix, as eager "
                   "kernels compute it (and as torch's FLOP counter reports).",
-        "预填充中计入的查询-键对：causal 只计因果掩码保留的对，每头 S(S+1)"
-        "/2；full 计完整的 S×S 矩阵，与 eager 实现的实际计算（以及 t"
-        "orch 的 FLOP 计数器）一致。")
+        "预填充中计入的查询-键对：causal 只计因果掩码保留的对，每头 S(S+1)/2；full 计完整的 S×S 矩阵，"
+        "与 eager 实现的实际计算（以及 torch 的 FLOP 计数器）一致。")
     lm_head_positions: str = _option(
         "last", "Positions whose logits a prefill computes: 'last' (generation needs only the next "
                 "token) or 'all' (a training-style forward).",
@@ -74,29 +73,24 @@ class Conventions:
                     "query and output, attention in the latent space, as served by vLLM and SGLang) or "
                     "'expanded' (the cached latent re-expanded into keys and values at every step, as "
                     "transformers computes it).",
-        "多头潜在注意力（MLA）的计算方式：absorbed（把 kv_b_proj 吸"
-        "收到查询和输出中，在潜空间里做注意力，vLLM 与 SGLang 的做法）或 e"
-        "xpanded（每一步把缓存的潜向量重新展开成键和值，transformers "
-        "的做法）。")
+        "多头潜在注意力（MLA）的计算方式：absorbed（把 kv_b_proj 吸收到查询和输出中，在潜空间里做注意力，"
+        "vLLM 与 SGLang 的做法）或 expanded（每一步把缓存的潜向量重新展开成键和值，transformers 的做法）。")
     moe_compute: str = _option(
         "routed", "Which experts a token is computed by: 'routed', the k its router picks (as serving "
                   "engines run MoE), or 'all_experts', every expert with the outputs weighted by the "
                   "router (as transformers' Llama-4 experts compute, and as torch's FLOP counter sees "
                   "them). The weights a step reads are the same either way only when every expert is "
                   "picked.",
-        "每个 token 由哪些专家计算：routed 为路由器选中的 k 个（推理引擎"
-        "的做法），all_experts 为全部专家、输出按路由权重加权（transfo"
-        "rmers 的 Llama-4 专家如此计算，torch 的 FLOP 计数器也"
-        "这样统计）。只有当每个专家都被选中时，两种方式一步读取的权重才相同。")
+        "每个 token 由哪些专家计算：routed 为路由器选中的 k 个（推理引擎的做法），all_experts 为全部专家、"
+        "输出按路由权重加权（transformers 的 Llama-4 专家如此计算，torch 的 FLOP 计数器也这样统计）。"
+        "只有当每个专家都被选中时，两种方式一步读取的权重才相同。")
     scan_chunk: sympy.Rational = _option(
         64, "Tokens per chunk of a linear-attention layer's chunked scan (Gated DeltaNet), 64 as in "
             "flash-linear-attention and transformers' torch_chunk_gated_delta_rule. A step of n tokens "
             "runs chunks of min(n, scan_chunk); a decode step is the chunk of one, the recurrent update.",
-        "线性注意力层（Gated DeltaNet）分块扫描中每块的 token 数，取"
-        " 64，与 flash-linear-attention 及 transform"
-        "ers 的 torch_chunk_gated_delta_rule 相同。一步"
-        "处理 n 个 token 时按 min(n, scan_chunk) 分块；解码"
-        "一步即一个 token 的块，也就是递推更新。")
+        "线性注意力层（Gated DeltaNet）分块扫描中每块的 token 数，取 64，"
+        "与 flash-linear-attention 及 transformers 的 torch_chunk_gated_delta_rule 相同。"
+        "一步处理 n 个 token 时按 min(n, scan_chunk) 分块；解码一步即一个 token 的块，也就是递推更新。")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

@@ -60,6 +60,16 @@ TIME_UNITS = {"s": sympy.Integer(1), "ms": sympy.Rational(1, 10**3), "us": sympy
               "µs": sympy.Rational(1, 10**6), "μs": sympy.Rational(1, 10**6), "ns": sympy.Rational(1, 10**9)}
 
 
+def with_unit(value: sympy.Rational, unit: str) -> str:
+    """An exact value read the way its unit is read, as text: bytes in GB and GiB, FLOPs with an SI
+    prefix, counts grouped by thousands (the one "value with its unit" of every output)."""
+    if unit == "B":
+        return bytes_both(value)
+    if unit == "FLOP":
+        return si(value, "FLOP")
+    return count(value)
+
+
 def unit_factor(unit: str) -> tuple[str, sympy.Rational] | None:
     """(dimension, factor) of a unit as people write it: ('bytes', 10**9) for GB, ('flop', 10**12)
     for TFLOPs (a count), ('flop_rate', 10**12) for TFLOPS or TFLOP/s (a rate), ('time', 1/1000)

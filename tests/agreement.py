@@ -5,8 +5,8 @@ from __future__ import annotations
 import sympy
 
 import symbolic
-from symbolic import quantities
 from symbolic.architecture.spec import Mamba2Spec
+from symbolic.quantities import sums as quantities
 from symbolic.symbols import B, c, d_lk, d_lv, d_m, d_st, n, n_lv, n_m
 
 from . import oracle

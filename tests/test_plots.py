@@ -8,18 +8,18 @@ import sys
 import pytest
 
 import symbolic
-from symbolic import quantities as q
 from symbolic.architecture.workload import DECODE_STEP, PREFILL
 from symbolic.config.hardware import get_accelerator
 from symbolic.errors import SymbolicError
 from symbolic.exact import to_rational
 from symbolic.outputs.render import render
 from symbolic.performance.roofline import Deployment, Performance, op_bytes
+from symbolic.quantities import sums as q
 
 from .renderers import compile_latex, katex_errors, math_spans
 
 pytest.importorskip("matplotlib")   # installed by the test extra: this only guards a bare install
-from symbolic import plots  # noqa: E402
+from symbolic.outputs import plots  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -5,9 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symbolic
-from symbolic import quantities as q
 from symbolic.architecture.workload import DECODE_STEP, PHASES, PREFILL
 from symbolic.ops.op import OpKind
+from symbolic.quantities import sums as q
 from symbolic.quantities.closed_forms import relative_to_hidden
 from symbolic.strategies import (
     Bounds,

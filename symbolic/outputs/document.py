@@ -18,14 +18,13 @@ from ..check.published import ClaimCheck, check_claims
 from ..errors import WorkloadError
 from ..exact import plain, substitute
 from ..ops.model import Section
-from ..ops.op import kernels
 from ..performance.roofline import BatchPoint, CriticalBatch, Deployment, Performance, devices_for_users
 from ..printing import latex, latex_number, latex_with_values
 from ..quantities.closed_forms import closed_form
 from ..quantities.derive import Derivation, Quantity
 from ..quantities.sums import at, layer_cache
 from ..symbols import VOCABULARY, BW_mem, F_peak, N_ep, N_pp, N_tp, S, c, eta_f, eta_m, g
-from ..units import binary_bytes, seconds_latex, si
+from ..units import seconds_latex, with_unit
 
 LHS = {
     "params.total": "P",
@@ -67,11 +66,10 @@ def lhs(key: str) -> str:
 
 
 def human_latex(value: sympy.Rational, unit: str) -> str:
-    """A rounded reading of an exact value, as LaTeX: 70.55 \\times 10^{9}, 141.11 GB (131.42 GiB)."""
-    if unit == "B":
-        return rf"\text{{{si(value, 'B')} ({binary_bytes(value)})}}"
-    if unit == "FLOP":
-        return rf"\text{{{si(value, 'FLOP')}}}"
+    """A rounded reading of an exact value, as LaTeX: 70.55 \\times 10^{9}, 141.11 GB (131.42 GiB)
+    (bytes and FLOPs as :func:`~symbolic.units.with_unit` reads them)."""
+    if unit in ("B", "FLOP"):
+        return rf"\text{{{with_unit(value, unit)}}}"
     if unit == "s":
         return seconds_latex(value)
     value = sympy.Rational(value)
@@ -320,20 +318,17 @@ def perf_line(perf: Performance, key: str, symbol: str, expr: sympy.Expr, unit: 
 
 
 def _roofline(perf: Performance, batch: int) -> tuple:
-    tables = []
-    for section in (s for s in perf.model.device_sections if s.is_layer):
-        rows = []
-        for kernel in kernels(section.ops):
-            flops, moved = perf.kernel_work(kernel, DECODE_STEP, batch)
-            if flops == 0 and moved == 0:
-                continue
-            compute = flops / perf.evaluate(F_peak * eta_f)
-            memory = moved / perf.evaluate(BW_mem * eta_m)
+    """The decode step's kernels of each layer kind on one device, with their roofline times."""
+    compute_rate, memory_rate = perf.evaluate(F_peak * eta_f), perf.evaluate(BW_mem * eta_m)
+    rows: dict[str, list] = {s.name: [] for s in perf.model.layer_sections}
+    counts = {s.name: s.group.count for s in perf.model.layer_sections}
+    for section, kernel, flops, moved in perf.kernel_work(DECODE_STEP, batch):
+        if section.is_layer:
+            compute, memory = flops / compute_rate, moved / memory_rate
             kind = kernel.ops[0].kind.value if len(kernel.ops) == 1 else "fused"
-            rows.append(RooflineRow(kernel.label, kind, flops, moved, max(compute, memory),
-                                    compute >= memory))
-        tables.append((section.name, section.group.count, tuple(rows)))
-    return tuple(tables)
+            rows[section.name].append(RooflineRow(kernel.label, kind, flops, moved, max(compute, memory),
+                                                  compute >= memory))
+    return tuple((name, counts[name], tuple(found)) for name, found in rows.items())
 
 
 def build_performance(perf: Performance, batches: list[int], users: int | None = None) -> PerfDoc:

@@ -15,7 +15,6 @@ import numpy as np
 
 from ..architecture.workload import DECODE_STEP, PREFILL
 from ..errors import SymbolicError
-from ..ops.op import kernels
 from ..performance.roofline import Performance
 from ..quantities.derive import Derivation
 from ..symbols import BW_mem, F_peak, c, eta_f, eta_m
@@ -89,14 +88,13 @@ def roofline_points(perf: Performance, phase, batch: int) -> dict[str, tuple[flo
     repeats in. Fused attention (KV-cache read, scores, softmax, values) is one point; a kernel
     that does no arithmetic (an unfused cache read) has no place on the chart and is left out."""
     points: dict[str, list] = {}
-    for section in perf.model.device_sections:
-        for kernel in kernels(section.ops):
-            flops, moved = perf.kernel_work(kernel, phase, batch, section.repeats)
-            if flops == 0 or moved == 0:
-                continue
-            total = points.setdefault(kernel.name, [0, 0])
-            total[0] += flops
-            total[1] += moved
+    for section, kernel, flops, moved in perf.kernel_work(phase, batch):
+        if flops == 0 or moved == 0:
+            continue
+        repeats = perf.evaluate(section.repeats)      # the layers of this kind
+        total = points.setdefault(kernel.name, [0, 0])
+        total[0] += repeats * flops
+        total[1] += repeats * moved
     return {name: (float(f), float(b)) for name, (f, b) in points.items()}
 
 

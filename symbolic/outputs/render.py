@@ -24,7 +24,7 @@ from ..errors import SymbolicError
 from ..printing import latex, latex_number
 from ..quantities.derive import Derivation
 from ..symbols import VOCABULARY
-from ..units import bytes_both, count, seconds_latex, si
+from ..units import bytes_both, count, seconds_latex, si, with_unit
 from .document import build
 
 FORMATS = ("md", "tex")
@@ -175,13 +175,7 @@ class Numbers:
         """Dollars; written 'USD' because a dollar sign opens math in Markdown and LaTeX."""
         return f"{float(value):,.{3 if abs(value) < 1 else 2}f} USD"
 
-    @staticmethod
-    def human(value, unit: str) -> str:
-        if unit == "B":
-            return bytes_both(value)
-        if unit == "FLOP":
-            return si(value, "FLOP")
-        return count(value)
+    human = staticmethod(with_unit)
 
 
 def render(derivation: Derivation, fmt: str = "md", lang: str = "en", *, performance=None,

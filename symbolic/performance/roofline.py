@@ -25,7 +25,7 @@ from ..config.hardware import Accelerator
 from ..errors import SymbolicError, WorkloadError
 from ..exact import substitute, to_rational
 from ..ops.model import Model
-from ..ops.op import DeviceKernel, Op, OpKind
+from ..ops.op import DeviceKernel, Op, OpKind, kernels
 from ..quantities import sums as q
 from ..quantities.derive import Derivation
 from ..symbols import (
@@ -351,11 +351,18 @@ class Performance:
         """The device's balance point: FLOP it can do per byte it reads, F_peak / BW_mem."""
         return self.evaluate(F_peak / BW_mem)
 
-    def kernel_work(self, kernel: DeviceKernel, phase: Phase, batch: int, repeats=1) -> tuple:
-        """A kernel's (FLOPs, bytes) on one device in a step of ``phase`` at ``batch``, times
-        ``repeats`` (the layers it runs in), as exact numbers."""
-        return tuple(self.evaluate(repeats * q.at(kernel_sum(kernel, what), phase), batch=batch)
-                     for what in ("flops", "bytes"))
+    def kernel_work(self, phase: Phase, batch: int) -> list[tuple]:
+        """Every kernel that computes or moves bytes, section by section, as one device runs it in
+        a step of ``phase`` at ``batch``: (section, kernel, FLOPs, bytes) for one repetition of its
+        section, exact. The roofline table and the roofline chart both read this list."""
+        work = []
+        for section in self.model.device_sections:
+            for kernel in kernels(section.ops):
+                flops, moved = (self.evaluate(q.at(kernel_sum(kernel, what), phase), batch=batch)
+                                for what in ("flops", "bytes"))
+                if flops != 0 or moved != 0:
+                    work.append((section, kernel, flops, moved))
+        return work
 
     def at_batch(self, batch: int) -> BatchPoint:
         """Latency, throughput, cost and memory of a static batch of ``batch`` requests, each a

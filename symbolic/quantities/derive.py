@@ -17,7 +17,7 @@ from ..architecture.workload import PHASES, Workload
 from ..exact import plain, substitute
 from ..ops.model import Model
 from ..printing import decimal, text
-from ..units import bytes_both, count, si
+from ..units import with_unit
 from . import sums as q
 from .closed_forms import closed_form, relative_to_hidden
 
@@ -43,11 +43,7 @@ class Quantity:
         return f"$\\displaystyle {latex(self.closed_form)} = {latex_number(self.value)}$"
 
     def display(self) -> str:
-        if self.unit == "B":
-            return bytes_both(self.value)
-        if self.unit == "FLOP":
-            return si(self.value, "FLOP")
-        return count(self.value)
+        return with_unit(self.value, self.unit)
 
 
 class Derivation:

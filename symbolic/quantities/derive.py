@@ -21,7 +21,7 @@ from ..units import with_unit
 from . import sums as q
 from .closed_forms import closed_form, relative_to_hidden
 
-SCHEMA = "symbolic.quantities.derive/1"
+SCHEMA = "symbolic.derive/1"
 
 
 @dataclass(frozen=True)

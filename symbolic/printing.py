@@ -131,3 +131,62 @@ def latex(expr: sympy.Expr, *, decimals: bool = False) -> str:
 def latex_with_values(expr: sympy.Expr, values) -> str:
     """LaTeX for ``expr`` with each bound symbol written as its number, products marked by cdots."""
     return _LatexPrinter({"values": dict(values), "mul_symbol": "dot"}).doprint(expr)
+
+
+ROW_LENGTH = 240
+"""Longest LaTeX row of a displayed formula before it is split into rows (at its terms)."""
+
+
+def latex_rows(expr: sympy.Expr, values=None) -> tuple[str, ...]:
+    """``expr`` as LaTeX rows a reader can follow: one row when it is short; else its sum split at
+    its terms, a row of terms at a time, each row after the first opening with its sign; a term
+    that is a factor times a long sum becomes the factor, then the sum's rows in \\bigl( \\bigr).
+    ``values``: print bound symbols as their numbers (as :func:`latex_with_values`)."""
+    settings = {"values": dict(values), "mul_symbol": "dot"} if values else {}
+    printer = _LatexPrinter(settings)
+    whole = printer.doprint(expr)
+    if len(whole) <= ROW_LENGTH:
+        return (whole,)
+    return tuple(_rows(expr, printer))
+
+
+def _rows(expr: sympy.Expr, printer: _LatexPrinter) -> list[str]:
+    pieces = _pieces(expr, printer) if expr.is_Add else _factored(expr, printer)
+    rows: list[str] = []
+    for piece in pieces:
+        if rows and len(rows[-1]) + len(piece) + 1 <= ROW_LENGTH:
+            rows[-1] += " " + piece
+        else:
+            rows.append(piece)
+    return rows
+
+
+def _pieces(expr: sympy.Expr, printer: _LatexPrinter) -> list[str]:
+    """A sum's terms in the printer's order, each with its sign ('+ t', '- t'; the first bare)."""
+    pieces = []
+    for i, term in enumerate(printer._as_ordered_terms(expr)):
+        sign = "-" if term.could_extract_minus_sign() else "+"
+        body = -term if sign == "-" else term
+        rows = _factored(body, printer)
+        if i == 0 and sign == "+":
+            pieces.extend(rows)
+        else:
+            pieces.extend([f"{sign} {rows[0]}", *rows[1:]])
+    return pieces
+
+
+def _factored(term: sympy.Expr, printer: _LatexPrinter) -> list[str]:
+    """A term as rows: itself, or when it is a factor times a sum too long for a row, the factor
+    and the sum's terms inside \\bigl( \\bigr)."""
+    text = printer.doprint(term)
+    if len(text) <= ROW_LENGTH or not term.is_Mul:
+        return [text]
+    sums = [f for f in term.args if f.is_Add]
+    if len(sums) != 1:
+        return [text]
+    factor = sympy.Mul(*[f for f in term.args if f is not sums[0]], evaluate=False)
+    inner = _rows(sums[0], printer)
+    head = printer.doprint(factor) + r" \cdot \bigl(" if factor != 1 else r"\bigl("
+    if len(inner) == 1:
+        return [f"{head} {inner[0]} \\bigr)"]
+    return [f"{head} {inner[0]}", *inner[1:-1], f"{inner[-1]} \\bigr)"]

@@ -19,7 +19,7 @@ from ..errors import WorkloadError
 from ..exact import plain, substitute
 from ..ops.model import Section
 from ..performance.roofline import BatchPoint, CriticalBatch, Deployment, Performance, devices_for_users
-from ..printing import latex, latex_number, latex_with_values
+from ..printing import latex, latex_number, latex_rows, latex_with_values
 from ..quantities.closed_forms import closed_form
 from ..quantities.derive import Derivation, Quantity
 from ..quantities.sums import at, layer_cache
@@ -91,6 +91,13 @@ class Line:
     numbers: str
     value: sympy.Rational
     unit: str
+    general_rows: tuple[str, ...] = ()     # the forms split into rows where a row would be too long
+    textbook_rows: tuple[str, ...] = ()
+    numbers_rows: tuple[str, ...] = ()
+
+    def rows(self, form: str) -> tuple[str, ...]:
+        """A form (``general``, ``textbook``, ``numbers``) as the rows a document shows."""
+        return getattr(self, f"{form}_rows") or (getattr(self, form),)
 
     @property
     def value_latex(self) -> str:
@@ -203,7 +210,8 @@ def line(d: Derivation, key: str) -> Line:
     q: Quantity = d[key]
     textbook = latex(q.textbook, decimals=True) if q.textbook is not None else None
     return Line(key, lhs(key), latex(q.closed_form), textbook,
-                latex_with_values(q.closed_form, d.bindings), q.value, q.unit)
+                latex_with_values(q.closed_form, d.bindings), q.value, q.unit,
+                general_rows=latex_rows(q.closed_form), numbers_rows=latex_rows(q.closed_form, d.bindings))
 
 
 def _rows(d: Derivation, ops, field_name: str, phase: Phase | None) -> tuple[OpRow, ...]:
@@ -314,7 +322,8 @@ def perf_line(perf: Performance, key: str, symbol: str, expr: sympy.Expr, unit: 
     degrees = {symbol: perf.bindings[symbol] for symbol in (N_tp, N_pp, N_ep)}
     laid_out = closed_form(substitute(expr, degrees))
     return Line(key, symbol, latex(closed), latex(laid_out), latex_with_values(laid_out, perf.bindings),
-                perf.evaluate(expr), unit)
+                perf.evaluate(expr), unit, general_rows=latex_rows(closed),
+                textbook_rows=latex_rows(laid_out), numbers_rows=latex_rows(laid_out, perf.bindings))
 
 
 def _roofline(perf: Performance, batch: int) -> tuple:

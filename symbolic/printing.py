@@ -91,6 +91,8 @@ class _LatexPrinter(LatexPrinter):
             if not kept:
                 return "1"
             if len(kept) < len(expr.args):
+                if len(kept) == 1 and kept[0].is_Add:   # a sum left alone keeps its brackets: a - (b + c)
+                    return r"\left(" + self._print(kept[0]) + r"\right)"
                 expr = kept[0] if len(kept) == 1 else sympy.Mul(*kept, evaluate=False)
                 return self._print(expr)
         if self._settings.get("decimals"):
@@ -186,7 +188,8 @@ def _factored(term: sympy.Expr, printer: _LatexPrinter) -> list[str]:
         return [text]
     factor = sympy.Mul(*[f for f in term.args if f is not sums[0]], evaluate=False)
     inner = _rows(sums[0], printer)
-    head = printer.doprint(factor) + r" \cdot \bigl(" if factor != 1 else r"\bigl("
+    printed = printer.doprint(factor)
+    head = {"1": r"\bigl(", "-1": r"-\bigl("}.get(printed, printed + r" \cdot \bigl(")
     if len(inner) == 1:
         return [f"{head} {inner[0]} \\bigr)"]
     return [f"{head} {inner[0]}", *inner[1:-1], f"{inner[-1]} \\bigr)"]

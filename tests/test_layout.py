@@ -1,7 +1,8 @@
-"""The package's shape: its modules import one another without a cycle, so that each layer of the
-pipeline (config -> architecture -> ops -> quantities -> performance -> outputs) can be read, and
-tested, without the ones after it. Imports inside functions count: a local import that closes a
-cycle is still a cycle."""
+"""The package's shape: its modules import one another without a cycle, so that each stage of the
+pipeline can be read, and tested, without the ones after it. Data flows config -> architecture ->
+ops -> quantities -> performance -> outputs; imports go the other way, and config (which reads
+files into an architecture) imports the architecture it builds. Imports inside functions count: a
+local import that closes a cycle is still a cycle."""
 
 from __future__ import annotations
 

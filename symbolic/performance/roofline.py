@@ -352,9 +352,11 @@ class Performance:
         return self.evaluate(F_peak / BW_mem)
 
     def kernel_work(self, phase: Phase, batch: int) -> list[tuple]:
-        """Every kernel that computes or moves bytes, section by section, as one device runs it in
-        a step of ``phase`` at ``batch``: (section, kernel, FLOPs, bytes) for one repetition of its
-        section, exact. The roofline table and the roofline chart both read this list."""
+        """Every kernel that computes or moves bytes to and from memory, section by section, as one
+        device runs it in a step of ``phase`` at ``batch``: (section, kernel, FLOPs, bytes) for one
+        repetition of its section, exact. The roofline table and the roofline chart both read this
+        list; collectives, which move bytes over the link only, are timed apart
+        (:meth:`communication_time`)."""
         work = []
         for section in self.model.device_sections:
             for kernel in kernels(section.ops):

@@ -41,7 +41,8 @@ def model_sum(model: Model, field: str, phase: Phase | None = None, *,
 
 def device_sum(model: Model, term: str | Callable[[Op], sympy.Expr], phase: Phase | None = None,
                *, by_kernel: Callable[[DeviceKernel], sympy.Expr] | None = None) -> sympy.Expr:
-    """The whole model as one device runs it (all its pipeline stages in turn): the sum of an op
+    """One step's path through the whole model, each op as one device runs it (every pipeline
+    stage in turn, as a step passes through them): the sum of an op
     field, or of ``term(op)``, or with ``by_kernel`` of a function of each kernel (ops fused into
     one launch taken together), at ``phase`` if given. Maxes and mins are bound without SymPy's
     search for a dominating argument (``fast_extrema``): the values are the same, and binding a

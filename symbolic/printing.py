@@ -3,6 +3,7 @@ rationals with a terminating decimal expansion as decimals (51/4 -> 12.75), as t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import sympy
@@ -130,26 +131,39 @@ def latex(expr: sympy.Expr, *, decimals: bool = False) -> str:
     return _LatexPrinter({"decimals": decimals}).doprint(expr)
 
 
-def latex_with_values(expr: sympy.Expr, values) -> str:
-    """LaTeX for ``expr`` with each bound symbol written as its number, products marked by cdots."""
-    return _LatexPrinter({"values": dict(values), "mul_symbol": "dot"}).doprint(expr)
-
-
 ROW_LENGTH = 240
 """Longest LaTeX row of a displayed formula before it is split into rows (at its terms)."""
 
 
-def latex_rows(expr: sympy.Expr, values=None) -> tuple[str, ...]:
-    """``expr`` as LaTeX rows a reader can follow: one row when it is short; else its sum split at
-    its terms, a row of terms at a time, each row after the first opening with its sign; a term
+@dataclass(frozen=True)
+class Form:
+    """A formula as LaTeX: whole, and as the rows a reader can follow (one row when it is short)."""
+
+    whole: str
+    rows: tuple[str, ...]
+
+
+def latex_form(expr: sympy.Expr, values=None) -> Form:
+    """``expr`` as a :class:`Form`. When its LaTeX is longer than ``ROW_LENGTH``, its sum is split
+    at its terms, a row of terms at a time, each row after the first opening with its sign; a term
     that is a factor times a long sum becomes the factor, then the sum's rows in \\bigl( \\bigr).
-    ``values``: print bound symbols as their numbers (as :func:`latex_with_values`)."""
-    settings = {"values": dict(values), "mul_symbol": "dot"} if values else {}
-    printer = _LatexPrinter(settings)
+    ``values``: each bound symbol written as its number, products marked by cdots (a factor whose
+    value is 1 left out). Forms without values are remembered (every model and language shares
+    them)."""
+    if not values:
+        return _symbolic_form(expr)
+    used = {symbol: value for symbol, value in values.items() if symbol in expr.free_symbols}
+    return _form(expr, _LatexPrinter({"values": used, "mul_symbol": "dot"}))
+
+
+@lru_cache(maxsize=4096)
+def _symbolic_form(expr: sympy.Expr) -> Form:
+    return _form(expr, _LatexPrinter({}))
+
+
+def _form(expr: sympy.Expr, printer: _LatexPrinter) -> Form:
     whole = printer.doprint(expr)
-    if len(whole) <= ROW_LENGTH:
-        return (whole,)
-    return tuple(_rows(expr, printer))
+    return Form(whole, (whole,) if len(whole) <= ROW_LENGTH else tuple(_rows(expr, printer)))
 
 
 def _rows(expr: sympy.Expr, printer: _LatexPrinter) -> list[str]:

@@ -19,7 +19,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import sympy
 
@@ -28,6 +28,7 @@ from .architecture.dtypes import Precision
 from .architecture.workload import Workload
 from .config.hardware import Accelerator, get_accelerator
 from .config.load import load
+from .config.presets import find_preset
 from .errors import SymbolicError
 from .exact import to_rational
 from .ops.model import Model
@@ -137,6 +138,19 @@ SETTING_KEYS = tuple(_READERS)
 CONVENTION_KEYS = tuple(f.name for f in dataclasses.fields(Conventions))
 
 
+SHARED_SETTINGS = 64
+"""Settings of presets a process remembers with what they built."""
+
+
+@lru_cache(maxsize=SHARED_SETTINGS)
+def _shared(setting: Setting) -> Setting:
+    """The first of the equal settings this process has read, with its derivation, performance
+    and documents already built: a notebook, a claims file or a test suite that asks for the same
+    preset in the same setting again derives it once. Only settings of presets are shared: a config
+    file or a hardware file could change between two reads."""
+    return setting
+
+
 def _text(value, name: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 4096:
         raise SymbolicError(f"{name} needs a name, got {str(value)[:40]!r}")
@@ -195,7 +209,14 @@ class Setting:
         base = conventions or Conventions()
         setting = cls(model, conventions=base.replace(**changes) if changes else base, **fields)
         setting.check(flag)
-        return setting
+        return _shared(setting) if setting.of_a_preset else setting
+
+    @property
+    def of_a_preset(self) -> bool:
+        """Whether everything this setting reads is built in (a preset on a listed accelerator):
+        then equal settings build equal things, and one process builds them once (:func:`_shared`)."""
+        return (isinstance(self.model, str) and find_preset(self.model) is not None
+                and self.hardware_file is None and not isinstance(self.hardware, Accelerator))
 
     def check(self, flag=lambda key: key) -> None:
         """Refuse what cannot mean anything: deployment options without an accelerator, and

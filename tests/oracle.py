@@ -239,9 +239,11 @@ def _cache_elements(cache, batch: int) -> tuple[list[int], list[int]]:
     return held, states
 
 
-def measure_forward(config: dict, batch: int, prompt: int) -> ForwardMeasurement:
-    """A prefill of ``prompt`` random tokens for ``batch`` sequences, then one decode step."""
-    model = build(config, meta=False)
+def measure_forward(config: dict, batch: int, prompt: int, built=None) -> ForwardMeasurement:
+    """A prefill of ``prompt`` random tokens for ``batch`` sequences, then one decode step, on
+    ``built`` (the model built from ``config``; built here if not given). Each forward starts from
+    an empty cache, and the weights are never changed, so one model serves several measurements."""
+    model = built if built is not None else build(config, meta=False)
     vocab = model.config.vocab_size
     generator = torch.Generator().manual_seed(1)
     prompt_ids = torch.randint(0, vocab, (batch, prompt), generator=generator)

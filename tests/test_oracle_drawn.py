@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from symbolic.strategies import MODEL_TYPES, hf_configs
 
 from .agreement import assert_forward_agrees, assert_parameters_agree
+from .oracle import build
 
 pytestmark = pytest.mark.oracle
 
@@ -22,7 +23,8 @@ def test_drawn_architectures_match_transformers(model_type):
               suppress_health_check=[HealthCheck.too_slow])
     @given(config=hf_configs(model_type), batch=st.integers(1, 3), prompt=st.integers(1, 14))
     def check(config, batch, prompt):
-        assert_parameters_agree(config, meta=False)
-        assert_forward_agrees(config, batch=batch, prompt=prompt)
+        built = build(config, meta=False)
+        assert_parameters_agree(config, built)
+        assert_forward_agrees(config, batch=batch, prompt=prompt, built=built)
 
     check()

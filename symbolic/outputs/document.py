@@ -8,6 +8,7 @@ Markdown and LaTeX output); prose lives in the templates, one set per language.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import sympy
@@ -19,7 +20,7 @@ from ..errors import WorkloadError
 from ..exact import plain, substitute
 from ..ops.model import Section
 from ..performance.roofline import BatchPoint, CriticalBatch, Deployment, Performance, devices_for_users
-from ..printing import latex, latex_number, latex_rows, latex_with_values
+from ..printing import Form, latex, latex_form, latex_number
 from ..quantities.closed_forms import closed_form
 from ..quantities.derive import Derivation, Quantity
 from ..quantities.sums import at, layer_cache
@@ -94,6 +95,15 @@ class Line:
     general_rows: tuple[str, ...] = ()     # the forms split into rows where a row would be too long
     textbook_rows: tuple[str, ...] = ()
     numbers_rows: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, key: str, lhs: str, general: Form, textbook: Form | str | None, numbers: Form,
+           value: sympy.Rational, unit: str) -> Line:
+        """A line from its printed forms (a textbook form given as text stays one row)."""
+        book = textbook if isinstance(textbook, Form) else Form(textbook, ()) if textbook else None
+        return cls(key, lhs, general.whole, book.whole if book else None, numbers.whole, value, unit,
+                   general_rows=general.rows, textbook_rows=book.rows if book else (),
+                   numbers_rows=numbers.rows)
 
     def rows(self, form: str) -> tuple[str, ...]:
         """A form (``general``, ``textbook``, ``numbers``) as the rows a document shows."""
@@ -209,9 +219,8 @@ class Document:
 def line(d: Derivation, key: str) -> Line:
     q: Quantity = d[key]
     textbook = latex(q.textbook, decimals=True) if q.textbook is not None else None
-    return Line(key, lhs(key), latex(q.closed_form), textbook,
-                latex_with_values(q.closed_form, d.bindings), q.value, q.unit,
-                general_rows=latex_rows(q.closed_form), numbers_rows=latex_rows(q.closed_form, d.bindings))
+    return Line.of(key, lhs(key), latex_form(q.closed_form), textbook,
+                   latex_form(q.closed_form, d.bindings), q.value, q.unit)
 
 
 def _rows(d: Derivation, ops, field_name: str, phase: Phase | None) -> tuple[OpRow, ...]:
@@ -256,7 +265,8 @@ def _phase(d: Derivation, phase: Phase) -> PhaseDoc:
 def kv_crossover_context(d: Derivation) -> int | None:
     """The smallest context c at which the batch's KV cache holds at least as many bytes as the
     weights; None if sliding windows cap the cache below them (searched up to 2^40 tokens)."""
-    held = d["kv_cache.bytes_per_batch"].expr
+    held = substitute(d["kv_cache.bytes_per_batch"].expr,
+                      {s: v for s, v in d.bindings.items() if s != c})   # bound once; c stays
     weights = d.value("memory.weights_bytes")
     def kv_at(context: int) -> sympy.Rational:
         return d.evaluate(held.xreplace({c: context}))
@@ -321,9 +331,8 @@ def perf_line(perf: Performance, key: str, symbol: str, expr: sympy.Expr, unit: 
     closed = closed_form(expr)
     degrees = {symbol: perf.bindings[symbol] for symbol in (N_tp, N_pp, N_ep)}
     laid_out = closed_form(substitute(expr, degrees))
-    return Line(key, symbol, latex(closed), latex(laid_out), latex_with_values(laid_out, perf.bindings),
-                perf.evaluate(expr), unit, general_rows=latex_rows(closed),
-                textbook_rows=latex_rows(laid_out), numbers_rows=latex_rows(laid_out, perf.bindings))
+    return Line.of(key, symbol, latex_form(closed), latex_form(laid_out),
+                   latex_form(laid_out, perf.bindings), perf.evaluate(expr), unit)
 
 
 def _roofline(perf: Performance, batch: int) -> tuple:
@@ -370,8 +379,24 @@ def build_performance(perf: Performance, batches: list[int], users: int | None =
                    points=points, max_batch=max_batch, users=users_row)
 
 
+_BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def build(d: Derivation, performance: Performance | None = None, batches: list[int] | None = None,
           users: int | None = None) -> Document:
+    """The document of ``d`` (with ``performance`` at ``batches`` and ``users``, if given): every
+    line, table and figure reference it shows, in no format and no language. Built once per
+    derivation and setting and remembered as long as the derivation lives, so its Markdown and
+    LaTeX, English and Chinese, are four renderings of one build."""
+    key = (performance, tuple(batches or ()), users)
+    built = _BUILT.setdefault(d, {})
+    if key not in built:
+        built[key] = _build(d, performance, batches, users)
+    return built[key]
+
+
+def _build(d: Derivation, performance: Performance | None, batches: list[int] | None,
+           users: int | None) -> Document:
     arch = d.model.arch
     rows = []
     for name, info in arch.describe().items():

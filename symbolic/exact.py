@@ -125,7 +125,7 @@ def _extremum(func, args: list) -> sympy.Expr:
     bytes) is dropped from a Max and wins a Min. Otherwise the extremum is kept as it is."""
     if any(arg.is_zero for arg in args):
         rest = [arg for arg in args if not arg.is_zero]
-        if all(arg.is_nonnegative for arg in rest):
+        if all(_nonnegative(arg) for arg in rest):
             if func is sympy.Min or not rest:
                 return sympy.Integer(0)
             args = rest
@@ -139,6 +139,24 @@ def _extremum(func, args: list) -> sympy.Expr:
             pick = max if func is sympy.Max else min
             return pick(coefficient for coefficient, _ in split) * term
     return func(*args, evaluate=False)
+
+
+def _nonnegative(expr: sympy.Expr) -> bool:
+    """Whether ``expr`` is known to be >= 0: read from its structure where it is built of
+    non-negative parts (sums, products, powers of a non-negative base, maxima with one such
+    argument, minima of such, ceilings and floors of such), else asked of SymPy's assumptions,
+    whose search on a large sum is slow."""
+    if expr.is_Number or expr.is_Symbol:
+        return bool(expr.is_nonnegative)
+    if isinstance(expr, (sympy.Add, sympy.Mul, sympy.Min, sympy.ceiling, sympy.floor)):
+        if all(_nonnegative(arg) for arg in expr.args):
+            return True
+    elif isinstance(expr, sympy.Pow):     # a base that may be 0 only to a power that is not negative
+        if _nonnegative(expr.base) and (expr.exp.is_nonnegative or expr.base.is_positive):
+            return True
+    elif isinstance(expr, sympy.Max) and any(_nonnegative(arg) for arg in expr.args):
+        return True
+    return bool(expr.is_nonnegative)
 
 
 def _below_one(base, exponent) -> tuple:

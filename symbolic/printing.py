@@ -56,13 +56,15 @@ class _DecimalPrinter(StrPrinter):
         return _decimal_product(self, expr, "({})", "*") or super()._print_Mul(expr)
 
 
+@lru_cache(maxsize=4096)
 def text(expr: sympy.Expr) -> str:
-    """SymPy's own string form (stable for a given expression)."""
+    """SymPy's own string form (stable for a given expression); remembered."""
     return sympy.sstr(expr, order="lex")
 
 
+@lru_cache(maxsize=4096)
 def decimal(expr: sympy.Expr) -> str:
-    """Text with terminating rationals written as decimals: '12.75*H**2 + 2*H'."""
+    """Text with terminating rationals written as decimals: '12.75*H**2 + 2*H'; remembered."""
     return _DecimalPrinter({"order": "lex"}).doprint(expr)
 
 

@@ -57,6 +57,11 @@ def test_one_decode_token_costs_two_flops_per_matmul_weight(arch):
     assert d.value("flops.decode_step.matmul") == 2 * matmul_weights
 
 
+_SHAPES_CHECKED: set = set()
+"""Symbolic expressions whose closed form was already compared with SymPy's: an expression holds
+no sizes, so architectures of one shape share it, and comparing it again checks nothing new."""
+
+
 @settings(max_examples=40, deadline=None)
 @given(scenario=scenarios(bounds=WIDE))
 def test_closed_forms_equal_the_per_op_sums(scenario):
@@ -64,11 +69,14 @@ def test_closed_forms_equal_the_per_op_sums(scenario):
     d = symbolic.derive(arch, batch=workload.batch, prompt=workload.prompt, context=workload.context)
     for key, quantity in d.quantities.items():
         assert d.evaluate(quantity.closed_form) == quantity.value, key
-        if not quantity.expr.has(sympy.Piecewise, sympy.Min):
-            assert sympy.expand(quantity.closed_form - quantity.expr) == 0, key
         if quantity.textbook is not None:
             assert d.evaluate(quantity.textbook) == quantity.value, key
             assert d.evaluate(relative_to_hidden(quantity.expr, arch)) == quantity.value
+        if quantity.expr in _SHAPES_CHECKED:
+            continue
+        _SHAPES_CHECKED.add(quantity.expr)
+        if not quantity.expr.has(sympy.Piecewise, sympy.Min):
+            assert sympy.expand(quantity.closed_form - quantity.expr) == 0, key
         # The same shape SymPy's own collect gives (closed_form groups terms itself, for speed).
         reference = sympy.collect(sympy.expand(quantity.expr), layer_counts(), func=sympy.factor_terms)
         assert quantity.closed_form == reference, key

@@ -330,7 +330,7 @@ def perf_line(perf: Performance, key: str, symbol: str, expr: sympy.Expr, unit: 
     ceil(L / 1) becomes L), and that form with the numbers."""
     closed = closed_form(expr)
     degrees = {symbol: perf.bindings[symbol] for symbol in (N_tp, N_pp, N_ep)}
-    laid_out = closed_form(substitute(expr, degrees))
+    laid_out = substitute(closed, degrees)
     return Line.of(key, symbol, latex_form(closed), latex_form(laid_out),
                    latex_form(laid_out, perf.bindings), perf.evaluate(expr), unit)
 

@@ -7,12 +7,13 @@ dotted paths of the JSON output (``params.total``, ``flops.decode_step.matmul``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import sympy
 
 from ..architecture.dtypes import Precision
+from ..architecture.spec import Architecture
 from ..architecture.workload import PHASES, Workload
 from ..exact import plain, substitute
 from ..ops.model import Model
@@ -26,15 +27,24 @@ SCHEMA = "symbolic.derive/1"
 
 @dataclass(frozen=True)
 class Quantity:
+    """One derived quantity: its expression over the vocabulary, exact value and unit. Its closed
+    form, and for the quantities that have one its textbook form (relative to ``textbook_of``, the
+    architecture), are worked out when first asked for: most uses read only values."""
+
     key: str
     expr: sympy.Expr
     value: sympy.Rational
     unit: str
-    textbook: sympy.Expr | None = None
+    textbook_of: Architecture | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def closed_form(self) -> sympy.Expr:
         return closed_form(self.expr)
+
+    @cached_property
+    def textbook(self) -> sympy.Expr | None:
+        """Widths as multiples of H, counts as numbers (see :func:`relative_to_hidden`)."""
+        return relative_to_hidden(self.expr, self.textbook_of) if self.textbook_of is not None else None
 
     def _repr_latex_(self) -> str:
         """Jupyter: the quantity as rendered math, closed form = exact value."""
@@ -77,8 +87,7 @@ class Derivation:
 
     def _add(self, key: str, expr: sympy.Expr, unit: str, textbook: bool = False) -> None:
         arch = self.model.arch
-        self.quantities[key] = Quantity(key, expr, self.evaluate(expr), unit,
-                                        relative_to_hidden(expr, arch) if textbook else None)
+        self.quantities[key] = Quantity(key, expr, self.evaluate(expr), unit, arch if textbook else None)
 
     def _collect(self) -> None:
         """Every quantity, in the order the JSON document and the documents show them."""

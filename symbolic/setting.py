@@ -138,8 +138,9 @@ SETTING_KEYS = tuple(_READERS)
 CONVENTION_KEYS = tuple(f.name for f in dataclasses.fields(Conventions))
 
 
-SHARED_SETTINGS = 64
-"""Settings of presets a process remembers with what they built."""
+SHARED_SETTINGS = 256
+"""Settings of presets a process remembers with what they built (every preset's derivation and
+document together take about 20 MB)."""
 
 
 @lru_cache(maxsize=SHARED_SETTINGS)

@@ -23,6 +23,10 @@ except ImportError as error:   # a bare install: conftest skips the tests marked
     MISSING: str | None = f"{error.name} is not installed (pip install '.[oracle]')"
 else:
     MISSING = None
+    # one thread per test process: pytest-xdist runs a process per core, and torch's default of a
+    # thread per core in each of them makes them wait on each other (a forward takes 3 to 7 times
+    # as long); the models measured here are small enough that one thread loses nothing
+    torch.set_num_threads(1)
 
 from symbolic.architecture.spec import Architecture
 from symbolic.config.families import ALIASES

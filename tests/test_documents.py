@@ -1,6 +1,7 @@
 """Derivation documents: every preset in both formats and languages, math that KaTeX parses,
 LaTeX that pdflatex compiles, byte-identical output, and the seed's Llama-3.3-70B numbers."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -42,6 +43,7 @@ def test_the_katex_check_catches_broken_math():
     assert checked == 2 and len(errors) == 2
 
 
+@pytest.mark.xdist_group("preset-documents")
 @pytest.mark.parametrize("name", PRESETS)
 def test_latex_compiles(derivations, name, tmp_path):
     """Every preset's LaTeX compiles, in both languages (one build of the document, two renderings)."""
@@ -138,11 +140,15 @@ def test_cli_writes_documents(tmp_path):
     assert out.read_text().startswith("\\documentclass")
 
 
-def test_docs_are_current():
-    """docs/derivations/ is what `python docs/generate.py` writes (regenerate and commit)."""
-    result = subprocess.run([sys.executable, str(ROOT / "docs" / "generate.py"), "--check"],
-                            capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stdout + result.stderr
+@pytest.mark.xdist_group("preset-documents")
+def test_docs_are_current(capsys):
+    """docs/derivations/ is what `python docs/generate.py` writes (regenerate and commit). Run in
+    this process, on the worker that compiles every preset's LaTeX (test_latex_compiles), so the
+    two share each preset's derivation and document build."""
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "docs" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    assert generate.main(["--check"]) == 0, capsys.readouterr().out
 
 
 def test_jupyter_shows_rendered_math():

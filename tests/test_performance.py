@@ -1,6 +1,7 @@
 """The performance model: roofline, latency sums, throughput, capacity, parallelism, bad input."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -218,10 +219,10 @@ def test_expert_parallelism_spreads_the_experts_and_pays_all_to_alls():
     ("mixtral-8x7b", "h200", 2, 0), ("qwen3-30b-a3b", "h200", 1, 0), ("deepseek-v2-lite", "h100-sxm", 1, 0),
     ("qwen1.5-moe-a2.7b", "a100-sxm-80gb", 1, 0), ("llama-3.1-8b", "h100-sxm", 1, 0),
 ])
-def test_the_critical_batch_is_where_a_scan_of_integer_batches_turns_compute_bound(name, accelerator, tp,
-                                                                                     context):
+def test_the_critical_batch_is_where_exact_step_times_turn_compute_bound(name, accelerator, tp, context):
     """MoE's expected experts, E (1 - (1 - k/E)^B), make the crossing transcendental: the numeric
-    root must sit where a step-by-step scan of exact step times over integer batches crosses."""
+    root must sit where exact step times at integer batches cross: memory-bound at the integer
+    below it and at every power of two below that, compute-bound at the integer above it."""
     from symbolic.exact import substitute
     from symbolic.symbols import B
 
@@ -237,9 +238,10 @@ def test_the_critical_batch_is_where_a_scan_of_integer_batches_turns_compute_bou
         point = {B: sympy.Integer(batch)}
         return substitute(compute, point) >= substitute(memory, point)
 
-    first = next(b for b in range(1, 100_000) if compute_bound(b))
-    assert first - 1 < float(root) <= first
-    assert not compute_bound(first - 1)
+    first = math.ceil(root.value)
+    assert compute_bound(first)
+    below = [first - 1, *(2**i for i in range(20) if 2**i < first - 1)]
+    assert not any(compute_bound(b) for b in below if b >= 1)
 
 
 def test_a_moe_step_that_never_turns_compute_bound_says_so():

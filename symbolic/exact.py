@@ -122,9 +122,10 @@ def _extremum(func, args: list) -> sympy.Expr:
     """Max or Min of ``args`` without SymPy's pairwise search: only when every argument is a
     number times the same positive term (``a x`` and ``b x``) is it reduced, to the larger (or
     smaller) number times that term. A zero beside non-negative terms (an op with no FLOPs or no
-    bytes) is dropped from a Max and wins a Min. Otherwise the extremum is kept as it is."""
-    if any(arg.is_zero for arg in args):
-        rest = [arg for arg in args if not arg.is_zero]
+    bytes) is dropped from a Max and wins a Min (a zero written as 0: asking SymPy whether a large
+    sum is zero costs more than the rest of the substitution). Otherwise the extremum is kept."""
+    if any(arg is sympy.S.Zero for arg in args):
+        rest = [arg for arg in args if arg is not sympy.S.Zero]
         if all(_nonnegative(arg) for arg in rest):
             if func is sympy.Min or not rest:
                 return sympy.Integer(0)

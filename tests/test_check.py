@@ -1,8 +1,6 @@
 """`symbolic check`: formulas, stated numbers, arithmetic, claims files and the pytest helper."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -12,6 +10,7 @@ from symbolic.config.load import load
 from symbolic.quantities.derive import Derivation
 from symbolic.testing import assert_formula, assert_number
 
+from .command import symbolic_cli
 from .renderers import ROOT
 
 
@@ -19,9 +18,8 @@ def derivation(model, **workload):
     return Derivation(load(model), Workload(**workload))
 
 
-def symbolic_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "symbolic", "check", *map(str, args)], capture_output=True,
-                          text=True, timeout=300, cwd=cwd)
+def check_cli(*args, cwd=None):
+    return symbolic_cli("check", *args, cwd=cwd)
 
 
 def test_exact_formula_is_equivalent():
@@ -80,28 +78,28 @@ def test_arithmetic_claims():
 
 
 def test_unknown_symbol_names_the_closest_and_exits_2():
-    result = symbolic_cli("2 * nlayer * dmodel", "--against", "params.total", "--model", "gpt2")
+    result = check_cli("2 * nlayer * dmodel", "--against", "params.total", "--model", "gpt2")
     assert result.returncode == 2
     assert result.stderr.strip() == ("symbolic: error: unknown symbol 'nlayer' at position 5; "
                                      "did you mean nlayers, n_layer, n_layers?")
 
 
 def test_users_map_their_own_names():
-    result = symbolic_cli("2 * L * kvdim * 2", "--let", "kvdim=n_kv*d_h", "--against",
+    result = check_cli("2 * L * kvdim * 2", "--let", "kvdim=n_kv*d_h", "--against",
                           "kv_cache.bytes_per_token", "--model", "llama-3.1-8b")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "equivalent under assumptions" in result.stdout
 
 
 def test_json_verdicts():
-    result = symbolic_cli("671 MB", "--against", "kv_cache.bytes", "--model", "llama-3.1-70b", "--context",
+    result = check_cli("671 MB", "--against", "kv_cache.bytes", "--model", "llama-3.1-70b", "--context",
                           2048, "--json")
     document = json.loads(result.stdout)
     assert result.returncode == 0 and document["results"][0]["verdict"] == "agrees"
 
 
 def test_the_seed_audit_claims_file_runs_in_ci():
-    result = symbolic_cli("--claims", ROOT / "docs" / "seed-audit.claims.md", "--format", "json")
+    result = check_cli("--claims", ROOT / "docs" / "seed-audit.claims.md", "--format", "json")
     assert result.returncode == 0, result.stdout[-2000:]
     summary = json.loads(result.stdout)["summary"]
     assert summary == {"claims": 36, "failed": 0}
@@ -112,7 +110,7 @@ def test_a_claims_file_with_a_failing_claim_exits_1(tmp_path):
     claims.write_text("| claim | against | model | setting |\n|---|---|---|---|\n"
                       "| 2*L*n_kv*d_h*b_kv | kv_cache.bytes_per_token | llama-3.1-8b | |\n"
                       "| 2*L*H*2 | kv_cache.bytes_per_token | llama-3.1-8b | kv_dtype=fp16 |\n")
-    result = symbolic_cli("--claims", claims, "--format", "md")
+    result = check_cli("--claims", claims, "--format", "md")
     assert result.returncode == 1
     assert "2 claims; 1 pass, 1 do not" in result.stdout
 
@@ -121,7 +119,7 @@ def test_yaml_claims_files(tmp_path):
     claims = tmp_path / "claims.yaml"
     claims.write_text("- claim: 16/0.002 = 8000\n"
                       "- claim: 131072 B\n  against: kv_cache.bytes_per_token\n  model: llama-3.1-8b\n")
-    assert symbolic_cli("--claims", claims).returncode == 0
+    assert check_cli("--claims", claims).returncode == 0
 
 
 @pytest.mark.parametrize("text, message", [
@@ -132,7 +130,7 @@ def test_yaml_claims_files(tmp_path):
 def test_bad_claims_files_get_one_line(tmp_path, text, message):
     claims = tmp_path / "claims.md"
     claims.write_text(text)
-    result = symbolic_cli("--claims", claims)
+    result = check_cli("--claims", claims)
     assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
 
 

@@ -3,10 +3,10 @@
 import json
 import os
 import stat
-import subprocess
-import sys
 
 import pytest
+
+from .command import symbolic_cli
 
 REQUIRED_PRESETS = (
     "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b",
@@ -22,11 +22,6 @@ REQUIRED_INTEGERS = (
 
 LLAMA = {"model_type": "llama", "vocab_size": 1000, "hidden_size": 64, "intermediate_size": 128,
          "num_hidden_layers": 2, "num_attention_heads": 8, "num_key_value_heads": 2}
-
-
-def symbolic_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "symbolic", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
 
 
 def lookup(document, dotted):

@@ -2,8 +2,6 @@
 
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 import sympy
@@ -18,6 +16,8 @@ from symbolic.ops.sharding import shard
 from symbolic.performance.roofline import Deployment, Performance, performance_dict, sum_linear_pieces
 from symbolic.strategies import Bounds, scenarios
 from symbolic.symbols import N_ep, N_tp, c
+
+from .command import symbolic_cli
 
 MEDIUM = Bounds(max_kv_heads=8, max_group=4, max_head_dim=128, max_width_factor=64,
                 max_intermediate=8192, max_layers=8, max_vocab=32000, max_window=4096)
@@ -144,11 +144,6 @@ def test_output_tokens_are_priced_at_the_decode_rate_the_json_reports():
         assert perf["cost_per_million_output_tokens"][i] == pytest.approx(device_hour / tokens_per_hour * 1e6)
         prompts_per_hour = batch * 1024 / perf["ttft_s"][i] * 3600
         assert perf["cost_per_million_input_tokens"][i] == pytest.approx(device_hour / prompts_per_hour * 1e6)
-
-
-def symbolic_cli(*args):
-    return subprocess.run([sys.executable, "-m", "symbolic", *map(str, args)], capture_output=True,
-                          text=True, timeout=300)
 
 
 def test_cli_performance_json_has_the_issue_keys():

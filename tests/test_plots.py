@@ -21,6 +21,8 @@ from .renderers import compile_latex, katex_errors, math_spans
 pytest.importorskip("matplotlib")   # installed by the test extra: this only guards a bare install
 from symbolic.outputs import plots  # noqa: E402
 
+from .command import symbolic_cli
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -171,11 +173,6 @@ def test_every_drawing_command_without_matplotlib_says_how_to_install_it(args, t
     assert list(tmp_path.iterdir()) == []
 
 
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "symbolic", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
-
-
 @pytest.mark.parametrize("kind, model, extra", [
     ("kv", "llama-3.1-8b,mistral-7b-v0.1,deepseek-v2-lite", ["--contexts", "1024..131072*2"]),
     ("roofline", "qwen2.5-7b", ["--hardware", "a100-sxm-80gb", "--batch", "4"]),
@@ -184,15 +181,15 @@ def cli(*args, cwd=None):
 ])
 def test_cli_draws_each_figure(kind, model, extra, tmp_path):
     target = tmp_path / f"{kind}.png"
-    result = cli("plot", kind, model, "-o", target, *extra)
+    result = symbolic_cli("plot", kind, model, "-o", target, *extra)
     assert result.returncode == 0, result.stderr
     assert target.read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_derive_plots_links_figures_beside_the_document(tmp_path):
     (tmp_path / "doc").mkdir()
-    result = cli("derive", "llama-3.1-8b", "--format", "md", "--hardware", "h100-sxm", "--batch", "1,16",
-                 "--plots", tmp_path / "figures", "-o", tmp_path / "doc" / "d.md")
+    result = symbolic_cli("derive", "llama-3.1-8b", "--format", "md", "--hardware", "h100-sxm",
+                          "--batch", "1,16", "--plots", tmp_path / "figures", "-o", tmp_path / "doc" / "d.md")
     assert result.returncode == 0, result.stderr
     markdown = (tmp_path / "doc" / "d.md").read_text()
     links = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", markdown)
@@ -212,7 +209,7 @@ def test_derive_plots_links_figures_beside_the_document(tmp_path):
     (["derive", "llama-3.1-8b", "--format", "json", "--plots", "{tmp}"], "--plots"),
 ])
 def test_bad_plot_requests_get_one_line_errors(args, names, tmp_path):
-    result = cli(*[a.format(tmp=tmp_path) for a in args])
+    result = symbolic_cli(*[a.format(tmp=tmp_path) for a in args])
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and names in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
@@ -221,7 +218,7 @@ def test_bad_plot_requests_get_one_line_errors(args, names, tmp_path):
 
 def test_sweep_plot_draws_a_panel_per_setting_and_writes_no_table(tmp_path):
     target = tmp_path / "map.png"
-    result = cli("sweep", "llama-3.1-8b,qwen3-30b-a3b", "--hardware", "h100-sxm", "--tp", "1,2",
+    result = symbolic_cli("sweep", "llama-3.1-8b,qwen3-30b-a3b", "--hardware", "h100-sxm", "--tp", "1,2",
                  "--batch", "1..256*2", "--context", "128..32768*2", "--plot", target)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
@@ -250,7 +247,7 @@ def test_bad_sweep_plots_get_one_line_errors(args, names, tmp_path):
     extra = [a.format(tmp=tmp_path) for a in args]
     if "--plot" not in extra:
         extra += ["--plot", str(tmp_path / "map.png")]
-    result = cli("sweep", "llama-3.1-8b", "--hardware", "h100-sxm", *extra)
+    result = symbolic_cli("sweep", "llama-3.1-8b", "--hardware", "h100-sxm", *extra)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and names in result.stderr, result.stderr
     assert not list(tmp_path.rglob("*.png"))

@@ -3,8 +3,6 @@
 import csv
 import io
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,6 +17,8 @@ from symbolic.performance.roofline import sum_linear_pieces
 from symbolic.performance.sweep import SweepPlan, compile_setting, parse_range, write_sweep
 from symbolic.setting import Setting
 from symbolic.symbols import B, c
+
+from .command import symbolic_cli
 
 MODELS = ["llama-3.1-8b", "gemma-2-9b", "mistral-7b-v0.1", "qwen3-30b-a3b", "deepseek-v2-lite", "gpt2"]
 COMPILED = {}
@@ -127,10 +127,9 @@ def test_csv_and_json_agree():
 
 def test_dtypes_are_a_sweep_axis(tmp_path):
     out = tmp_path / "dtypes.csv"
-    result = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "llama-3.1-8b", "--hardware",
-                             "h100-sxm", "--weight-dtype", "bf16,fp8", "--kv-dtype", "bf16,fp8", "--batch",
-                             "8", "--context", "4096", "--progress", "-o", str(out)], capture_output=True,
-                            text=True, timeout=300)
+    result = symbolic_cli("sweep", "llama-3.1-8b", "--hardware",
+                          "h100-sxm", "--weight-dtype", "bf16,fp8", "--kv-dtype", "bf16,fp8", "--batch",
+                          "8", "--context", "4096", "--progress", "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert "symbolic sweep: 4 of 4 points" in result.stderr
     rows = {(r["weight_dtype"], r["kv_dtype"]): r for r in csv.DictReader(out.open())}
@@ -145,9 +144,9 @@ def test_dtypes_are_a_sweep_axis(tmp_path):
 
 def test_cli_sweep_and_its_errors(tmp_path):
     out = tmp_path / "grid.csv"
-    result = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "llama-3.1-70b,gpt2", "--hardware",
-                             "h100-sxm,h200", "--tp", "1,4,5", "--batch", "1..8*2", "--context", "256,512",
-                             "--no-progress", "-o", str(out)], capture_output=True, text=True, timeout=300)
+    result = symbolic_cli("sweep", "llama-3.1-70b,gpt2", "--hardware",
+                          "h100-sxm,h200", "--tp", "1,4,5", "--batch", "1..8*2", "--context", "256,512",
+                          "--no-progress", "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert "points" not in result.stderr
     rows = list(csv.DictReader(out.open()))
@@ -156,23 +155,21 @@ def test_cli_sweep_and_its_errors(tmp_path):
     assert len(rows) == 2 * 2 * 2 * 4 * 2
     assert "skipped llama-3.1-70b on 5 x h100-sxm" in result.stderr
     # beyond GPT-2's 1,024 learned positions a sweep refuses, as derive does
-    beyond = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "gpt2", "--hardware", "h100-sxm",
-                             "--context", "2048", "-o", str(tmp_path / "gpt2.csv")], capture_output=True,
-                            text=True)
+    beyond = symbolic_cli("sweep", "gpt2", "--hardware", "h100-sxm",
+                          "--context", "2048", "-o", str(tmp_path / "gpt2.csv"))
     assert beyond.returncode == 2 and "1024 learned positions" in beyond.stderr
     assert not (tmp_path / "gpt2.csv").exists()
-    bad = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "lama", "--hardware", "h100-sxm",
-                          "-o", str(tmp_path / "none.csv")], capture_output=True, text=True)
+    bad = symbolic_cli("sweep", "lama", "--hardware", "h100-sxm",
+                       "-o", str(tmp_path / "none.csv"))
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
     assert not (tmp_path / "none.csv").exists()
 
 
 def test_a_price_gives_the_cost_of_a_million_output_tokens(tmp_path):
     out = tmp_path / "cost.csv"
-    result = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "llama-3.1-8b", "--hardware",
-                             "h100-sxm,h200", "--tp", "1,2", "--batch", "1,64", "--context", "2048",
-                             "--price", "h100-sxm=2.5", "-o", str(out)], capture_output=True, text=True,
-                            timeout=300)
+    result = symbolic_cli("sweep", "llama-3.1-8b", "--hardware",
+                          "h100-sxm,h200", "--tp", "1,2", "--batch", "1,64", "--context", "2048",
+                          "--price", "h100-sxm=2.5", "-o", str(out))
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(out.open()))
     for row in rows:
@@ -183,10 +180,9 @@ def test_a_price_gives_the_cost_of_a_million_output_tokens(tmp_path):
         expected = 2.5 * int(row["tp"]) / 3600 / float(row["decode_tokens_per_s"]) * 1e6
         assert float(row["usd_per_million_output_tokens"]) == pytest.approx(expected, rel=1e-8)
     # The document's cost for the same requests (2,048 tokens in, 256 out) is the same figure.
-    derived = subprocess.run([sys.executable, "-m", "symbolic", "derive", "llama-3.1-8b", "--hardware",
-                              "h100-sxm", "--tp", "2", "--batch", "64", "--prompt", "2048",
-                              "--price", "2.5", "--format", "json"], capture_output=True, text=True,
-                             timeout=300)
+    derived = symbolic_cli("derive", "llama-3.1-8b", "--hardware",
+                           "h100-sxm", "--tp", "2", "--batch", "64", "--prompt", "2048",
+                           "--price", "2.5", "--format", "json")
     cost = json.loads(derived.stdout)["performance"]["cost_per_million_output_tokens"][0]
     row = next(r for r in rows if (r["hardware"], r["tp"], r["batch"]) == ("h100-sxm", "2", "64"))
     assert float(row["usd_per_million_output_tokens"]) == pytest.approx(cost, rel=1e-8)
@@ -203,7 +199,7 @@ def test_a_price_gives_the_cost_of_a_million_output_tokens(tmp_path):
 ])
 def test_impossible_or_runaway_sweeps_fail_at_once(args, named, tmp_path):
     out = tmp_path / "none.csv"
-    bad = subprocess.run([sys.executable, "-m", "symbolic", "sweep", "llama-3.1-8b", "--hardware", "h100-sxm",
-                          *args, "-o", str(out)], capture_output=True, text=True, timeout=120)
+    bad = symbolic_cli("sweep", "llama-3.1-8b", "--hardware", "h100-sxm",
+                       *args, "-o", str(out))
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and named in bad.stderr
     assert not out.exists()

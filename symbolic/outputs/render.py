@@ -1,9 +1,10 @@
 """Rendering documents: the Jinja2 environment, the templates' location, and format helpers.
 
 Templates live in the top-level ``templates/`` folder and are installed as ``symbolic.templates``.
-Each format has one structural template (``markdown/derivation.md.j2``, ``latex/derivation.tex.j2``)
-and each language one prose file (``prose/en.j2``, ``prose/zh.j2``) whose macros the structure
-calls, so formulas are shared and prose is written once per language.
+Each document has one structure (``derivation.j2``, ``performance.j2``), each format its markup
+(``markup/md.j2``, ``markup/tex.j2``: headings, tables, equations) and each language its prose
+(``prose/en.j2``, ``prose/zh.j2``). A document is built once (:func:`.document.build`) and
+rendered in any format and language from that one build.
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ def derive(model, **setting) -> Derivation:
     """Every quantity of ``model`` (a :class:`Model`, preset name, config path or dict) in a
     setting given by keyword: ``batch``, ``prompt``, ``context``, ``weight_dtype``, ``kv_dtype``,
     ``activation_dtype`` and counting conventions by name, e.g. ``attention_count="full"``. They
-    are read as the command line's options are (:class:`symbolic.setting.Setting`)."""
+    are read as the command line's options are (:class:`symbolic.setting.Setting`). A preset
+    asked for again in an equal setting gives the same derivation, built once per process."""
     base = model.conventions if isinstance(model, Model) else None
     return Setting.from_mapping(model, setting, conventions=base).derivation
 

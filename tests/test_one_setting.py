@@ -120,3 +120,20 @@ def test_every_setting_option_reaches_the_sweep(capsys, tmp_path):
     for extra in (["--overhead", "0.001"], ["--mbu", "0.5"], ["--pp", "2"], ["--compute-dtype", "fp8"],
                   ["--convention", "flops_per_mac=1"], ["--weight-dtype", "fp8"]):
         assert tpot(*extra) != plain, extra
+
+
+def test_equal_settings_of_a_preset_are_built_once_and_a_config_file_is_read_again(tmp_path):
+    """A process remembers what a preset's setting built (derivation, performance, documents); a
+    config file is read again every time, since it may have changed in between."""
+    import symbolic
+
+    setting = {"batch": 4, "kv_dtype": "fp8"}
+    assert symbolic.derive("gpt2", **setting) is symbolic.derive("gpt2", **setting)
+    assert symbolic.derive("gpt2", batch=4) is not symbolic.derive("gpt2", batch=8)
+    config = {"model_type": "llama", "vocab_size": 1000, "hidden_size": 64, "intermediate_size": 128,
+              "num_hidden_layers": 2, "num_attention_heads": 8, "num_key_value_heads": 2}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    before = symbolic.derive(str(path)).value("params.total")
+    path.write_text(json.dumps({**config, "num_hidden_layers": 3}))
+    assert symbolic.derive(str(path)).value("params.total") > before

@@ -8,7 +8,6 @@ Markdown and LaTeX output); prose lives in the templates, one set per language.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 
 import sympy
@@ -379,20 +378,16 @@ def build_performance(perf: Performance, batches: list[int], users: int | None =
                    points=points, max_batch=max_batch, users=users_row)
 
 
-_BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def build(d: Derivation, performance: Performance | None = None, batches: list[int] | None = None,
           users: int | None = None) -> Document:
     """The document of ``d`` (with ``performance`` at ``batches`` and ``users``, if given): every
     line, table and figure reference it shows, in no format and no language. Built once per
     derivation and setting and remembered as long as the derivation lives, so its Markdown and
     LaTeX, English and Chinese, are four renderings of one build."""
-    key = (performance, tuple(batches or ()), users)
-    built = _BUILT.setdefault(d, {})
-    if key not in built:
-        built[key] = _build(d, performance, batches, users)
-    return built[key]
+    key = ("document", performance, tuple(batches or ()), users)
+    if key not in d.built:
+        d.built[key] = _build(d, performance, batches, users)
+    return d.built[key]
 
 
 def _build(d: Derivation, performance: Performance | None, batches: list[int] | None,

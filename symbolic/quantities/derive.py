@@ -67,6 +67,9 @@ class Derivation:
         self.precision = precision or Precision.of()
         self.bindings = {**model.bindings(), **self.workload.bindings(), **self.precision.bindings()}
         self.quantities: dict[str, Quantity] = {}
+        self.built: dict = {}
+        """What later stages built from this derivation (its documents), kept with it: they live
+        as long as it does, and go with it."""
         self._collect()
 
     def __getitem__(self, key: str) -> Quantity:

@@ -152,8 +152,9 @@ FORMULA = st.text(st.sampled_from("LHVSBcgkn_qdhf0123456789.*/+-^()² ,e"), min_
 @FUZZ
 @given(formula=FORMULA)
 def test_random_formulas(formula, capsys):
-    contract(capsys, ["check", formula, "--against", "kv_cache.bytes_per_token", "--model", "llama-3.1-8b",
-                      "--format", "json"], json_out=True)
+    """After ``--``, as a user writes a formula that starts with a minus ("-h" is not --help)."""
+    contract(capsys, ["check", "--against", "kv_cache.bytes_per_token", "--model", "llama-3.1-8b",
+                      "--format", "json", "--", formula], json_out=True)
 
 
 # --- named cases ---------------------------------------------------------------------------------

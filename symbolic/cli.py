@@ -91,6 +91,10 @@ def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
     group.add_argument("--mbu", help="share of peak memory bandwidth achieved (1)")
     group.add_argument("--overhead", help="fixed seconds per step (0)")
     group.add_argument("--link-latency", help="seconds per collective (5e-6)")
+    group.add_argument("--kernel-latency", help="fixed seconds per kernel launch, t_kern (0)")
+    group.add_argument("--padding-rows", help="rows a matmul computes beyond its tokens, m_pad (0)")
+    group.add_argument("--attention-efficiency", help="share of the roofline attention kernels achieve (1)")
+    group.add_argument("--link-efficiency", help="share of the link bandwidth achieved (1)")
     group.add_argument("--memory-fraction", help="usable share of device memory (1)")
     if users:
         group.add_argument("--price", help="USD per device-hour, for the cost per million tokens")
@@ -99,7 +103,8 @@ def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
 
 SCALAR_KEYS = ("batch", "prompt", "context", "weight_dtype", "kv_dtype", "activation_dtype", "hardware",
                "hardware_file", "tp", "pp", "ep", "output", "compute_dtype", "mfu", "mbu", "overhead",
-               "link_latency", "memory_fraction", "price", "users", "attention_count", "lm_head_positions")
+               "link_latency", "kernel_latency", "padding_rows", "attention_efficiency", "link_efficiency",
+               "memory_fraction", "price", "users", "attention_count", "lm_head_positions")
 
 
 def setting_from_args(args, model, **overrides) -> Setting:

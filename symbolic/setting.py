@@ -111,7 +111,8 @@ def parse_number(text, name: str, low=0, high=None, low_open: bool = False):
 
 # Fields of a setting: name -> (what reads the value, whether it belongs to a deployment).
 _DEPLOYMENT = ("hardware_file", "tp", "pp", "ep", "compute_dtype", "mfu", "mbu", "overhead",
-               "link_latency", "memory_fraction", "price", "users")
+               "link_latency", "kernel_latency", "padding_rows", "attention_efficiency",
+               "link_efficiency", "memory_fraction", "price", "users")
 _READERS = {
     "batch": lambda v, n: tuple(parse_range(v, n, 1)),
     "prompt": lambda v, n: parse_count(v, n, 1),
@@ -131,6 +132,10 @@ _READERS = {
     "memory_fraction": lambda v, n: parse_number(v, n, 0, 1, low_open=True),
     "overhead": lambda v, n: parse_number(v, n, 0, 3600),
     "link_latency": lambda v, n: parse_number(v, n, 0, 3600),
+    "kernel_latency": lambda v, n: parse_number(v, n, 0, 3600),
+    "padding_rows": lambda v, n: parse_number(v, n, 0, 10**6),
+    "attention_efficiency": lambda v, n: parse_number(v, n, 0, 1, low_open=True),
+    "link_efficiency": lambda v, n: parse_number(v, n, 0, 1, low_open=True),
     "price": lambda v, n: parse_number(v, n, 0, 10**9),
     "users": lambda v, n: parse_count(v, n, 1),
 }
@@ -164,7 +169,8 @@ class Setting:
 
     ``batches`` may hold several batch sizes: the performance section answers each; quantities
     that take one batch use the first. Deployment fields left as None take their defaults
-    (``tp = 1``, efficiencies 1, no overhead, 5 us per collective, all of memory, no price)."""
+    (``tp = 1``, efficiencies 1, no overhead, no kernel latency or padding rows, 5 us per
+    collective, all of memory, no price): the ideal roofline."""
 
     model: object
     batches: tuple[int, ...] = (1,)
@@ -185,6 +191,10 @@ class Setting:
     mbu: sympy.Rational | None = None
     overhead: sympy.Rational | None = None
     link_latency: sympy.Rational | None = None
+    kernel_latency: sympy.Rational | None = None
+    padding_rows: sympy.Rational | None = None
+    attention_efficiency: sympy.Rational | None = None
+    link_efficiency: sympy.Rational | None = None
     memory_fraction: sympy.Rational | None = None
     price: sympy.Rational | None = None
     users: int | None = None
@@ -279,6 +289,10 @@ class Setting:
             compute_dtype=self.compute_dtype or self.precision.activation.name,
             mfu=self.mfu or one, mbu=self.mbu or one, overhead_s=self.overhead or sympy.Integer(0),
             link_latency_s=DEFAULT_LINK_LATENCY if self.link_latency is None else self.link_latency,
+            kernel_latency_s=self.kernel_latency or sympy.Integer(0),
+            padding_rows=self.padding_rows or sympy.Integer(0),
+            attention_efficiency=self.attention_efficiency or one,
+            link_efficiency=self.link_efficiency or one,
             memory_fraction=self.memory_fraction or one, price_per_hour=self.price)
 
     @cached_property

@@ -228,6 +228,20 @@ TERMS: tuple[Term, ...] = (
     Term("eta_m", r"\eta_{m}", "memory efficiency (MBU): achieved share of peak bandwidth", "1", (),
          ("mbu",), integer=False,
          zh="访存效率（MBU）：实际达到的峰值带宽比例"),
+    Term("t_kern", r"t_{kern}", "fixed latency of one kernel launch, whatever its work (launch, "
+         "tail of the previous kernel, synchronisation)", "s", (),
+         ("kernel_latency", "launch_latency", "t_launch"), integer=False,
+         zh="一次内核启动的固定延迟，与其工作量无关（启动、前一内核的收尾、同步）"),
+    Term("m_pad", r"m_{pad}", "rows a matmul kernel computes beyond its tokens: tile and wave "
+         "padding, so a small-M matmul runs below peak", "rows", (),
+         ("padding_rows", "tile_rows"), integer=False,
+         zh="矩阵乘内核在 token 行之外多算的行数（分块与波次填充），使小 M 的矩阵乘达不到峰值"),
+    Term("eta_a", r"\eta_{a}", "attention-kernel efficiency: achieved share of the roofline in "
+         "attention and KV-cache kernels", "1", (), ("attention_efficiency",), integer=False,
+         zh="注意力内核效率：注意力与 KV 缓存内核实际达到的 roofline 比例"),
+    Term("eta_l", r"\eta_{l}", "link efficiency: achieved share of the interconnect bandwidth", "1", (),
+         ("link_efficiency",), integer=False,
+         zh="链路效率：实际达到的互连带宽比例"),
     Term("t_o", r"t_{o}", "fixed overhead per step (launches, synchronisation)", "s", (),
          ("overhead", "step_overhead"), integer=False,
          zh="每一步的固定开销（内核启动、同步）"),
@@ -307,6 +321,10 @@ t_link = VOCABULARY["t_link"].symbol
 eta_f = VOCABULARY["eta_f"].symbol
 eta_m = VOCABULARY["eta_m"].symbol
 t_o = VOCABULARY["t_o"].symbol
+t_kern = VOCABULARY["t_kern"].symbol
+m_pad = VOCABULARY["m_pad"].symbol
+eta_a = VOCABULARY["eta_a"].symbol
+eta_l = VOCABULARY["eta_l"].symbol
 f_mem = VOCABULARY["f_mem"].symbol
 N_tp = VOCABULARY["N_tp"].symbol
 N_pp = VOCABULARY["N_pp"].symbol

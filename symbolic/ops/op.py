@@ -66,6 +66,7 @@ class Op:
     params: Expr = ZERO
     active_params: Expr | None = None   # parameters one token uses; None: all of ``params``
     weights_read: Expr = ZERO
+    row_flops: Expr = ZERO              # FLOPs of one more token row through the weights it reads
     activations_read: Expr = ZERO
     activations_written: Expr = ZERO
     kv_per_token: Expr = ZERO
@@ -149,7 +150,7 @@ def matmul(name: str, component: str, tokens: Expr, d_in: Expr, d_out: Expr, con
               shape=(("tokens", tokens), ("d_in", d_in), ("d_out", d_out)),
               flops=conv.flops_per_mac * tokens * d_in * d_out,
               params=weights if owns_weights else ZERO,
-              weights_read=weights,
+              weights_read=weights, row_flops=conv.flops_per_mac * weights,
               activations_read=tokens * d_in,
               activations_written=tokens * d_out,
               shard=shard, note=note)
@@ -163,6 +164,7 @@ def batched_matmul(name: str, component: str, tokens: Expr, heads: Expr, d_in: E
     return Op(name, component, OpKind.MATMUL,
               shape=(("tokens", tokens), ("heads", heads), ("d_in", d_in), ("d_out", d_out)),
               flops=conv.flops_per_mac * tokens * weights, params=weights, weights_read=weights,
+              row_flops=conv.flops_per_mac * weights,
               activations_read=tokens * heads * d_in, activations_written=tokens * heads * d_out,
               shard=shard, note=note)
 
@@ -185,7 +187,7 @@ def expert_matmul(name: str, component: str, tokens: Expr, experts: Expr, top_k:
                      ("d_out", d_out)),
               flops=conv.flops_per_mac * tokens * computed * weights,
               params=experts * weights, active_params=top_k * weights,
-              weights_read=touched * weights,
+              weights_read=touched * weights, row_flops=conv.flops_per_mac * touched * weights,
               activations_read=tokens * computed * d_in, activations_written=tokens * computed * d_out,
               shard=shard, routed=True, note=note)
 

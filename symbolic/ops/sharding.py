@@ -34,10 +34,11 @@ from ..symbols import N_ep, N_pp, N_tp, n_kv
 from .op import Op, OpKind, Shard, collective
 
 _SPLIT = {  # shard -> fields divided by N_tp (KV fields by min(N_tp, the cache's KV heads))
-    Shard.COLUMN: ("flops", "params", "weights_read", "activations_written"),
-    Shard.FEATURES: ("flops", "params", "weights_read", "activations_read", "activations_written"),
-    Shard.ROW: ("flops", "params", "weights_read", "activations_read"),
-    Shard.VOCAB: ("flops", "params", "weights_read", "activations_written"),
+    Shard.COLUMN: ("flops", "params", "weights_read", "row_flops", "activations_written"),
+    Shard.FEATURES: ("flops", "params", "weights_read", "row_flops", "activations_read",
+                     "activations_written"),
+    Shard.ROW: ("flops", "params", "weights_read", "row_flops", "activations_read"),
+    Shard.VOCAB: ("flops", "params", "weights_read", "row_flops", "activations_written"),
     Shard.HEADS: ("flops", "activations_read", "activations_written"),
     Shard.KV: ("kv_per_token", "kv_held", "kv_read", "kv_written", "state_per_sequence"),
     Shard.REPLICATED: (),
@@ -46,7 +47,7 @@ _SPLIT = {  # shard -> fields divided by N_tp (KV fields by min(N_tp, the cache'
 _PER_SEQUENCE = ("flops", "activations_read", "activations_written", "kv_held", "kv_read", "kv_written")
 """Fields that scale with the sequences a device runs: B / N_ep of them beside expert parallelism."""
 
-_ROUTED = ("params", "weights_read")
+_ROUTED = ("params", "weights_read", "row_flops")
 """Fields of the routed experts that expert parallelism spreads: 1/N_ep of the experts a device."""
 
 

@@ -18,12 +18,19 @@ from ..check.published import ClaimCheck, check_claims
 from ..errors import WorkloadError
 from ..exact import plain, substitute
 from ..ops.model import Section
-from ..performance.roofline import BatchPoint, CriticalBatch, Deployment, Performance, devices_for_users
+from ..performance.roofline import (
+    IDEAL_KERNELS,
+    BatchPoint,
+    CriticalBatch,
+    Deployment,
+    Performance,
+    devices_for_users,
+)
 from ..printing import Form, latex, latex_form, latex_number
 from ..quantities.closed_forms import closed_form
 from ..quantities.derive import Derivation, Quantity
 from ..quantities.sums import at, layer_cache
-from ..symbols import VOCABULARY, BW_mem, F_peak, N_ep, N_pp, N_tp, S, c, eta_f, eta_m, g
+from ..symbols import VOCABULARY, N_ep, N_pp, N_tp, S, c, g
 from ..units import seconds_latex, with_unit
 
 LHS = {
@@ -326,25 +333,26 @@ class PerfDoc:
 def perf_line(perf: Performance, key: str, symbol: str, expr: sympy.Expr, unit: str) -> Line:
     """A performance quantity in three steps: its closed form for any parallel layout, the same
     at this deployment's degrees (terms of the collectives a degree of 1 does not have drop out,
-    ceil(L / 1) becomes L), and that form with the numbers."""
+    ceil(L / 1) becomes L) and with the kernel-level parameters left at their ideal values
+    dropped, and that form with the numbers."""
     closed = closed_form(expr)
     degrees = {symbol: perf.bindings[symbol] for symbol in (N_tp, N_pp, N_ep)}
-    laid_out = substitute(closed, degrees)
+    ideal = {symbol: value for symbol, value in IDEAL_KERNELS.items() if perf.bindings[symbol] == value}
+    laid_out = substitute(closed_form(substitute(expr, ideal)) if ideal else closed, degrees)
     return Line.of(key, symbol, latex_form(closed), latex_form(laid_out),
                    latex_form(laid_out, perf.bindings), perf.evaluate(expr), unit)
 
 
 def _roofline(perf: Performance, batch: int) -> tuple:
     """The decode step's kernels of each layer kind on one device, with their roofline times."""
-    compute_rate, memory_rate = perf.evaluate(F_peak * eta_f), perf.evaluate(BW_mem * eta_m)
     rows: dict[str, list] = {s.name: [] for s in perf.model.layer_sections}
     counts = {s.name: s.group.count for s in perf.model.layer_sections}
-    for section, kernel, flops, moved in perf.kernel_work(DECODE_STEP, batch):
-        if section.is_layer:
-            compute, memory = flops / compute_rate, moved / memory_rate
+    for work in perf.kernel_work(DECODE_STEP, batch):
+        if work.section.is_layer:
+            kernel, compute, memory = work.kernel, work.compute_s, work.memory_s
             kind = kernel.ops[0].kind.value if len(kernel.ops) == 1 else "fused"
-            rows[section.name].append(RooflineRow(kernel.label, kind, flops, moved, max(compute, memory),
-                                                  compute >= memory))
+            rows[work.section.name].append(RooflineRow(kernel.label, kind, work.flops, work.bytes,
+                                                       max(compute, memory), compute >= memory))
     return tuple((name, counts[name], tuple(found)) for name, found in rows.items())
 
 
@@ -367,6 +375,9 @@ def build_performance(perf: Performance, batches: list[int], users: int | None =
     if perf.deployment.devices > 1:
         lines["communication"] = perf_line(perf, "communication", r"t_{\mathrm{comm}}",
                                            perf.communication_time(DECODE_STEP), "s")
+    if perf.deployment.kernel_latency_s:
+        lines["launches"] = perf_line(perf, "launches", r"t_{\mathrm{launch}}",
+                                      perf.launch_time(DECODE_STEP), "s")
     points = tuple(perf.at_batch(b) for b in batches)
     users_row = None
     if users and max_batch:

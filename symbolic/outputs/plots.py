@@ -88,7 +88,8 @@ def roofline_points(perf: Performance, phase, batch: int) -> dict[str, tuple[flo
     repeats in. Fused attention (KV-cache read, scores, softmax, values) is one point; a kernel
     that does no arithmetic (an unfused cache read) has no place on the chart and is left out."""
     points: dict[str, list] = {}
-    for section, kernel, flops, moved in perf.kernel_work(phase, batch):
+    for work in perf.kernel_work(phase, batch):
+        section, kernel, flops, moved = work.section, work.kernel, work.flops, work.bytes
         if flops == 0 or moved == 0:
             continue
         repeats = perf.evaluate(section.repeats)      # the layers of this kind
@@ -221,19 +222,18 @@ def throughput(perf: Performance, batches: list[int], path: Path) -> Path:
 
 def latency_parts(perf: Performance, batches: list[int]) -> dict[str, list[float]]:
     """Where one decode step's time goes, in seconds, by batch: reading weights, reading and
-    writing the KV cache, moving activations (each at the memory bandwidth), compute beyond what
-    memory hides (kernel by kernel, max(0, compute - memory)), communication and overhead. Each
-    part is its own sum over the op list; together they make the op-by-op roofline's step, since
-    max(compute, memory) = memory + max(0, compute - memory) for every kernel."""
-    bandwidth = perf.evaluate(BW_mem * eta_m)
-    step_traffic = perf.traffic(DECODE_STEP)
-    expressions = {"compute beyond memory": perf.compute_beyond_memory(DECODE_STEP),
-                   "communication": perf.communication_time(DECODE_STEP)}
-    parts: dict[str, list[float]] = {name: [] for name in (
-        "weights", "KV cache", "activations", "compute beyond memory", "communication", "overhead")}
+    writing the KV cache, moving activations (each at its achieved bandwidth), compute beyond what
+    memory hides (kernel by kernel, max(0, compute - memory)), communication, kernel launches and
+    overhead. Each part is its own sum over the op list; together they make the op-by-op
+    roofline's step, since max(compute, memory) = memory + max(0, compute - memory) for every
+    kernel."""
+    expressions = {**dict(zip(("weights", "KV cache", "activations"),
+                              perf.traffic_time(DECODE_STEP).values(), strict=True)),
+                   "compute beyond memory": perf.compute_beyond_memory(DECODE_STEP),
+                   "communication": perf.communication_time(DECODE_STEP),
+                   "kernel launches": perf.launch_time(DECODE_STEP)}
+    parts: dict[str, list[float]] = {name: [] for name in (*expressions, "overhead")}
     for b in batches:
-        for name, expr in zip(("weights", "KV cache", "activations"), step_traffic.values(), strict=True):
-            parts[name].append(float(perf.evaluate(expr, batch=b) / bandwidth))
         for name, expr in expressions.items():
             parts[name].append(float(perf.evaluate(expr, batch=b)))
         parts["overhead"].append(float(perf.deployment.overhead_s))

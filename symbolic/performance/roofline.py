@@ -41,14 +41,23 @@ from ..symbols import (
     b_a,
     b_kv,
     c,
+    eta_a,
     eta_f,
+    eta_l,
     eta_m,
     f_mem,
     g,
+    m_pad,
     p_h,
+    t_kern,
     t_link,
     t_o,
 )
+
+IDEAL_KERNELS = {t_kern: sympy.Integer(0), m_pad: sympy.Integer(0), eta_a: sympy.Integer(1),
+                 eta_l: sympy.Integer(1)}
+"""The kernel-level efficiency parameters at their ideal values, where the roofline is the
+textbook one: no launch latency, no padding rows, attention and links at the full roofline."""
 
 DEFAULT_LINK_LATENCY = sympy.Rational(5, 10**6)
 """5 microseconds per collective: seed note 004 gives 3 to 5 us of message latency, 'depending on
@@ -66,33 +75,79 @@ def op_bytes(op: Op) -> sympy.Expr:
     return sympy.Add(*op_traffic(op).values())
 
 
+ATTENTION_KINDS = (OpKind.ATTENTION, OpKind.CACHE)
+"""Ops whose kernels run at the attention-kernel efficiency eta_a (FlashAttention-style kernels
+that read the KV cache and compute scores and values)."""
+
+
+def _attention_share(op: Op) -> sympy.Expr:
+    return eta_a if op.kind in ATTENTION_KINDS else sympy.Integer(1)
+
+
+def op_compute_time(op: Op) -> sympy.Expr:
+    """Seconds an op's FLOPs take: its FLOPs, and m_pad more rows through every weight matrix it
+    reads (a matmul kernel computes in tiles, so a decode matmul of a few rows costs as if it had
+    m_pad more; Nvidia's 'Matrix Multiplication Background' guide on tile and wave quantization),
+    at the peak rate F_peak times the compute efficiency eta_f (and eta_a in attention kernels)."""
+    return (op.flops + m_pad * op.row_flops) / (F_peak * eta_f * _attention_share(op))
+
+
+def op_memory_time(op: Op) -> sympy.Expr:
+    """Seconds an op's bytes take at the memory bandwidth BW_mem times the memory efficiency eta_m
+    (and eta_a in attention kernels)."""
+    return op_bytes(op) / (BW_mem * eta_m * _attention_share(op))
+
+
 def kernel_sum(kernel: DeviceKernel, what: str) -> sympy.Expr:
     """A kernel's ``flops`` or ``bytes``: the sum over its ops."""
     return sympy.Add(*(op_bytes(op) if what == "bytes" else getattr(op, what) for op in kernel.ops))
 
 
 def link_time(op: Op) -> sympy.Expr:
-    """A collective's time: its bytes over the link, and the link latency for each call."""
-    return op.link_elements * b_a / BW_link + op.messages * t_link
+    """A collective's time: its bytes over the link at the link efficiency eta_l, and the link
+    latency for each call."""
+    return op.link_elements * b_a / (BW_link * eta_l) + op.messages * t_link
+
+
+def is_collective(kernel: DeviceKernel) -> bool:
+    return all(op.kind is OpKind.COLLECTIVE for op in kernel.ops)
+
+
+def launches(kernel: DeviceKernel) -> int:
+    """Kernel launches a kernel costs: one for a kernel that multiplies by weights or moves
+    activations or cache; none for a collective (it pays t_link per call) or for work that moves
+    nothing of its own (a bias or a soft cap fused into its neighbour)."""
+    if is_collective(kernel):
+        return 0
+    moves = any(op.kind is OpKind.MATMUL or op.activations_read != 0 or op.activations_written != 0
+                or op.kv_read != 0 or op.kv_written != 0 for op in kernel.ops)
+    return 1 if moves else 0
+
+
+def kernel_compute_time(kernel: DeviceKernel) -> sympy.Expr:
+    return sympy.Add(*map(op_compute_time, kernel.ops))
+
+
+def kernel_memory_time(kernel: DeviceKernel) -> sympy.Expr:
+    return sympy.Add(*map(op_memory_time, kernel.ops))
 
 
 def compute_beyond_memory(kernel: DeviceKernel) -> sympy.Expr:
     """How much longer a kernel computes than it takes to move its bytes: max(0, compute - memory),
     the part of its roofline time that memory does not hide (0 for a collective)."""
-    if all(op.kind is OpKind.COLLECTIVE for op in kernel.ops):
+    if is_collective(kernel):
         return sympy.Integer(0)
-    return sympy.Max(0, kernel_sum(kernel, "flops") / (F_peak * eta_f)
-                     - kernel_sum(kernel, "bytes") / (BW_mem * eta_m), evaluate=False)
+    return sympy.Max(0, kernel_compute_time(kernel) - kernel_memory_time(kernel), evaluate=False)
 
 
 def kernel_time(kernel: DeviceKernel) -> sympy.Expr:
     """Time of one kernel on one device: a collective's link time, or the roofline, the longer of
-    its FLOPs at the peak rate and its bytes at the memory bandwidth (Williams, Waterman and
-    Patterson, 'Roofline', CACM 2009)."""
-    if all(op.kind is OpKind.COLLECTIVE for op in kernel.ops):
+    its compute and memory times (Williams, Waterman and Patterson, 'Roofline', CACM 2009), plus
+    t_kern for its launch."""
+    if is_collective(kernel):
         return sympy.Add(*map(link_time, kernel.ops))
-    return sympy.Max(kernel_sum(kernel, "flops") / (F_peak * eta_f),
-                     kernel_sum(kernel, "bytes") / (BW_mem * eta_m), evaluate=False)
+    return (sympy.Max(kernel_compute_time(kernel), kernel_memory_time(kernel), evaluate=False)
+            + launches(kernel) * t_kern)
 
 
 @dataclass(frozen=True)
@@ -108,6 +163,10 @@ class Deployment:
     mbu: sympy.Rational = sympy.Integer(1)
     overhead_s: sympy.Rational = sympy.Integer(0)
     link_latency_s: sympy.Rational = DEFAULT_LINK_LATENCY
+    kernel_latency_s: sympy.Rational = sympy.Integer(0)
+    padding_rows: sympy.Rational = sympy.Integer(0)
+    attention_efficiency: sympy.Rational = sympy.Integer(1)
+    link_efficiency: sympy.Rational = sympy.Integer(1)
     memory_fraction: sympy.Rational = sympy.Integer(1)
     price_per_hour: sympy.Rational | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)
@@ -117,13 +176,14 @@ class Deployment:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SymbolicError(f"--{name} must be a positive integer, got {value!r}")
-        for name, low, high in (("mfu", 0, 1), ("mbu", 0, 1), ("memory_fraction", 0, 1)):
+        for name, low, high in (("mfu", 0, 1), ("mbu", 0, 1), ("memory_fraction", 0, 1),
+                                ("attention_efficiency", 0, 1), ("link_efficiency", 0, 1)):
             value = to_rational(getattr(self, name))
             if value is None or not low < value <= high:
                 flag = name.replace("_", "-")
                 raise SymbolicError(f"--{flag} must be in (0, 1], got {getattr(self, name)!r}")
             object.__setattr__(self, name, value)
-        for name in ("overhead_s", "link_latency_s", "price_per_hour"):
+        for name in ("overhead_s", "link_latency_s", "kernel_latency_s", "padding_rows", "price_per_hour"):
             raw = getattr(self, name)
             if raw is None:
                 continue
@@ -155,6 +215,8 @@ class Deployment:
         values = {
             F_peak: a.peak(self.compute_dtype), BW_mem: a.memory_bandwidth, M_dev: a.memory_bytes,
             eta_f: self.mfu, eta_m: self.mbu, t_o: self.overhead_s, t_link: self.link_latency_s,
+            t_kern: self.kernel_latency_s, m_pad: self.padding_rows, eta_a: self.attention_efficiency,
+            eta_l: self.link_efficiency,
             f_mem: self.memory_fraction, N_tp: sympy.Integer(self.tp), N_pp: sympy.Integer(self.pp),
             N_ep: sympy.Integer(self.ep),
         }
@@ -194,11 +256,26 @@ class Performance:
         return {part: q.device_sum(self.model, lambda op, p=part: op_traffic(op)[p], phase)
                 for part in ("weights", "kv_cache", "activations")}
 
+    def traffic_time(self, phase: Phase) -> dict[str, sympy.Expr]:
+        """Seconds one device's memory traffic in a step takes, by what it holds (weights, KV
+        cache, activations), each op's bytes at its achieved bandwidth (:func:`op_memory_time`)."""
+        def part_time(op: Op, part: str) -> sympy.Expr:
+            return op_traffic(op)[part] / (BW_mem * eta_m * _attention_share(op))
+
+        return {part: q.device_sum(self.model, lambda op, p=part: part_time(op, p), phase)
+                for part in ("weights", "kv_cache", "activations")}
+
     def compute_time(self, phase: Phase) -> sympy.Expr:
-        return self.flops(phase) / (F_peak * eta_f)
+        """The step's FLOPs at the achieved rate, with the matmuls' padding rows (:func:`op_compute_time`)."""
+        return q.device_sum(self.model, op_compute_time, phase)
 
     def memory_time(self, phase: Phase) -> sympy.Expr:
-        return self.bytes(phase) / (BW_mem * eta_m)
+        """The step's bytes at the achieved bandwidth (:func:`op_memory_time`)."""
+        return q.device_sum(self.model, op_memory_time, phase)
+
+    def launch_time(self, phase: Phase) -> sympy.Expr:
+        """The step's kernel launches, t_kern each (:func:`launches`)."""
+        return q.device_sum(self.model, None, phase, by_kernel=lambda kernel: launches(kernel) * t_kern)
 
     def communication_time(self, phase: Phase) -> sympy.Expr:
         """The collectives' time (see :mod:`symbolic.ops.sharding`): all-reduces after row-split
@@ -217,14 +294,14 @@ class Performance:
 
     def step_time(self, phase: Phase, *, by_op: bool = True) -> sympy.Expr:
         """Time of one step: the roofline kernel by kernel (or whole step) with the collectives'
-        time, plus the fixed overhead t_o."""
+        time and the kernels' launches, plus the fixed overhead t_o."""
         key = (phase.name, by_op)
         if key not in self._step_times:
             if by_op:
                 busy = q.device_sum(self.model, None, phase, by_kernel=kernel_time)
             else:
-                busy = sympy.Max(self.compute_time(phase), self.memory_time(phase),
-                                 evaluate=False) + self.communication_time(phase)
+                busy = (sympy.Max(self.compute_time(phase), self.memory_time(phase), evaluate=False)
+                        + self.communication_time(phase) + self.launch_time(phase))
             self._step_times[key] = busy + t_o
         return self._step_times[key]
 
@@ -351,19 +428,20 @@ class Performance:
         """The device's balance point: FLOP it can do per byte it reads, F_peak / BW_mem."""
         return self.evaluate(F_peak / BW_mem)
 
-    def kernel_work(self, phase: Phase, batch: int) -> list[tuple]:
+    def kernel_work(self, phase: Phase, batch: int) -> list[KernelWork]:
         """Every kernel that computes or moves bytes to and from memory, section by section, as one
-        device runs it in a step of ``phase`` at ``batch``: (section, kernel, FLOPs, bytes) for one
-        repetition of its section, exact. The roofline table and the roofline chart both read this
-        list; collectives, which move bytes over the link only, are timed apart
-        (:meth:`communication_time`)."""
+        device runs it in a step of ``phase`` at ``batch``, for one repetition of its section,
+        exact. The roofline table and the roofline chart both read this list; collectives, which
+        move bytes over the link only, are timed apart (:meth:`communication_time`)."""
         work = []
         for section in self.model.device_sections:
             for kernel in kernels(section.ops):
                 flops, moved = (self.evaluate(q.at(kernel_sum(kernel, what), phase), batch=batch)
                                 for what in ("flops", "bytes"))
                 if flops != 0 or moved != 0:
-                    work.append((section, kernel, flops, moved))
+                    compute, memory = (self.evaluate(q.at(time(kernel), phase), batch=batch)
+                                       for time in (kernel_compute_time, kernel_memory_time))
+                    work.append(KernelWork(section, kernel, flops, moved, compute, memory))
         return work
 
     def at_batch(self, batch: int) -> BatchPoint:
@@ -392,6 +470,19 @@ class Performance:
             cost_output=per_token_cost(decode, tokens) if per_token_cost else None,
             cost_input=per_token_cost(ttft, batch * prompt) if per_token_cost else None,
         )
+
+
+@dataclass(frozen=True)
+class KernelWork:
+    """One kernel of a step as one device runs it: FLOPs, bytes, and the seconds each takes at the
+    achieved rates (:func:`kernel_compute_time`, :func:`kernel_memory_time`)."""
+
+    section: object
+    kernel: DeviceKernel
+    flops: sympy.Rational
+    bytes: sympy.Rational
+    compute_s: sympy.Rational
+    memory_s: sympy.Rational
 
 
 ROOT_PRECISION = sympy.Rational(1, 10**9)
@@ -572,7 +663,12 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "parallel": {"tp": dep.tp, "pp": dep.pp, "ep": dep.ep, "devices": dep.devices},
         "efficiency": {"mfu": float(dep.mfu), "mbu": float(dep.mbu), "overhead_s": float(dep.overhead_s),
                        "link_latency_s": float(dep.link_latency_s),
-                       "memory_fraction": float(dep.memory_fraction)},
+                       "kernel_latency_s": float(dep.kernel_latency_s),
+                       "padding_rows": float(dep.padding_rows),
+                       "attention_efficiency": float(dep.attention_efficiency),
+                       "link_efficiency": float(dep.link_efficiency),
+                       "memory_fraction": float(dep.memory_fraction),
+                       "symbols": efficiency_symbols(dep)},
         "output_tokens": perf.generated,
         "price_per_device_hour": _float(dep.price_per_hour),
         "ops_per_byte": float(perf.ops_per_byte()),
@@ -600,6 +696,21 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "cost_per_million_input_tokens": [_float(p.cost_input) for p in points],
         **({"users": _users(users, max_batch, dep.devices)} if users else {}),
     }
+
+
+EFFICIENCY_FIELDS = (("mfu", eta_f), ("mbu", eta_m), ("attention_efficiency", eta_a),
+                     ("padding_rows", m_pad), ("kernel_latency_s", t_kern), ("overhead_s", t_o),
+                     ("link_latency_s", t_link), ("link_efficiency", eta_l))
+"""Each efficiency parameter of a deployment and the symbol it binds in the step time."""
+
+
+def efficiency_symbols(dep: Deployment) -> dict:
+    """Each efficiency parameter by its symbol: the value bound and what it means."""
+    from ..symbols import VOCABULARY
+
+    return {str(symbol): {"field": name, "value": float(getattr(dep, name)),
+                          "meaning": VOCABULARY[str(symbol)].meaning, "unit": VOCABULARY[str(symbol)].unit}
+            for name, symbol in EFFICIENCY_FIELDS}
 
 
 def _users(users: int, max_batch: int, devices: int) -> dict:

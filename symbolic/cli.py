@@ -6,6 +6,7 @@
     symbolic check --claims claims.md --format md
     symbolic plot roofline MODEL --hardware h100-sxm -o roofline.png
     symbolic sweep MODELS --hardware h100-sxm,h200 --tp 1,2,4 --batch 1..1024 -o sweep.csv
+    symbolic validate points.json --format md
     symbolic presets
     symbolic hardware
 
@@ -77,6 +78,19 @@ def _add_conventions(parser) -> None:
                         help="set a counting convention, e.g. softmax_flops=1 (repeatable)")
 
 
+def _add_efficiency(group) -> None:
+    """The efficiency parameters of the step time (the defaults are the ideal roofline)."""
+    group.add_argument("--mfu", help="share of peak FLOP/s achieved, eta_f (1)")
+    group.add_argument("--mbu", help="share of peak memory bandwidth achieved, eta_m (1)")
+    group.add_argument("--overhead", help="fixed seconds per step, t_o (0)")
+    group.add_argument("--link-latency", help="seconds per collective, t_link (5e-6)")
+    group.add_argument("--kernel-latency", help="fixed seconds per kernel launch, t_kern (0)")
+    group.add_argument("--padding-rows", help="rows a matmul computes beyond its tokens, m_pad (0)")
+    group.add_argument("--attention-efficiency", help="share of the roofline attention kernels achieve, "
+                       "eta_a (1)")
+    group.add_argument("--link-efficiency", help="share of the link bandwidth achieved, eta_l (1)")
+
+
 def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
     group = parser.add_argument_group("deployment")
     if not lists:
@@ -87,14 +101,7 @@ def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
     group.add_argument("--ep", help="expert-parallel degree for MoE models (1)")
     group.add_argument("--output", help="tokens generated per request, g (256)")
     group.add_argument("--compute-dtype", help="dtype of the peak FLOP/s used (the activation dtype)")
-    group.add_argument("--mfu", help="share of peak FLOP/s achieved (1)")
-    group.add_argument("--mbu", help="share of peak memory bandwidth achieved (1)")
-    group.add_argument("--overhead", help="fixed seconds per step (0)")
-    group.add_argument("--link-latency", help="seconds per collective (5e-6)")
-    group.add_argument("--kernel-latency", help="fixed seconds per kernel launch, t_kern (0)")
-    group.add_argument("--padding-rows", help="rows a matmul computes beyond its tokens, m_pad (0)")
-    group.add_argument("--attention-efficiency", help="share of the roofline attention kernels achieve (1)")
-    group.add_argument("--link-efficiency", help="share of the link bandwidth achieved (1)")
+    _add_efficiency(group)
     group.add_argument("--memory-fraction", help="usable share of device memory (1)")
     if users:
         group.add_argument("--price", help="USD per device-hour, for the cost per million tokens")
@@ -185,6 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deployment(sweep, lists=True, users=False)
     sweep.add_argument("--price", help="USD per device-hour, for the cost column: 2.5 for every "
                        "accelerator, or h100-sxm=2.5,h200=3.5")
+
+    validate = commands.add_parser("validate", help="predict every point of a measurements file and "
+                                   "report the errors")
+    validate.add_argument("file", help="a measurements file (JSON, in the form of points.json)")
+    validate.add_argument("--format", choices=["md", "json"], default="md")
+    validate.add_argument("-o", "--out-file", dest="out_file", help="write the report to this file")
+    validate.add_argument("--hardware-file", help="a JSON file of your own accelerators")
+    validate.add_argument("--memory-fraction", help="usable share of device memory (1)")
+    _add_efficiency(validate.add_argument_group("efficiency (applied to every point)"))
+    _add_conventions(validate)
 
     presets = commands.add_parser("presets", help="list the preset models")
     presets.add_argument("--format", choices=["text", "json"], default="text")
@@ -433,6 +450,35 @@ def _plot(args) -> int:
     return 0
 
 
+VALIDATE_KEYS = ("hardware_file", "mfu", "mbu", "overhead", "link_latency", "kernel_latency", "padding_rows",
+                 "attention_efficiency", "link_efficiency", "memory_fraction", "attention_count",
+                 "lm_head_positions")
+
+
+def _validate(args) -> str:
+    """``symbolic validate FILE``: every point predicted, with the statistics."""
+    from .measurements.points import read_measurements
+    from .measurements.validate import json_report, markdown_report, validate
+
+    if args.out_file is not None:
+        check_target(args.out_file)
+    options = {key: getattr(args, key) for key in VALIDATE_KEYS if getattr(args, key, None) is not None}
+    for text in args.convention:
+        name, value = parse_convention(text)
+        options[name] = value
+    Setting.from_mapping(None, {"hardware": "none", **options}, flag=_flag)   # bad options fail first
+    points = read_measurements(args.file)
+    result = validate(points, options, label=_efficiency_label(options))
+    if args.format == "json":
+        return json_report(result)
+    return markdown_report(result, f"Validation of {Path(args.file).name}")
+
+
+def _efficiency_label(options: dict) -> str:
+    given = [f"{_flag(key)} {options[key]}" for key in VALIDATE_KEYS[1:-3] if key in options]
+    return "ideal roofline" if not given else "roofline with " + ", ".join(given)
+
+
 def _hardware(args) -> str:
     from .config.hardware import accelerators, hardware_listing
 
@@ -481,7 +527,8 @@ def run(argv: list[str] | None = None) -> int:
     if args.command == "check":
         text, status = _check(args)
     else:
-        text, status = {"derive": _derive, "presets": _presets, "hardware": _hardware}[args.command](args), 0
+        commands = {"derive": _derive, "presets": _presets, "hardware": _hardware, "validate": _validate}
+        text, status = commands[args.command](args), 0
     if getattr(args, "out_file", None) is not None:
         write_atomically(Path(args.out_file), text)
     else:

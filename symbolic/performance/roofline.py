@@ -337,9 +337,16 @@ class Performance:
 
     def decode_total(self, batch: int) -> sympy.Rational:
         """Exact sum of the g decode steps' times, contexts S .. S + g - 1 (see :func:`sum_linear_pieces`)."""
-        start = self.derivation.workload.prompt
+        return self.decode_sum(batch, self.derivation.workload.prompt, self.generated)
+
+    def decode_sum(self, batch: int, first: int, steps: int) -> sympy.Rational:
+        """Exact sum of ``steps`` decode steps' times at ``batch``, contexts first .. first + steps - 1."""
         per_step = substitute(self._bound_step(DECODE_STEP), {B: sympy.Integer(batch)})
-        return sum_linear_pieces(per_step, c, start, self.generated)
+        return sum_linear_pieces(per_step, c, first, steps)
+
+    def prefill_time(self, batch: int) -> sympy.Rational:
+        """The prefill of ``batch`` prompts of S tokens: the time to first token."""
+        return self.evaluate(self._bound_step(PREFILL), batch=batch)
 
     def decode_loop(self, batch: int) -> sympy.Rational:
         """The same sum, step by step (for checking the closed form)."""
@@ -453,7 +460,7 @@ class Performance:
 
     def _point(self, batch: int) -> BatchPoint:
         prompt = self.derivation.workload.prompt
-        ttft = self.evaluate(self._bound_step(PREFILL), batch=batch)
+        ttft = self.prefill_time(batch)
         decode = self.decode_total(batch)
         tokens = batch * self.generated
         devices = self.deployment.devices

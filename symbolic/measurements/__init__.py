@@ -1,0 +1,1 @@
+"""Published measurements: reading them, predicting them, validating and calibrating the model."""

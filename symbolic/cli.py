@@ -80,6 +80,9 @@ def _add_conventions(parser) -> None:
 
 def _add_efficiency(group) -> None:
     """The efficiency parameters of the step time (the defaults are the ideal roofline)."""
+    group.add_argument("--engine", help="efficiencies of a serving engine, fitted on public measurements "
+                       "(see `symbolic engines`); options given beside it win")
+    group.add_argument("--profile", help="efficiencies from a profile file (`symbolic calibrate -o`)")
     group.add_argument("--mfu", help="share of peak FLOP/s achieved, eta_f (1)")
     group.add_argument("--mbu", help="share of peak memory bandwidth achieved, eta_m (1)")
     group.add_argument("--overhead", help="fixed seconds per step, t_o (0)")
@@ -89,6 +92,13 @@ def _add_efficiency(group) -> None:
     group.add_argument("--attention-efficiency", help="share of the roofline attention kernels achieve, "
                        "eta_a (1)")
     group.add_argument("--link-efficiency", help="share of the link bandwidth achieved, eta_l (1)")
+
+
+def _add_measurement_options(parser) -> None:
+    parser.add_argument("--select", action="append", default=[], metavar="KEY=PATTERN",
+                        help="only the points whose KEY matches (engine=vLLM, hardware=h100*; repeatable)")
+    parser.add_argument("--hardware-file", help="a JSON file of your own accelerators")
+    parser.add_argument("--memory-fraction", help="usable share of device memory (1)")
 
 
 def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
@@ -111,7 +121,8 @@ def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
 SCALAR_KEYS = ("batch", "prompt", "context", "weight_dtype", "kv_dtype", "activation_dtype", "hardware",
                "hardware_file", "tp", "pp", "ep", "output", "compute_dtype", "mfu", "mbu", "overhead",
                "link_latency", "kernel_latency", "padding_rows", "attention_efficiency", "link_efficiency",
-               "memory_fraction", "price", "users", "attention_count", "lm_head_positions")
+               "memory_fraction", "price", "users", "attention_count", "lm_head_positions", "profile",
+               "engine")
 
 
 def setting_from_args(args, model, **overrides) -> Setting:
@@ -195,13 +206,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="predict every point of a measurements file and "
                                    "report the errors")
-    validate.add_argument("file", help="a measurements file (JSON, in the form of points.json)")
+    validate.add_argument("file", nargs="?", help="a measurements file (JSON, in the form of points.json); "
+                          "without one, the published measurements shipped with symbolic")
     validate.add_argument("--format", choices=["md", "json"], default="md")
     validate.add_argument("-o", "--out-file", dest="out_file", help="write the report to this file")
-    validate.add_argument("--hardware-file", help="a JSON file of your own accelerators")
-    validate.add_argument("--memory-fraction", help="usable share of device memory (1)")
-    _add_efficiency(validate.add_argument_group("efficiency (applied to every point)"))
+    _add_measurement_options(validate)
+    _add_efficiency(validate.add_argument_group("efficiency (applied to every point; --engine auto: "
+                                                "each point's own engine)"))
     _add_conventions(validate)
+
+    calibrate = commands.add_parser("calibrate", help="fit the efficiency parameters to a measurements "
+                                    "file and write them as a profile")
+    calibrate.add_argument("file", nargs="?", help="a measurements file (JSON, in the form of points.json); "
+                           "without one, the published measurements shipped with symbolic")
+    calibrate.add_argument("-o", "--out-file", dest="out_file",
+                           help="write the profile (JSON) to this file and a report to standard output")
+    calibrate.add_argument("--fit", help="parameters to fit, comma-separated (mfu,mbu,attention_efficiency,"
+                           "kernel_latency,padding_rows,overhead); known also: link_efficiency,link_latency")
+    calibrate.add_argument("--per-hardware", help="fitted parameters that take a value of their own on "
+                           "each accelerator, comma-separated (e.g. mfu,mbu)")
+    calibrate.add_argument("--name", help="the profile's name (the file's stem)")
+    calibrate.add_argument("--no-leave-one-out", dest="leave_one_out", action="store_false",
+                           help="skip the leave-one-out errors (one fit per point)")
+    _add_measurement_options(calibrate)
+    _add_efficiency(calibrate.add_argument_group("efficiency held fixed (not fitted)"))
+    _add_conventions(calibrate)
+
+    engines = commands.add_parser("engines", help="list the shipped engine profiles and their errors")
+    engines.add_argument("--format", choices=["text", "json"], default="text")
 
     presets = commands.add_parser("presets", help="list the preset models")
     presets.add_argument("--format", choices=["text", "json"], default="text")
@@ -450,33 +482,119 @@ def _plot(args) -> int:
     return 0
 
 
-VALIDATE_KEYS = ("hardware_file", "mfu", "mbu", "overhead", "link_latency", "kernel_latency", "padding_rows",
-                 "attention_efficiency", "link_efficiency", "memory_fraction", "attention_count",
-                 "lm_head_positions")
+VALIDATE_KEYS = ("hardware_file", "profile", "engine", "mfu", "mbu", "overhead", "link_latency",
+                 "kernel_latency", "padding_rows", "attention_efficiency", "link_efficiency",
+                 "memory_fraction", "attention_count", "lm_head_positions")
 
 
-def _validate(args) -> str:
-    """``symbolic validate FILE``: every point predicted, with the statistics."""
-    from .measurements.points import read_measurements
-    from .measurements.validate import json_report, markdown_report, validate
-
-    if args.out_file is not None:
-        check_target(args.out_file)
+def _measurement_options(args) -> dict:
+    """The setting options a validation or calibration applies to every point, checked first."""
     options = {key: getattr(args, key) for key in VALIDATE_KEYS if getattr(args, key, None) is not None}
     for text in args.convention:
         name, value = parse_convention(text)
         options[name] = value
-    Setting.from_mapping(None, {"hardware": "none", **options}, flag=_flag)   # bad options fail first
-    points = read_measurements(args.file)
-    result = validate(points, options, label=_efficiency_label(options))
+    checked = {k: v for k, v in options.items() if not (k == "engine" and v == "auto")}
+    Setting.from_mapping(None, {"hardware": "none", **checked}, flag=_flag)
+    return options
+
+
+def _validate(args) -> str:
+    """``symbolic validate FILE``: every point predicted, with the statistics."""
+    from .measurements.points import read_measurements, select
+    from .measurements.validate import AUTO, json_report, markdown_report, validate
+
+    if args.out_file is not None:
+        check_target(args.out_file)
+    options = _measurement_options(args)
+    points = read_measurements(_measurements_file(args))
+    points = select(points, args.select) if args.select else points
+    label = ("each point's own engine profile" if options.get("engine") == AUTO
+             else _efficiency_label(Setting.from_mapping(None, {"hardware": "none", **options}), options))
+    result = validate(points, options, label=label)
     if args.format == "json":
         return json_report(result)
-    return markdown_report(result, f"Validation of {Path(args.file).name}")
+    return markdown_report(result, f"Validation of {Path(_measurements_file(args)).name}")
 
 
-def _efficiency_label(options: dict) -> str:
-    given = [f"{_flag(key)} {options[key]}" for key in VALIDATE_KEYS[1:-3] if key in options]
-    return "ideal roofline" if not given else "roofline with " + ", ".join(given)
+def _calibrate(args) -> str:
+    """``symbolic calibrate FILE -o profile.json``: the fitted profile (and a report with -o)."""
+    from .measurements.calibrate import calibrate, fit_report, parse_fit, profile_document
+    from .measurements.points import read_measurements, select
+
+    if args.out_file is not None:
+        check_target(args.out_file)
+    fitted = parse_fit(args.fit)
+    options = _measurement_options(args)
+    if options.get("engine") == "auto":
+        raise SymbolicError("--engine auto is for validate; calibrate fits one profile")
+    points = read_measurements(_measurements_file(args))
+    chosen = select(points, args.select) if args.select else points
+    per_hardware = tuple(p.key for p in parse_fit(args.per_hardware)) if args.per_hardware else ()
+    fit = calibrate(chosen, fitted, options, per_hardware=per_hardware, leave_one_out=args.leave_one_out)
+    name = args.name or (Path(args.out_file).stem if args.out_file else "calibrated")
+    sources = _sources_of(_measurements_file(args))
+    engines = sorted({p.engine for p in fit.points if p.engine})
+    fixed = {k: str(v) for k, v in options.items() if k in EFFICIENCY_KEYS}
+    profile = profile_document(fit, fitted, name, engines=engines,
+                               measured_in=Path(_measurements_file(args)).name,
+                               selection=list(args.select), sources=sources, fixed=fixed)
+    text = dumps(profile, indent=2) + "\n"
+    if args.out_file is None:
+        return text
+    write_atomically(Path(args.out_file), text)
+    return fit_report(profile)
+
+
+def _measurements_file(args) -> str:
+    """The file named, or the published measurements shipped with symbolic."""
+    from .measurements.points import SHIPPED
+
+    return args.file if args.file else str(SHIPPED)
+
+
+def _sources_of(path: str) -> dict:
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data.get("sources", {}) if isinstance(data, dict) and isinstance(data.get("sources"), dict) else {}
+
+
+EFFICIENCY_KEYS = ("mfu", "mbu", "overhead", "link_latency", "kernel_latency", "padding_rows",
+                   "attention_efficiency", "link_efficiency")
+
+
+def _efficiency_label(setting: Setting, options: dict) -> str:
+    """The efficiency model of a command: a profile's label or the ideal roofline, with the options
+    given beside it."""
+    given = [f"{_flag(key)} {options[key]}" for key in EFFICIENCY_KEYS if key in options]
+    return setting.efficiency_model + (" with " + ", ".join(given) if given else "")
+
+
+def _engines(args) -> str:
+    """The shipped profiles: name, parameters and errors (from the profile files)."""
+    import json
+    from importlib import resources
+
+    from .performance.profiles import engine_names
+
+    listing = []
+    for name in engine_names():
+        stored = resources.files("symbolic") / "data" / "profiles" / f"{name}.json"
+        data = json.loads(stored.read_text("utf-8"))
+        listing.append({"name": name, "label": data.get("label"), "engines": data.get("engines", []),
+                        "parameters": data["parameters"], "fit": data.get("fit", {})})
+    if args.format == "json":
+        return dumps(listing, indent=2) + "\n"
+    rows = []
+    for entry in listing:
+        loo = entry["fit"].get("leave_one_out", {})
+        error = f"{100 * loo['median_abs_error']:.1f}% leave-one-out" if loo.get("median_abs_error") else ""
+        parameters = ", ".join(f"{k}={v}" for k, v in entry["parameters"].items())
+        rows.append(f"{entry['name']}: {entry['label']}; {error}\n    {parameters}\n")
+    return "".join(rows) or "no engine profiles\n"
 
 
 def _hardware(args) -> str:
@@ -527,9 +645,10 @@ def run(argv: list[str] | None = None) -> int:
     if args.command == "check":
         text, status = _check(args)
     else:
-        commands = {"derive": _derive, "presets": _presets, "hardware": _hardware, "validate": _validate}
+        commands = {"derive": _derive, "presets": _presets, "hardware": _hardware, "validate": _validate,
+                    "calibrate": _calibrate, "engines": _engines}
         text, status = commands[args.command](args), 0
-    if getattr(args, "out_file", None) is not None:
+    if getattr(args, "out_file", None) is not None and args.command != "calibrate":
         write_atomically(Path(args.out_file), text)
     else:
         sys.stdout.write(text)

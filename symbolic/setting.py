@@ -112,7 +112,7 @@ def parse_number(text, name: str, low=0, high=None, low_open: bool = False):
 # Fields of a setting: name -> (what reads the value, whether it belongs to a deployment).
 _DEPLOYMENT = ("hardware_file", "tp", "pp", "ep", "compute_dtype", "mfu", "mbu", "overhead",
                "link_latency", "kernel_latency", "padding_rows", "attention_efficiency",
-               "link_efficiency", "memory_fraction", "price", "users")
+               "link_efficiency", "memory_fraction", "price", "users", "profile", "engine")
 _READERS = {
     "batch": lambda v, n: tuple(parse_range(v, n, 1)),
     "prompt": lambda v, n: parse_count(v, n, 1),
@@ -138,6 +138,8 @@ _READERS = {
     "link_efficiency": lambda v, n: parse_number(v, n, 0, 1, low_open=True),
     "price": lambda v, n: parse_number(v, n, 0, 10**9),
     "users": lambda v, n: parse_count(v, n, 1),
+    "profile": lambda v, n: _text(v, n),
+    "engine": lambda v, n: _text(v, n),
 }
 SETTING_KEYS = tuple(_READERS)
 CONVENTION_KEYS = tuple(f.name for f in dataclasses.fields(Conventions))
@@ -155,6 +157,18 @@ def _shared(setting: Setting) -> Setting:
     preset in the same setting again derives it once. Only settings of presets are shared: a config
     file or a hardware file could change between two reads."""
     return setting
+
+
+def _check_profile(fields: dict, flag) -> None:
+    """``--profile`` or ``--engine`` (one of them), read now so that a bad one fails first."""
+    from .performance.profiles import engine_profile, read_profile
+
+    if fields.get("profile") and fields.get("engine"):
+        raise SymbolicError(f"{flag('profile')} and {flag('engine')} both set the efficiencies; give one")
+    if fields.get("profile"):
+        read_profile(fields["profile"])
+    elif fields.get("engine"):
+        engine_profile(fields["engine"])
 
 
 def _text(value, name: str) -> str:
@@ -198,6 +212,8 @@ class Setting:
     memory_fraction: sympy.Rational | None = None
     price: sympy.Rational | None = None
     users: int | None = None
+    profile: str | None = None         # a profile file of efficiency parameters
+    engine: str | None = None          # a shipped profile of a serving engine
 
     @classmethod
     def from_mapping(cls, model, values: Mapping, *, flag=lambda key: key,
@@ -217,6 +233,7 @@ class Setting:
             else:
                 known = ", ".join((*SETTING_KEYS, *CONVENTION_KEYS))
                 raise SymbolicError(f"unknown setting {flag(key)!r}; known: {known}")
+        _check_profile(fields, flag)
         base = conventions or Conventions()
         setting = cls(model, conventions=base.replace(**changes) if changes else base, **fields)
         setting.check(flag)
@@ -227,7 +244,8 @@ class Setting:
         """Whether everything this setting reads is built in (a preset on a listed accelerator):
         then equal settings build equal things, and one process builds them once (:func:`_shared`)."""
         return (isinstance(self.model, str) and find_preset(self.model) is not None
-                and self.hardware_file is None and not isinstance(self.hardware, Accelerator))
+                and self.hardware_file is None and self.profile is None
+                and not isinstance(self.hardware, Accelerator))
 
     def check(self, flag=lambda key: key) -> None:
         """Refuse what cannot mean anything: deployment options without an accelerator, and
@@ -283,17 +301,50 @@ class Setting:
 
         if self.accelerator is None:
             return None
-        one = sympy.Integer(1)
+        one, zero = sympy.Integer(1), sympy.Integer(0)
+        given = self.efficiencies()
         return Deployment(
             self.accelerator, tp=self.tp or 1, pp=self.pp or 1, ep=self.ep or 1,
             compute_dtype=self.compute_dtype or self.precision.activation.name,
-            mfu=self.mfu or one, mbu=self.mbu or one, overhead_s=self.overhead or sympy.Integer(0),
-            link_latency_s=DEFAULT_LINK_LATENCY if self.link_latency is None else self.link_latency,
-            kernel_latency_s=self.kernel_latency or sympy.Integer(0),
-            padding_rows=self.padding_rows or sympy.Integer(0),
-            attention_efficiency=self.attention_efficiency or one,
-            link_efficiency=self.link_efficiency or one,
-            memory_fraction=self.memory_fraction or one, price_per_hour=self.price)
+            mfu=given.get("mfu") or one, mbu=given.get("mbu") or one,
+            overhead_s=given.get("overhead") or zero,
+            link_latency_s=given.get("link_latency", DEFAULT_LINK_LATENCY),
+            kernel_latency_s=given.get("kernel_latency") or zero,
+            padding_rows=given.get("padding_rows") or zero,
+            attention_efficiency=given.get("attention_efficiency") or one,
+            link_efficiency=given.get("link_efficiency") or one,
+            memory_fraction=self.memory_fraction or one, price_per_hour=self.price,
+            efficiency_model=self.efficiency_model)
+
+    def efficiencies(self) -> dict:
+        """The efficiency parameters given: each option set, else the profile's value on this
+        accelerator (``--profile`` or ``--engine``); the ones neither gives are left out."""
+        from .performance.profiles import PROFILE_KEYS
+
+        profile = self._profile()
+        from_profile = profile.on(self.accelerator.name if self.accelerator else None) if profile else {}
+        values = {}
+        for key in PROFILE_KEYS:
+            if getattr(self, key) is not None:
+                values[key] = getattr(self, key)
+            elif key in from_profile:
+                values[key] = _READERS[key](from_profile[key], f"{profile.name}: {key}")
+        return values
+
+    def _profile(self):
+        from .performance.profiles import engine_profile, read_profile
+
+        if self.profile:
+            return read_profile(self.profile)
+        return engine_profile(self.engine) if self.engine else None
+
+    @property
+    def efficiency_model(self) -> str:
+        """What the efficiencies are: a profile's label, or the ideal roofline."""
+        from .performance.profiles import IDEAL
+
+        profile = self._profile()
+        return profile.label if profile else IDEAL
 
     @cached_property
     def performance(self):

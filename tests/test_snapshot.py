@@ -26,7 +26,7 @@ PARALLEL_SNAPSHOT = Path(__file__).parent / "fixtures" / "numbers-parallel-befor
 """Taken at 54b9859 (numbers as at 0768a43): the parallel layouts below on a model of each kind."""
 HARDWARE = "h200"
 LEFT_OUT = ("closed_forms", "textbook_forms", "display")   # text that may be rewritten, not numbers
-NEW_EFFICIENCY_KEYS = ("kernel_latency_s", "padding_rows", "attention_efficiency", "link_efficiency",
+NEW_EFFICIENCY_KEYS = ("model", "kernel_latency_s", "padding_rows", "attention_efficiency", "link_efficiency",
                        "symbols")
 
 

@@ -27,7 +27,7 @@ import sympy
 from ..architecture.workload import DECODE_STEP, PREFILL
 from ..errors import SymbolicError
 from ..exact import substitute
-from ..symbols import B, c, eta_a, eta_f, eta_l, eta_m, m_pad, t_kern, t_link, t_o
+from ..symbols import VOCABULARY, B, c, eta_a, eta_f, eta_l, eta_m, m_pad, t_kern, t_link, t_o
 from .mapping import NotExpressible, recipe
 from .points import Measurement
 
@@ -80,7 +80,8 @@ def parse_fit(text: str | None) -> tuple[Parameter, ...]:
     names = DEFAULT_FIT if not text else [n.strip().replace("-", "_") for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in PARAMETERS]
     if unknown or not names:
-        raise SymbolicError(f"--fit: unknown parameter {(unknown or [''])[0]!r}; known: {', '.join(PARAMETERS)}")
+        raise SymbolicError(f"--fit: unknown parameter {(unknown or [''])[0]!r}; "
+                            f"known: {', '.join(PARAMETERS)}")
     if len(set(names)) != len(names):
         raise SymbolicError("--fit names a parameter twice")
     return tuple(PARAMETERS[n] for n in names)
@@ -97,10 +98,12 @@ class Compiled:
         fixed = {k: v for k, v in perf.bindings.items() if k not in (B, c, *symbols)}
         self.prefill = self.decode = None
         if found.prefill_weight:
-            expr = substitute(perf.step_time(PREFILL), {**fixed, B: found.prefill_batch}, fast_extrema=True)
+            expr = substitute(perf.step_time(PREFILL), {**fixed, B: found.prefill_batch},
+                              fast_extrema=True)
             self.prefill = sympy.lambdify([symbols], expr, modules="numpy")
         if found.decode_weight:
-            expr = substitute(perf.step_time(DECODE_STEP), {**fixed, B: found.decode_batch}, fast_extrema=True)
+            expr = substitute(perf.step_time(DECODE_STEP), {**fixed, B: found.decode_batch},
+                              fast_extrema=True)
             self.decode = sympy.lambdify([c, symbols], expr, modules="numpy")
             self.contexts, self.weights = _context_samples(found.first_context, found.decode_steps)
 
@@ -141,96 +144,134 @@ class Fit:
     points: list[Measurement]
     left_out: list[tuple[Measurement, str]]
     iterations: int
+    by_hardware: dict[str, dict[str, float]]    # the parameters fitted per accelerator, on each
 
 
-def _residuals(models: list[Compiled], fitted, u: np.ndarray) -> np.ndarray:
-    values = [float(p.value(x)) for p, x in zip(fitted, u, strict=True)]
-    return np.array([math.log(m(values) / float(m.point.value)) for m in models])
+PRIOR_WIDTH = 3.0
+"""How far (in a parameter's coordinate: logit or log) an accelerator's own value may stray from the
+shared one per unit of log error: a weak prior, so the points of an accelerator set its value and
+an accelerator without points that depend on it keeps the shared one."""
 
 
-def _jacobian(models, fitted, u, base) -> np.ndarray:
-    jac = np.empty((len(models), len(u)))
-    for j in range(len(u)):
-        step = np.zeros(len(u))
-        step[j] = 1e-6
-        jac[:, j] = (_residuals(models, fitted, u + step) - base) / 1e-6
-    return jac
+class Problem:
+    """The least-squares problem: log(predicted / measured) of every point, a coordinate for each
+    fitted parameter, and for the parameters fitted per accelerator an offset for each accelerator
+    (held near the shared value by a prior of width ``PRIOR_WIDTH``)."""
 
+    def __init__(self, models: list[Compiled], fitted: tuple[Parameter, ...],
+                 per_hardware: tuple[str, ...] = ()):
+        self.models, self.fitted = models, fitted
+        hardware = sorted({m.point.hardware for m in models}) if per_hardware else []
+        self.offsets = [(h, i) for h in hardware for i, p in enumerate(fitted) if p.key in per_hardware]
+        self.size = len(fitted) + len(self.offsets)
 
-def _levenberg_marquardt(models, fitted, u0: np.ndarray, iterations: int = 100) -> tuple[np.ndarray, int]:
-    u = u0.copy()
-    damping = 1e-3
-    base = _residuals(models, fitted, u)
-    cost = float(base @ base)
-    done = 0
-    for done in range(1, iterations + 1):   # noqa: B007 - the count is returned
-        jac = _jacobian(models, fitted, u, base)
-        gradient = jac.T @ base
-        normal = jac.T @ jac
-        improved = False
-        while damping < 1e12:
-            step = np.linalg.solve(normal + damping * np.diag(np.diag(normal) + 1e-12), -gradient)
-            trial = u + np.clip(step, -5, 5)
-            trial_residuals = _residuals(models, fitted, trial)
-            trial_cost = float(trial_residuals @ trial_residuals)
-            if math.isfinite(trial_cost) and trial_cost < cost:
-                improved = cost - trial_cost > 1e-12 * max(cost, 1e-30)
-                u, base, cost = trial, trial_residuals, trial_cost
-                damping = max(damping / 10, 1e-12)
+    def values(self, u: np.ndarray, hardware: str) -> list[float]:
+        """The parameters' values on one accelerator (the shared ones for a name without offsets)."""
+        coordinates = np.array(u[:len(self.fitted)], dtype=np.float64)
+        for j, (h, i) in enumerate(self.offsets):
+            if h == hardware:
+                coordinates[i] += u[len(self.fitted) + j]
+        return [float(p.value(x)) for p, x in zip(self.fitted, coordinates, strict=True)]
+
+    def ratio(self, model: Compiled, u: np.ndarray) -> float:
+        return model(self.values(u, model.point.hardware)) / float(model.point.value)
+
+    def residuals(self, u: np.ndarray, models: list[Compiled] | None = None) -> np.ndarray:
+        data = [math.log(self.ratio(m, u)) for m in (self.models if models is None else models)]
+        prior = u[len(self.fitted):] / PRIOR_WIDTH
+        return np.concatenate([np.array(data), prior])
+
+    def jacobian(self, u: np.ndarray, base: np.ndarray, models=None) -> np.ndarray:
+        jac = np.empty((len(base), len(u)))
+        for j in range(len(u)):
+            step = np.zeros(len(u))
+            step[j] = 1e-6
+            jac[:, j] = (self.residuals(u + step, models) - base) / 1e-6
+        return jac
+
+    def solve(self, u0: np.ndarray, models=None, iterations: int = 100) -> tuple[np.ndarray, int]:
+        """Levenberg-Marquardt from ``u0`` (on ``models``, a subset, if given)."""
+        u = u0.copy()
+        damping = 1e-3
+        base = self.residuals(u, models)
+        cost = float(base @ base)
+        done = 0
+        for done in range(1, iterations + 1):   # noqa: B007 - the count is returned
+            jac = self.jacobian(u, base, models)
+            gradient, normal = jac.T @ base, jac.T @ jac
+            improved = False
+            while damping < 1e12:
+                step = np.linalg.solve(normal + damping * np.diag(np.diag(normal) + 1e-12), -gradient)
+                trial = u + np.clip(step, -5, 5)
+                trial_residuals = self.residuals(trial, models)
+                trial_cost = float(trial_residuals @ trial_residuals)
+                if math.isfinite(trial_cost) and trial_cost < cost:
+                    improved = cost - trial_cost > 1e-12 * max(cost, 1e-30)
+                    u, base, cost = trial, trial_residuals, trial_cost
+                    damping = max(damping / 10, 1e-12)
+                    break
+                damping *= 10
+            if not improved:
                 break
-            damping *= 10
-        if not improved:
-            break
-    return u, done
+        return u, done
 
-
-def determined(models: list[Compiled], fitted: tuple[Parameter, ...], u0: np.ndarray) -> None:
-    """Refuse a fit the data cannot determine: too few points, or a parameter whose effect no point
-    shows or that moves the points as the others together do (a Jacobian of less than full rank)."""
-    if len(models) <= len(fitted):
-        raise SymbolicError(f"{len(models)} points cannot determine {len(fitted)} parameters "
-                            f"({', '.join(p.key for p in fitted)}): give more points or --fit fewer")
-    base = _residuals(models, fitted, u0)
-    jac = _jacobian(models, fitted, u0, base)
-    norms = np.linalg.norm(jac, axis=0)
-    for parameter, norm in zip(fitted, norms, strict=True):
-        if norm < 1e-6:
-            raise SymbolicError(f"no point depends on {parameter.key} ({parameter.symbol}): "
-                                f"leave it out of --fit")
-    _, singular, vt = np.linalg.svd(jac / norms, full_matrices=False)
-    if singular[-1] < 1e-6 * singular[0]:
-        mixed = [fitted[i].key for i in np.argsort(-np.abs(vt[-1]))[:2]]
-        raise SymbolicError(f"the points cannot tell {mixed[0]} from {mixed[1]} apart: "
-                            f"leave one out of --fit or add points where they differ")
+    def determined(self, u0: np.ndarray) -> None:
+        """Refuse a fit the data cannot determine: too few points, or a shared parameter whose
+        effect no point shows or that moves the points as the others together do (a Jacobian of
+        less than full rank). Offsets per accelerator are held by their prior."""
+        fitted, models = self.fitted, self.models
+        if len(models) <= len(fitted):
+            raise SymbolicError(f"{len(models)} points cannot determine {len(fitted)} parameters "
+                                f"({', '.join(p.key for p in fitted)}): give more points or --fit fewer")
+        base = self.residuals(u0)
+        jac = self.jacobian(u0, base)[:len(models), :len(fitted)]
+        norms = np.linalg.norm(jac, axis=0)
+        for parameter, norm in zip(fitted, norms, strict=True):
+            if norm < 1e-6:
+                raise SymbolicError(f"no point depends on {parameter.key} ({parameter.symbol}): "
+                                    f"leave it out of --fit")
+        _, singular, vt = np.linalg.svd(jac / norms, full_matrices=False)
+        if singular[-1] < 1e-6 * singular[0]:
+            mixed = [fitted[i].key for i in np.argsort(-np.abs(vt[-1]))[:2]]
+            raise SymbolicError(f"the points cannot tell {mixed[0]} from {mixed[1]} apart: "
+                                f"leave one out of --fit or add points where they differ")
 
 
 def calibrate(points: list[Measurement], fitted: tuple[Parameter, ...], options: Mapping | None = None,
-              *, leave_one_out: bool = True) -> Fit:
-    """Fit ``fitted`` to the points (the others as ``options`` set them, or at their defaults)."""
+              *, per_hardware: tuple[str, ...] = (), leave_one_out: bool = True) -> Fit:
+    """Fit ``fitted`` to the points (the others as ``options`` set them, or at their defaults); the
+    parameters named in ``per_hardware`` get a value of their own on each accelerator."""
     options = dict(options or {})
     for p in fitted:
         if p.key in options:
-            raise SymbolicError(f"--{p.key.replace('_', '-')} is set and fitted at once; leave it out of --fit")
+            raise SymbolicError(f"--{p.key.replace('_', '-')} is set and fitted at once; "
+                                f"leave it out of --fit")
+    unfitted = [key for key in per_hardware if key not in {p.key for p in fitted}]
+    if unfitted:
+        raise SymbolicError(f"--per-hardware {unfitted[0]}: only fitted parameters can vary by accelerator")
     models, left_out = [], []
     for point in points:
         try:
             models.append(Compiled(point, options, fitted))
         except NotExpressible as exc:
             left_out.append((point, str(exc)))
-    u0 = np.array([p.coordinate(p.start) for p in fitted])
-    determined(models, fitted, u0)
-    u, iterations = _levenberg_marquardt(models, fitted, u0)
-    values = [float(p.value(x)) for p, x in zip(fitted, u, strict=True)]
-    in_sample = [m(values) / float(m.point.value) for m in models]
+    problem = Problem(models, fitted, per_hardware)
+    u0 = np.concatenate([[p.coordinate(p.start) for p in fitted], np.zeros(len(problem.offsets))])
+    problem.determined(u0)
+    u, iterations = problem.solve(u0)
+    in_sample = [problem.ratio(m, u) for m in models]
     held_out = []
     if leave_one_out:
         for i, model in enumerate(models):
-            rest = models[:i] + models[i + 1:]
-            u_i, _ = _levenberg_marquardt(rest, fitted, u, iterations=30)
-            held_out.append(model([float(p.value(x)) for p, x in zip(fitted, u_i, strict=True)])
-                            / float(model.point.value))
-    return Fit({p.key: v for p, v in zip(fitted, values, strict=True)}, in_sample, held_out,
-               [m.point for m in models], left_out, iterations)
+            u_i, _ = problem.solve(u, models[:i] + models[i + 1:], iterations=30)
+            held_out.append(problem.ratio(model, u_i))
+    shared = problem.values(u[:len(fitted)], "")
+    by_hardware = {h: {} for h, _ in problem.offsets}
+    for h in by_hardware:
+        own = problem.values(u, h)
+        by_hardware[h] = {p.key: own[i] for i, p in enumerate(fitted) if p.key in per_hardware}
+    return Fit({p.key: v for p, v in zip(fitted, shared, strict=True)}, in_sample, held_out,
+               [m.point for m in models], left_out, iterations, by_hardware)
 
 
 def error_summary(ratios: list[float]) -> dict:
@@ -239,3 +280,61 @@ def error_summary(ratios: list[float]) -> dict:
         return {"n": 0, "median_abs_error": None, "worst_factor": None}
     return {"n": len(ratios), "median_abs_error": statistics.median(abs(r - 1) for r in ratios),
             "worst_factor": max(max(r, 1 / r) for r in ratios)}
+
+
+def _rounded(value: float) -> float:
+    """Four significant digits: what a fit of a few dozen measurements can tell."""
+    return float(f"{value:.4g}")
+
+
+def profile_document(fit: Fit, fitted: tuple[Parameter, ...], name: str, *, engines: list[str],
+                     measured_in: str, selection: list[str], sources: dict, fixed: Mapping) -> dict:
+    """The profile file ``calibrate`` writes: the parameters (fitted, and those fixed by options),
+    their meanings, how well they predict, and the points with their sources."""
+    parameters = {**{k: v for k, v in fixed.items() if k in PARAMETERS},
+                  **{k: _rounded(v) for k, v in fit.parameters.items()}}
+    used = sorted({p.source for p in fit.points if p.source})
+    return {
+        "profile": name,
+        "label": f"{name} profile (fitted on {len(fit.points)} points of {measured_in})",
+        "engines": engines,
+        "parameters": parameters,
+        "by_hardware": {h: {k: _rounded(v) for k, v in own.items()} for h, own in fit.by_hardware.items()},
+        "symbols": {str(PARAMETERS[k].symbol): {"key": k, "value": v, "fitted": k in fit.parameters,
+                                                  "meaning": VOCABULARY[str(PARAMETERS[k].symbol)].meaning,
+                                                  "unit": VOCABULARY[str(PARAMETERS[k].symbol)].unit}
+                    for k, v in parameters.items()},
+        "fit": {"measurements": measured_in, "selection": selection, "fitted": [p.key for p in fitted],
+                "per_hardware": sorted({k for own in fit.by_hardware.values() for k in own}),
+                "method": "Levenberg-Marquardt on log(predicted / measured), parameters kept in range",
+                "iterations": fit.iterations,
+                "in_sample": error_summary(fit.in_sample),
+                "leave_one_out": error_summary(fit.leave_one_out)},
+        "points": [{"id": p.id, "engine": p.engine, "source": p.source,
+                    "in_sample_ratio": round(r, 4),
+                    **({"leave_one_out_ratio": round(fit.leave_one_out[i], 4)} if fit.leave_one_out else {})}
+                   for i, (p, r) in enumerate(zip(fit.points, fit.in_sample, strict=True))],
+        "not_expressible": [{"id": p.id, "reason": reason} for p, reason in fit.left_out],
+        "sources": {key: sources[key] for key in used if key in sources},
+    }
+
+
+def fit_report(profile: dict) -> str:
+    """A short Markdown report of a profile: its parameters and its errors."""
+    fit = profile["fit"]
+    lines = [f"# {profile['label']}", "", "| parameter | symbol | value | fitted |", "|---|---|---:|---|"]
+    for symbol, entry in profile["symbols"].items():
+        unit = entry["unit"] if entry["unit"] != "1" else ""
+        fitted = "yes" if entry["fitted"] else "no"
+        latex = VOCABULARY[symbol].latex
+        lines.append(f"| {entry['key']} | ${latex}$ | {entry['value']:.4g} {unit} | {fitted} |")
+    lines += ["", "| errors | n | median abs error | worst factor |", "|---|---:|---:|---:|"]
+    for name in ("in_sample", "leave_one_out"):
+        row = fit[name]
+        if row["n"]:
+            lines.append(f"| {name.replace('_', ' ')} | {row['n']} | {100 * row['median_abs_error']:.1f}% | "
+                         f"{row['worst_factor']:.2f}x |")
+    if profile["not_expressible"]:
+        lines += ["", "Not expressible:", ""]
+        lines += [f"- `{p['id']}`: {p['reason']}" for p in profile["not_expressible"]]
+    return "\n".join(lines) + "\n"

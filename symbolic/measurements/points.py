@@ -27,6 +27,8 @@ from ..errors import SymbolicError
 from ..exact import to_rational
 
 MAX_POINTS = 100_000
+SHIPPED = Path(__file__).resolve().parent.parent / "data" / "measurements.json"
+"""The published measurements shipped with symbolic, each with its quote and source."""
 
 _COUNTS = ("tp", "pp", "ep", "batch", "concurrency", "isl", "osl", "devices")
 _TEXTS = ("id", "preset", "hardware", "metric", "unit", "mapping", "weight_dtype", "kv_dtype", "act_dtype",
@@ -124,3 +126,23 @@ def read_measurements(path: str | Path) -> list[Measurement]:
             raise SymbolicError(f"{path.name}: point id {point.id!r} appears twice")
         seen.add(point.id)
     return read
+
+
+def select(points: list[Measurement], selections: list[str]) -> list[Measurement]:
+    """The points whose fields match every ``KEY=PATTERN`` (a shell pattern, any case):
+    ``engine=vLLM``, ``hardware=h100*``."""
+    import dataclasses
+    import fnmatch
+
+    fields = {f.name for f in dataclasses.fields(Measurement)}
+    chosen = points
+    for text in selections:
+        key, sep, pattern = text.partition("=")
+        key = key.strip()
+        if not sep or key not in fields:
+            raise SymbolicError(f"--select {text!r} must read KEY=PATTERN with KEY one of "
+                                f"{', '.join(sorted(fields))}")
+        chosen = [p for p in chosen if fnmatch.fnmatch(str(getattr(p, key)).lower(), pattern.strip().lower())]
+    if not chosen:
+        raise SymbolicError(f"--select {' '.join(selections)}: no point matches")
+    return chosen

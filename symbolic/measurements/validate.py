@@ -54,12 +54,28 @@ class Validation:
     label: str                  # the efficiency model used ("ideal roofline", an engine profile, ...)
 
 
+AUTO = "auto"
+"""``--engine auto``: each point with the shipped profile of the engine that measured it."""
+
+
+def options_for(point: Measurement, options: Mapping) -> Mapping:
+    """The options a point is predicted with: ``--engine auto`` becomes its own engine's profile."""
+    from ..performance.profiles import profile_for_engine
+
+    if options.get("engine") != AUTO:
+        return options
+    name = profile_for_engine(point.engine)
+    if name is None:
+        raise NotExpressible(f"no shipped profile for engine {point.engine!r} (--engine auto)")
+    return {**options, "engine": name}
+
+
 def validate(points: list[Measurement], options: Mapping | None = None, label: str = "ideal roofline"
              ) -> Validation:
     checked, left_out = [], []
     for point in points:
         try:
-            checked.append(Checked(point, predict(point, options)))
+            checked.append(Checked(point, predict(point, options_for(point, options or {}))))
         except NotExpressible as exc:
             left_out.append((point, str(exc)))
     return Validation(tuple(checked), tuple(left_out), label)
@@ -109,17 +125,22 @@ def _number(value) -> str:
     return f"{number:,.4g}" if abs(number) < 1000 else f"{number:,.0f}"
 
 
-def markdown_report(v: Validation, title: str) -> str:
-    """The statistics table, then every point, then the points left out."""
+def summary_table(v: Validation) -> list[str]:
+    """The statistics as Markdown table rows: all points, then each regime."""
     s = summaries(v)
-    lines = [f"# {title}", "", f"Efficiency model: {v.label}. Ratio is predicted / measured; speedup is "
-             "predicted speed / measured speed (above 1: the model is optimistic).", "",
-             "| points | n | median abs error | worst factor | geomean speedup |",
+    lines = ["| points | n | median abs error | worst factor | geomean speedup |",
              "|---|---:|---:|---:|---:|"]
-    rows = [("all", s), *s["by_regime"].items()]
-    for name, row in rows:
+    for name, row in [("all", s), *s["by_regime"].items()]:
         lines.append(f"| {name} | {row['n']} | {_percent(row['median_abs_error'])} | "
                      f"{_x(row['worst_factor'])} | {_x(row['geomean_speedup'])} |")
+    return lines
+
+
+def markdown_report(v: Validation, title: str) -> str:
+    """The statistics table, then every point, then the points left out."""
+    lines = [f"# {title}", "", f"Efficiency model: {v.label}. Ratio is predicted / measured; speedup is "
+             "predicted speed / measured speed (above 1: the model is optimistic).", "",
+             *summary_table(v)]
     lines += ["", "| point | regime | setting | unit | measured | predicted | ratio |",
               "|---|---|---|---|---:|---:|---:|"]
     for c in v.checked:

@@ -169,6 +169,7 @@ class Deployment:
     link_efficiency: sympy.Rational = sympy.Integer(1)
     memory_fraction: sympy.Rational = sympy.Integer(1)
     price_per_hour: sympy.Rational | None = None
+    efficiency_model: str = "ideal roofline"     # where the efficiencies come from (a profile's label)
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self):
@@ -668,7 +669,8 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
                         "link_bandwidth_per_direction": _float(acc.link_bandwidth)},
         "compute_dtype": dep.compute_dtype,
         "parallel": {"tp": dep.tp, "pp": dep.pp, "ep": dep.ep, "devices": dep.devices},
-        "efficiency": {"mfu": float(dep.mfu), "mbu": float(dep.mbu), "overhead_s": float(dep.overhead_s),
+        "efficiency": {"model": dep.efficiency_model, "mfu": float(dep.mfu), "mbu": float(dep.mbu),
+                       "overhead_s": float(dep.overhead_s),
                        "link_latency_s": float(dep.link_latency_s),
                        "kernel_latency_s": float(dep.kernel_latency_s),
                        "padding_rows": float(dep.padding_rows),

@@ -1,0 +1,61 @@
+"""The engine profiles shipped in ``data/profiles``: which measurements each is fitted on, and how.
+
+Each engine's profile is ``symbolic calibrate`` on the shipped measurements
+(``data/measurements.json``) of that engine, with the parameters below: those every point of the
+engine determines, and per accelerator the efficiencies that differ between its accelerators (a
+kernel library tuned for one generation reaches another share of the peak on the next). They are
+rewritten by ``python docs/generate.py --profiles``; a test refits them and compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..outputs.files import dumps
+from .calibrate import calibrate, parse_fit, profile_document
+from .points import SHIPPED, read_measurements, select
+
+PROFILES_FOLDER = SHIPPED.parent / "profiles"
+
+
+@dataclass(frozen=True)
+class EngineFit:
+    """How one shipped profile is fitted: the points (``--select``) and the parameters."""
+
+    name: str
+    selection: tuple[str, ...]
+    fit: str
+    per_hardware: str = ""
+
+
+ENGINE_FITS = (
+    EngineFit("tensorrt-llm", ("engine=TensorRT-LLM",), "mfu,mbu,padding_rows,kernel_latency", "mfu,mbu"),
+    EngineFit("vllm", ("engine=vLLM",), "mfu,attention_efficiency,kernel_latency"),
+    EngineFit("llama.cpp", ("engine=llama.cpp*",), "mfu,mbu,kernel_latency", "mfu,mbu"),
+)
+
+
+def fitted_profile(engine: EngineFit) -> dict:
+    """The profile of ``engine``, fitted now on the shipped measurements."""
+    import json
+
+    points = select(read_measurements(SHIPPED), list(engine.selection))
+    fitted = parse_fit(engine.fit)
+    per_hardware = tuple(p.key for p in parse_fit(engine.per_hardware)) if engine.per_hardware else ()
+    fit = calibrate(points, fitted, per_hardware=per_hardware)
+    sources = json.loads(SHIPPED.read_text(encoding="utf-8"))["sources"]
+    return profile_document(fit, fitted, engine.name, engines=sorted({p.engine for p in points}),
+                            measured_in=SHIPPED.name, selection=list(engine.selection), sources=sources,
+                            fixed={})
+
+
+def write_profiles(folder: Path = PROFILES_FOLDER) -> list[Path]:
+    """Fit and write every shipped profile."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for engine in ENGINE_FITS:
+        path = folder / f"{engine.name}.json"
+        path.write_text(dumps(fitted_profile(engine), indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written

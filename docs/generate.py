@@ -32,7 +32,8 @@ OUT = DOCS / "derivations"
 FIGURES = OUT / "performance" / "figures"
 AUDIT = DOCS / "seed-audit.claims.md"
 README = DOCS.parent / "README.md"
-VALIDATION_BLOCK = ("<!-- validation table: written by docs/generate.py -->", "<!-- end of validation table -->")
+VALIDATION_BLOCK = ("<!-- validation table: written by docs/generate.py -->",
+                    "<!-- end of validation table -->")
 
 # The seeds' serving questions, answered: (file stem, model, setting as `symbolic derive` options)
 PERFORMANCE_EXAMPLES = (
@@ -116,7 +117,8 @@ def validation_documents() -> dict[Path, str]:
         markdown_report(engines, "With each engine's profile").replace("# ", "## ", 1),
         markdown_report(ideal, "With the ideal roofline").replace("# ", "## ", 1),
     ])
-    table = "\n".join([VALIDATION_BLOCK[0], "", "With each engine's profile (`symbolic validate --engine auto`):", "",
+    table = "\n".join([VALIDATION_BLOCK[0], "",
+                       "With each engine's profile (`symbolic validate --engine auto`):", "",
                        *summary_table(engines), "", "With the ideal roofline (`symbolic validate`):", "",
                        *summary_table(ideal), "", VALIDATION_BLOCK[1]])
     readme = README.read_text(encoding="utf-8")

@@ -79,7 +79,7 @@ def read_point(raw, index: int, folder: Path) -> Measurement:
     values: dict = {}
     for key in _TEXTS:
         if raw.get(key) is not None:
-            if not isinstance(raw[key], str) or (key != "quote" and not raw[key].strip()):
+            if not isinstance(raw[key], str) or (key in _REQUIRED and not raw[key].strip()):
                 raise SymbolicError(f"{where}: field {key!r} must be text")
             values[key] = raw[key].strip() if key != "quote" else raw[key]
     for key in _COUNTS:

@@ -9,11 +9,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import symbolic
-from symbolic.architecture.workload import DECODE_STEP, PHASES
+from symbolic.architecture.workload import DECODE_STEP, PHASES, PREFILL
 from symbolic.config.hardware import accelerators, get_accelerator
 from symbolic.ops.op import OpKind
 from symbolic.ops.sharding import shard
 from symbolic.performance.roofline import Deployment, Performance, performance_dict, sum_linear_pieces
+from symbolic.quantities import sums as q
 from symbolic.strategies import Bounds, scenarios
 from symbolic.symbols import N_ep, N_tp, c
 
@@ -126,6 +127,62 @@ def test_pipeline_stages_hold_their_share_of_the_layers():
         one.max_batch()
     assert two.max_batch() > 0
     assert two.evaluate(two.weight_bytes_per_device) < one.evaluate(one.weight_bytes_per_device) * 0.51
+
+
+def _all_reduce_elements(perf: Performance) -> sympy.Expr:
+    """Elements one device sends in all the all-reduces of a prefill."""
+    total = sum((s.repeats * op.link_elements for s in perf.model.device_sections for op in s.ops
+                 if op.name.endswith(".all_reduce")), sympy.Integer(0))
+    return perf.evaluate(q.at(total, PREFILL))
+
+
+@pytest.mark.parametrize("name", ["mixtral-8x7b", "qwen3-30b-a3b", "deepseek-v2-lite"])
+def test_routed_experts_are_all_reduced_once_per_token_after_the_combine(name):
+    """vLLM's FusedMoE sums each token's k expert outputs on the rank and all-reduces the
+    combined hidden state once (``tensor_model_parallel_all_reduce(final_hidden_states)``), as a
+    dense MLP does its down projection's output: B n H elements over the ring, not k of them."""
+    d = symbolic.derive(name, batch=8, prompt=256)
+    h100 = get_accelerator("h100-sxm")
+    perf = Performance(d, Deployment(h100, tp=2), 4)
+    routed = [op for s in perf.model.device_sections for op in s.ops
+              if op.name.endswith(".all_reduce") and op.name.startswith("expert_")]
+    assert routed
+    per_layer = {perf.evaluate(q.at(op.link_elements, PREFILL)) for op in routed}
+    hidden = d.model.arch.hidden_size
+    assert per_layer == {sympy.Rational(2 * (2 - 1), 2) * 8 * 256 * hidden}
+
+
+@pytest.mark.parametrize("name", ["mixtral-8x7b", "qwen3-30b-a3b"])
+def test_beside_expert_parallelism_each_tensor_parallel_group_all_reduces_its_own_sequences(name):
+    """With EP, each TP group runs B / N_ep of the sequences, so its all-reduces carry 1 / N_ep of
+    the output that one TP group running them all would."""
+    d = symbolic.derive(name, batch=16, prompt=128)
+    h100 = get_accelerator("h100-sxm")
+    alone = Performance(d, Deployment(h100, tp=2), 4)
+    beside = Performance(d, Deployment(h100, tp=2, ep=4), 4)
+    assert _all_reduce_elements(beside) * 4 == _all_reduce_elements(alone) > 0
+
+
+@pytest.mark.parametrize("name", ["gemma-3-4b", "qwen2.5-0.5b", "llama-3.2-1b"])
+def test_a_last_stage_holds_a_copy_of_the_embedding_its_head_is_tied_to(name):
+    """Megatron-LM keeps tied word embeddings on the first and the last pipeline stage: beside
+    pipeline parallelism a tied head holds as many bytes as an untied head would, and on one stage
+    the table is held once."""
+    from symbolic.config.presets import get_preset
+
+    config = get_preset(name).config
+    assert config.get("tie_word_embeddings", True)
+    tied = symbolic.derive(config)
+    untied = symbolic.derive({**config, "tie_word_embeddings": False})
+    h100 = get_accelerator("h100-sxm")
+    for pp in (2, 4):
+        bytes_of = [Performance(d, Deployment(h100, pp=pp), 4) for d in (tied, untied)]
+        held = [p.evaluate(p.weight_bytes_per_device) for p in bytes_of]
+        assert held[0] == held[1], pp
+    one = [Performance(d, Deployment(h100), 4) for d in (tied, untied)]
+    table = tied.value("params.embedding") * 2
+    held = [p.evaluate(p.weight_bytes_per_device) for p in one]
+    assert held[1] - held[0] == table
 
 
 def test_output_tokens_are_priced_at_the_decode_rate_the_json_reports():

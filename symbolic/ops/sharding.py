@@ -80,12 +80,16 @@ def shard(op: Op) -> Op:
 
 
 def all_reduce(op: Op) -> Op:
-    """The all-reduce that sums a row-split matmul's partial outputs over the N_tp ranks (ring).
-    It carries the output of the whole batch a tensor-parallel group runs (as before issue 14: with
-    expert parallelism beside it, each group's attention runs B / N_ep sequences, so this
-    overstates the bytes by N_ep; left for the performance work that follows)."""
-    return collective(f"{op.name}.all_reduce", op.component,
-                      2 * (N_tp - 1) / N_tp * op.activations_written, calls(N_tp),
+    """The all-reduce that sums a row-split matmul's partial outputs over the N_tp ranks (ring):
+    the output of the sequences one tensor-parallel group runs (B / N_ep of them beside expert
+    parallelism, as :func:`shard` gives it). Routed experts are summed once, after each token's
+    k expert outputs are combined, so their all-reduce carries one output per token, not k
+    (vLLM's FusedMoE reduces ``final_hidden_states`` once; Megatron-LM's MoE layer likewise)."""
+    written = shard(op).activations_written
+    if op.routed:
+        dims = op.dims()
+        written = written * dims["tokens"] * dims["d_out"] / op.activations_written
+    return collective(f"{op.name}.all_reduce", op.component, 2 * (N_tp - 1) / N_tp * written, calls(N_tp),
                       note="ring all-reduce over N_tp ranks")
 
 

@@ -150,16 +150,21 @@ def kv_cache(model: Model) -> dict[str, sympy.Expr]:
 
 def weights_bytes_per_device(model: Model) -> sympy.Expr:
     """Weights one device holds: its share of every split matrix, all replicated ones, and the
-    layers of the heaviest pipeline stage, ceil(L / N_pp) of them (the first stage holds the
-    embedding, the last the head; one stage holds both, min(N_pp - 1, 1) = 0)."""
+    layers of the heaviest pipeline stage, ceil(L / N_pp) of them. The first stage holds the
+    embedding, the last the head; one stage holds both, min(N_pp - 1, 1) = 0. A head tied to the
+    embedding reads the table, so a last stage of its own holds a copy of it (Megatron-LM keeps the
+    tied word embeddings on the first and the last stage and sums their gradients)."""
     embedding, *layers, head = model.device_sections
     def held(section: Section) -> sympy.Expr:
         return sympy.Add(*(op.param_bytes for op in section.ops))
 
+    tied_copy = sympy.Add(*(op.weights_read_bytes for op in head.ops
+                            if op.kind is OpKind.MATMUL and op.params == 0))
     per_layer = sympy.Add(*((s.repeats / L) * held(s) for s in layers))
-    ends = held(embedding), held(head)
+    first, last = held(embedding), held(head)
     one_stage = 1 - calls(N_pp)
-    return sympy.ceiling(L / N_pp) * per_layer + sympy.Max(*ends) + one_stage * sympy.Min(*ends)
+    ends = one_stage * (first + last) + calls(N_pp) * sympy.Max(first, last + tied_copy)
+    return sympy.ceiling(L / N_pp) * per_layer + ends
 
 
 def kv_bytes_per_sequence_per_device(model: Model, context: sympy.Expr) -> sympy.Expr:

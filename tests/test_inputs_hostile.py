@@ -316,3 +316,20 @@ def test_hardware_listing_of_an_accelerator_without_sources_or_link():
     entry = json.loads(hardware_listing({"x": bare}, "json"))[0]
     assert entry["link_bandwidth_per_direction"] is None and entry["sources"] == {}
     assert "x: no source given" in hardware_listing({"x": bare}, "text").splitlines()
+
+
+ISSUE_15_ACCELERATORS = ("h20", "h800-sxm", "gb200", "b300", "mi325x", "mi355x", "l4", "a10g", "rtx-5090",
+                         "tpu-v6e", "gaudi-3")
+
+
+def test_every_shipped_figure_has_its_address_and_quote():
+    """Each accelerator's peak, memory, bandwidth and link figure names where it was read and the
+    words read there (issue 15 asked for these accelerators, each figure with its quoted source)."""
+    known = accelerators()
+    assert set(ISSUE_15_ACCELERATORS) <= set(known)
+    for name, accelerator in known.items():
+        figures = {"memory", "memory_bandwidth"} | ({"peak_flops"} if accelerator.peak_flops else set()) \
+            | ({"interconnect"} if accelerator.link_bandwidth else set())
+        for figure in figures:
+            source = accelerator.sources.get(figure)
+            assert source and source.get("url") and source.get("quote"), (name, figure)

@@ -60,6 +60,14 @@ def unwieldy(value: sympy.Rational) -> bool:
     return max(abs(value.p).bit_length(), value.q.bit_length()) > MAX_EXACT_BITS
 
 
+def for_floats(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with each unwieldy fraction (see :func:`unwieldy`) as a 30-digit float, for code
+    that computes in float64 anyway (``sympy.lambdify``): printing an exact fraction of thousands
+    of digits as Python source is slow, and beyond 4300 digits Python refuses to."""
+    huge = {r: sympy.Float(r, 30) for r in expr.atoms(sympy.Rational) if unwieldy(r)}
+    return expr.xreplace(huge) if huge else expr
+
+
 def plain(value: sympy.Expr) -> int | str | float:
     """A JSON-friendly value: an int when whole, else 'p/q' when short, else a float (an expected
     value such as the distinct experts a batch touches can have thousands of digits)."""

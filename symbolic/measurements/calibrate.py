@@ -26,7 +26,7 @@ import sympy
 
 from ..architecture.workload import DECODE_STEP, PREFILL
 from ..errors import SymbolicError
-from ..exact import substitute
+from ..exact import for_floats, substitute
 from ..symbols import VOCABULARY, B, c, eta_a, eta_f, eta_l, eta_m, m_pad, t_kern, t_link, t_o
 from .mapping import NotExpressible, recipe
 from .points import Measurement
@@ -100,11 +100,11 @@ class Compiled:
         if found.prefill_weight:
             expr = substitute(perf.step_time(PREFILL), {**fixed, B: found.prefill_batch},
                               fast_extrema=True)
-            self.prefill = sympy.lambdify([symbols], expr, modules="numpy")
+            self.prefill = sympy.lambdify([symbols], for_floats(expr), modules="numpy")
         if found.decode_weight:
             expr = substitute(perf.step_time(DECODE_STEP), {**fixed, B: found.decode_batch},
                               fast_extrema=True)
-            self.decode = sympy.lambdify([c, symbols], expr, modules="numpy")
+            self.decode = sympy.lambdify([c, symbols], for_floats(expr), modules="numpy")
             self.contexts, self.weights = _context_samples(found.first_context, found.decode_steps)
 
     def __call__(self, values: list[float]) -> float:

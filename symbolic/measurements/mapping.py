@@ -7,7 +7,8 @@ Performance` (the schema of the shared ``points.json``):
   ISL .. ISL + OSL - 2): the prefill makes the first token; per-device units divide by the devices;
 * ``static_e2e_latency``: TTFT(B, ISL) + the OSL - 1 decode steps;
 * ``ttft_b1``: one prefill of ISL tokens at batch 1; ``prefill_rate_b1``: ISL / TTFT(1, ISL);
-* ``decode_rate_b1``: OSL / (the OSL decode steps at batch 1 from context 1), llama-bench's ``tg``;
+* ``decode_rate_b1``: OSL / (the OSL decode steps at batch 1 from context ISL); llama-bench's ``tg``
+  starts from an empty cache (ISL 1), a benchmark that decodes after a prompt gives its length;
 * ``tpot_concurrency``: serving at a concurrency C in a closed loop: the mean decode step at batch C
   over contexts ISL .. ISL + OSL - 1, plus (C - 1) TTFT(1, ISL) / OSL, the prefills of the C - 1
   requests that start during a request's life, interleaved with its decode steps;
@@ -129,7 +130,7 @@ def _ttft(point, options, *, rate: bool) -> Recipe:
 
 
 def _decode_rate(point, options) -> Recipe:
-    return Recipe(_setting(point, options, 1), RATE, BATCH_1_DECODE, first_context=1,
+    return Recipe(_setting(point, options, point.isl), RATE, BATCH_1_DECODE, first_context=point.isl,
                   decode_steps=point.osl, decode_weight=sympy.Integer(1), tokens=sympy.Integer(point.osl))
 
 

@@ -30,10 +30,14 @@ class EngineFit:
 
 
 ENGINE_FITS = (
-    EngineFit("tensorrt-llm", ("engine=TensorRT-LLM",), "mfu,mbu,padding_rows,kernel_latency", "mfu,mbu"),
+    EngineFit("tensorrt-llm", ("engine=TensorRT-LLM",), "mfu,mbu,kernel_latency", "mfu,mbu"),
     EngineFit("vllm", ("engine=vLLM",), "mfu,attention_efficiency,kernel_latency"),
+    EngineFit("sglang", ("engine=SGLang",), "mfu,mbu,kernel_latency"),
     EngineFit("llama.cpp", ("engine=llama.cpp*",), "mfu,mbu,kernel_latency", "mfu,mbu"),
 )
+"""Chosen by leave-one-out error, and values a kernel can have, among subsets of mfu, mbu, attention_efficiency, kernel_latency,
+padding_rows and overhead (with and without per-accelerator mfu and mbu); the figures are in each
+profile's ``fit``."""
 
 
 def fitted_profile(engine: EngineFit) -> dict:

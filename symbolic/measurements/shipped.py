@@ -35,9 +35,9 @@ ENGINE_FITS = (
     EngineFit("sglang", ("engine=SGLang",), "mfu,mbu,kernel_latency"),
     EngineFit("llama.cpp", ("engine=llama.cpp*",), "mfu,mbu,kernel_latency", "mfu,mbu"),
 )
-"""Chosen by leave-one-out error, and values a kernel can have, among subsets of mfu, mbu, attention_efficiency, kernel_latency,
-padding_rows and overhead (with and without per-accelerator mfu and mbu); the figures are in each
-profile's ``fit``."""
+"""Chosen by leave-one-out error, and by values a kernel can have, among subsets of mfu, mbu,
+attention_efficiency, kernel_latency, padding_rows and overhead (with and without per-accelerator
+mfu and mbu); the figures are in each profile's ``fit``."""
 
 
 def fitted_profile(engine: EngineFit) -> dict:

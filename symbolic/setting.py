@@ -24,7 +24,8 @@ from functools import cached_property, lru_cache
 import sympy
 
 from .architecture.conventions import Conventions, parse_convention
-from .architecture.dtypes import Precision
+from .architecture.dtypes import Precision, mixed_weights
+from .architecture.spec import StoredWeights
 from .architecture.workload import Workload
 from .config.hardware import Accelerator, get_accelerator
 from .config.load import load
@@ -264,7 +265,14 @@ class Setting:
 
     @cached_property
     def loaded(self) -> Model:
-        return load(self.model, self.conventions)
+        """The model; with ``--weight-dtype LAYERS+BASE`` its layers' weight matrices are marked as
+        stored in LAYERS (as a quantized checkpoint's are), whatever the checkpoint stores."""
+        model = load(self.model, self.conventions)
+        mixed = mixed_weights(self.weight_dtype) if self.weight_dtype else None
+        if mixed is None:
+            return model
+        stored = StoredWeights(method="--weight-dtype", dtype=mixed[0], base=mixed[1])
+        return Model(dataclasses.replace(model.arch, stored_weights=stored), model.conventions)
 
     @cached_property
     def precision(self) -> Precision:

@@ -2,8 +2,11 @@
 
 Bytes per element are exact rationals: int4 packs two elements into a byte (1/2). Group-wise
 quantisation adds one scale per group: ``int4-g128`` is int4 with an fp16 scale for every 128
-weights, 1/2 + 2/128 = 33/64 bytes per weight (``int4-g128-fp32`` for fp32 scales). The weight
-format applies to every parameter (embeddings and norms included).
+weights, 1/2 + 2/128 = 33/64 bytes per weight (``int4-g128-fp32`` for fp32 scales). A weight
+format applies to every parameter (embeddings and norms included); ``LAYERS+BASE`` (``fp8+bf16``,
+``nvfp4+bf16``) stores the weight matrices of the layers in ``LAYERS`` and the rest (embedding,
+LM head, router, norms) in ``BASE``, as FP8 and FP4 checkpoints do (ModelOpt and compressed-tensors
+leave the LM head unquantized).
 """
 
 from __future__ import annotations
@@ -69,6 +72,16 @@ def dtype(name: str) -> DType:
     return DTYPES[key]
 
 
+def mixed_weights(text: str) -> tuple[str, str] | None:
+    """``'nvfp4+bf16'`` as (layers' format, the rest's format), both checked; None for one format."""
+    if "+" not in text:
+        return None
+    layers, _, base = text.partition("+")
+    if not layers.strip() or not base.strip() or "+" in base:
+        raise SymbolicError(f"weight dtype {text!r}: write LAYERS+BASE, e.g. fp8+bf16")
+    return dtype(layers).name, dtype(base).name
+
+
 @dataclass(frozen=True)
 class Precision:
     """The formats of weights, KV cache and activations. The KV cache defaults to the weights' format
@@ -87,6 +100,11 @@ class Precision:
            quantized: str | None = None) -> Precision:
         """``quantized``: the stored format of the tensors a checkpoint's quantization_config
         quantizes (the others are in ``weight``); None when every weight is in ``weight``."""
+        mixed = mixed_weights(weight)
+        if mixed is not None:
+            if quantized is not None:
+                raise SymbolicError(f"weight dtype {weight!r} already names the quantized format")
+            quantized, weight = mixed
         w, a = dtype(weight), dtype(activation)
         kv_default = w if w.name in ("fp32", "fp16", "bf16") else a
         return cls(w, dtype(kv) if kv else kv_default, a, dtype(quantized) if quantized else None)

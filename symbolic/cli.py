@@ -113,6 +113,12 @@ def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
     group.add_argument("--compute-dtype", help="dtype of the peak FLOP/s used (the activation dtype)")
     _add_efficiency(group)
     group.add_argument("--memory-fraction", help="usable share of device memory (1)")
+    group.add_argument("--kv-block", help="tokens per KV-cache block: a sequence holds whole blocks "
+                       "(1; vLLM: 16)")
+    group.add_argument("--kv-reserve", help="tokens of KV cache reserved per sequence, its maximum length "
+                       "(none: as it grows)")
+    group.add_argument("--workspace-tokens", help="tokens of the forward whose activations memory keeps free "
+                       "(0; vLLM: max_num_batched_tokens)")
     if users:
         group.add_argument("--price", help="USD per device-hour, for the cost per million tokens")
         group.add_argument("--users", help="concurrent sequences to serve: replicas and devices at max batch")
@@ -122,7 +128,7 @@ SCALAR_KEYS = ("batch", "prompt", "context", "weight_dtype", "kv_dtype", "activa
                "hardware_file", "tp", "pp", "ep", "output", "compute_dtype", "mfu", "mbu", "overhead",
                "link_latency", "kernel_latency", "padding_rows", "attention_efficiency", "link_efficiency",
                "memory_fraction", "price", "users", "attention_count", "lm_head_positions", "profile",
-               "engine")
+               "engine", "kv_block", "kv_reserve", "workspace_tokens")
 
 
 def setting_from_args(args, model, **overrides) -> Setting:

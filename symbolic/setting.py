@@ -113,7 +113,8 @@ def parse_number(text, name: str, low=0, high=None, low_open: bool = False):
 # Fields of a setting: name -> (what reads the value, whether it belongs to a deployment).
 _DEPLOYMENT = ("hardware_file", "tp", "pp", "ep", "compute_dtype", "mfu", "mbu", "overhead",
                "link_latency", "kernel_latency", "padding_rows", "attention_efficiency",
-               "link_efficiency", "memory_fraction", "price", "users", "profile", "engine")
+               "link_efficiency", "memory_fraction", "price", "users", "profile", "engine", "kv_block",
+               "kv_reserve", "workspace_tokens")
 _READERS = {
     "batch": lambda v, n: tuple(parse_range(v, n, 1)),
     "prompt": lambda v, n: parse_count(v, n, 1),
@@ -139,6 +140,9 @@ _READERS = {
     "link_efficiency": lambda v, n: parse_number(v, n, 0, 1, low_open=True),
     "price": lambda v, n: parse_number(v, n, 0, 10**9),
     "users": lambda v, n: parse_count(v, n, 1),
+    "kv_block": lambda v, n: parse_count(v, n, 1, 10**6),
+    "kv_reserve": lambda v, n: parse_count(v, n, 1),
+    "workspace_tokens": lambda v, n: parse_count(v, n, 0, 10**9),
     "profile": lambda v, n: _text(v, n),
     "engine": lambda v, n: _text(v, n),
 }
@@ -213,6 +217,9 @@ class Setting:
     memory_fraction: sympy.Rational | None = None
     price: sympy.Rational | None = None
     users: int | None = None
+    kv_block: int | None = None        # tokens per KV-cache block (1: the cache grows token by token)
+    kv_reserve: int | None = None      # tokens of cache reserved per sequence (its maximum length)
+    workspace_tokens: int | None = None  # tokens of the forward whose activations are kept free
     profile: str | None = None         # a profile file of efficiency parameters
     engine: str | None = None          # a shipped profile of a serving engine
 
@@ -322,7 +329,8 @@ class Setting:
             attention_efficiency=given.get("attention_efficiency") or one,
             link_efficiency=given.get("link_efficiency") or one,
             memory_fraction=self.memory_fraction or one, price_per_hour=self.price,
-            efficiency_model=self.efficiency_model)
+            kv_block=self.kv_block or 1, kv_reserve=self.kv_reserve,
+            workspace_tokens=self.workspace_tokens or 0, efficiency_model=self.efficiency_model)
 
     def efficiencies(self) -> dict:
         """The efficiency parameters given: each option set, else the profile's value on this

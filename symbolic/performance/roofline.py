@@ -168,15 +168,22 @@ class Deployment:
     attention_efficiency: sympy.Rational = sympy.Integer(1)
     link_efficiency: sympy.Rational = sympy.Integer(1)
     memory_fraction: sympy.Rational = sympy.Integer(1)
+    kv_block: int = 1                       # tokens per KV-cache block (vLLM's block_size: 16)
+    kv_reserve: int | None = None           # tokens reserved per sequence whatever it uses (max length)
+    workspace_tokens: int = 0               # tokens of the forward whose activations are kept free
     price_per_hour: sympy.Rational | None = None
     efficiency_model: str = "ideal roofline"     # where the efficiencies come from (a profile's label)
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self):
-        for name in ("tp", "pp", "ep"):
+        for name in ("tp", "pp", "ep", "kv_block"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SymbolicError(f"--{name} must be a positive integer, got {value!r}")
+                raise SymbolicError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
+        for name in ("kv_reserve", "workspace_tokens"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise SymbolicError(f"--{name.replace('_', '-')} must be a whole number, got {value!r}")
         for name, low, high in (("mfu", 0, 1), ("mbu", 0, 1), ("memory_fraction", 0, 1),
                                 ("attention_efficiency", 0, 1), ("link_efficiency", 0, 1)):
             value = to_rational(getattr(self, name))
@@ -358,16 +365,48 @@ class Performance:
 
     @cached_property
     def free_bytes_per_device(self) -> sympy.Rational:
-        return self.evaluate(M_dev * f_mem - self.weight_bytes_per_device)
+        """Memory left for the KV cache: the usable share of the device, less the weights and the
+        activation workspace (as engines size their cache: vLLM profiles a forward of
+        max_num_batched_tokens and gives the cache what remains of gpu_memory_utilization)."""
+        return self.evaluate(M_dev * f_mem - self.weight_bytes_per_device) - self.workspace_bytes
 
     @cached_property
     def usable_bytes_per_device(self) -> sympy.Rational:
         return self.evaluate(M_dev * f_mem)
 
     @cached_property
+    def workspace_bytes(self) -> sympy.Rational:
+        """Activations one device keeps room for: the largest op's inputs and outputs in a forward
+        of ``workspace_tokens`` tokens (0 when none is asked for)."""
+        tokens = self.deployment.workspace_tokens
+        if not tokens:
+            return sympy.Integer(0)
+        at = {B: sympy.Integer(1), S: sympy.Integer(tokens)}
+
+        def held(op: Op) -> sympy.Expr:
+            return q.at((op.activations_read + op.activations_written) * b_a, PREFILL).xreplace(at)
+
+        return max(self.evaluate(held(op)) for section in self.model.device_sections for op in section.ops)
+
+    def allocated_tokens(self, tokens):
+        """Tokens of cache a sequence holds room for when it has ``tokens``: its reservation (the
+        maximum length, reserved whole) or its tokens rounded up to whole blocks of ``kv_block``
+        (paged attention; vLLM's blocks hold 16 tokens). Works on ints and NumPy arrays."""
+        dep = self.deployment
+        if dep.kv_reserve:
+            return tokens * 0 + dep.kv_reserve
+        return -(-tokens // dep.kv_block) * dep.kv_block
+
+    @cached_property
     def kv_bytes_per_sequence_at_end(self) -> sympy.Rational:
-        """KV cache of one sequence at the end of its request, context S + g, on its device."""
-        return self.evaluate(self.kv_bytes_per_sequence(S + g))
+        """KV cache one sequence holds room for at the end of its request, context S + g, on its
+        device (whole blocks, or its reservation)."""
+        end = self.derivation.workload.prompt + self.generated
+        reserve = self.deployment.kv_reserve
+        if reserve and reserve < end:
+            raise WorkloadError(f"--kv-reserve {reserve} is shorter than a request's {end} tokens "
+                                f"(prompt + output)")
+        return self.evaluate(self.kv_bytes_per_sequence(sympy.Integer(self.allocated_tokens(end))))
 
     def check_weights_fit(self) -> None:
         """Refuse a deployment whose weights alone exceed a device's usable memory, naming how many
@@ -683,6 +722,9 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "ops_per_byte": float(perf.ops_per_byte()),
         "weights_bytes_per_device": int(perf.evaluate(perf.weight_bytes_per_device)),
         "kv_bytes_per_sequence_per_device": int(perf.kv_bytes_per_sequence_at_end),
+        "kv_allocation": {"block_tokens": dep.kv_block, "reserved_tokens": dep.kv_reserve,
+                          "workspace_tokens": dep.workspace_tokens,
+                          "workspace_bytes_per_device": int(perf.workspace_bytes)},
         "usable_bytes_per_device": int(perf.usable_bytes_per_device),
         "max_batch": max_batch,
         "critical_batch": _float(critical),

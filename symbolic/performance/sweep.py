@@ -110,8 +110,10 @@ class CompiledSetting:
         decode = self.decode(batch, prompt)
         ep = self.perf.deployment.ep
         kv = self.kv_per_sequence(context) * batch / ep
-        # A request holds its most KV at its end, prompt + g tokens (as Performance.max_batch).
-        peak = self.kv_per_sequence(np.maximum(prompt + generated, context)) * np.ceil(batch / ep)
+        # A request holds its most KV at its end, prompt + g tokens, in whole blocks or its
+        # reservation (as Performance.max_batch).
+        held = self.perf.allocated_tokens(np.maximum(prompt + generated, context))
+        peak = self.kv_per_sequence(held) * np.ceil(batch / ep)
         # The devices' price for a request's decode time, over the B g tokens it makes.
         cost = np.nan if self.price_per_hour is None else cost_per_million_tokens(
             self.price_per_hour, self.perf.deployment.devices, decode, batch * generated)

@@ -1,0 +1,74 @@
+"""KV-cache allocation as engines do it (issue 15): whole blocks of a block size (paged attention),
+a reservation of the maximum length per sequence, and memory kept free for the activations of a
+forward; each reduces to the exact token count when left out."""
+
+import json
+
+import pytest
+
+from .command import symbolic_cli
+
+BASE = ["llama-3.1-8b", "--hardware", "h100-sxm", "--prompt", "2000", "--output", "50"]
+
+
+def _perf(*args) -> dict:
+    result = symbolic_cli("derive", *BASE, *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["performance"]
+
+
+def _per_token() -> int:
+    return json.loads(symbolic_cli("derive", "llama-3.1-8b").stdout)["kv_cache"]["bytes_per_token"]
+
+
+def test_blocks_of_one_token_and_no_workspace_are_the_exact_model():
+    plain, trivial = _perf(), _perf("--kv-block", "1", "--workspace-tokens", "0")
+    plain.pop("kv_allocation")
+    trivial.pop("kv_allocation")
+    assert plain == trivial
+
+
+def test_a_sequence_holds_whole_blocks():
+    """vLLM gives a sequence cdiv(tokens, block_size) blocks: 2050 tokens in blocks of 16 hold 2064."""
+    paged = _perf("--kv-block", "16")
+    assert paged["kv_bytes_per_sequence_per_device"] == 2064 * _per_token()
+    exact = _perf()
+    assert exact["kv_bytes_per_sequence_per_device"] == 2050 * _per_token()
+    free = exact["usable_bytes_per_device"] - exact["weights_bytes_per_device"]
+    assert paged["max_batch"] == free // (2064 * _per_token())
+    assert exact["max_batch"] == free // (2050 * _per_token()) > paged["max_batch"]
+
+
+def test_a_reservation_of_the_maximum_length_holds_fewer_users():
+    reserved = _perf("--kv-reserve", "8192")
+    free = reserved["usable_bytes_per_device"] - reserved["weights_bytes_per_device"]
+    assert reserved["max_batch"] == free // (8192 * _per_token())
+    assert reserved["max_batch"] < _perf("--kv-block", "16")["max_batch"]
+
+
+def test_the_workspace_is_the_largest_op_of_a_forward_of_that_many_tokens():
+    """For Llama-3.1-8B at 8192 tokens: the gated activation, which reads gate and up outputs
+    (2 x 14336 features) and writes 14336 per token in bf16 (vLLM's SiluAndMul: [T, 2 d_ff] in,
+    [T, d_ff] out)."""
+    perf = _perf("--workspace-tokens", "8192")
+    assert perf["kv_allocation"]["workspace_bytes_per_device"] == 8192 * 3 * 14336 * 2
+    free = perf["usable_bytes_per_device"] - perf["weights_bytes_per_device"] - 8192 * 3 * 14336 * 2
+    assert perf["max_batch"] == free // (2050 * _per_token())
+
+
+@pytest.mark.parametrize("options", [["--kv-block", "16"], ["--kv-reserve", "4096"],
+                                     ["--kv-block", "1024", "--workspace-tokens", "8192"]])
+def test_the_sweep_and_derive_agree_on_who_fits(options):
+    largest = _perf(*options)["max_batch"]
+    result = symbolic_cli("sweep", "llama-3.1-8b", "--hardware", "h100-sxm", "--prompt", "2000",
+                          "--output", "50", "--context", "2000", "--batch", f"{largest},{largest + 1}",
+                          "--format", "json", *options)
+    table = json.loads(result.stdout)
+    fits = [row[table["columns"].index("fits")] for row in table["rows"]]
+    assert fits == [True, False]
+
+
+def test_a_reservation_shorter_than_a_request_is_refused_in_one_line():
+    result = symbolic_cli("derive", *BASE, "--kv-reserve", "1000")
+    assert result.returncode == 2 and "--kv-reserve 1000" in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -16,6 +16,7 @@ A deployment option given without an accelerator is refused in one line rather t
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -239,8 +240,11 @@ class Setting:
             elif key in CONVENTION_KEYS:
                 changes[key] = parse_convention(f"{key}={raw}")[1]
             else:
-                known = ", ".join((*SETTING_KEYS, *CONVENTION_KEYS))
-                raise SymbolicError(f"unknown setting {flag(key)!r}; known: {known}")
+                close = difflib.get_close_matches(key, (*SETTING_KEYS, *CONVENTION_KEYS), n=2, cutoff=0.6)
+                hint = f" (did you mean {' or '.join(map(flag, close))}?)" if close else ""
+                raise SymbolicError(f"unknown setting {flag(key)!r}{hint}; known: "
+                                    f"{', '.join(map(flag, SETTING_KEYS))}, and the {len(CONVENTION_KEYS)} "
+                                    f"counting conventions (`symbolic derive --help`)")
         _check_profile(fields, flag)
         base = conventions or Conventions()
         setting = cls(model, conventions=base.replace(**changes) if changes else base, **fields)

@@ -119,6 +119,11 @@ def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
                        "(none: as it grows)")
     group.add_argument("--workspace-tokens", help="tokens of the forward whose activations memory keeps free "
                        "(0; vLLM: max_num_batched_tokens)")
+    if users:   # derive alone: its request times are speculation-aware, the figures and sweeps not yet
+        group.add_argument("--draft", help="speculative decoding: a draft model (preset or config), or mtp "
+                           "(the model's own multi-token-prediction layer)")
+        group.add_argument("--speculative-tokens", help="tokens the draft proposes per verify step, gamma")
+        group.add_argument("--acceptance", help="chance each drafted token is accepted, alpha in [0, 1]")
     if users:
         group.add_argument("--price", help="USD per device-hour, for the cost per million tokens")
         group.add_argument("--users", help="concurrent sequences to serve: replicas and devices at max batch")
@@ -128,7 +133,8 @@ SCALAR_KEYS = ("batch", "prompt", "context", "weight_dtype", "kv_dtype", "activa
                "hardware_file", "tp", "pp", "ep", "output", "compute_dtype", "mfu", "mbu", "overhead",
                "link_latency", "kernel_latency", "padding_rows", "attention_efficiency", "link_efficiency",
                "memory_fraction", "price", "users", "attention_count", "lm_head_positions", "profile",
-               "engine", "kv_block", "kv_reserve", "workspace_tokens")
+               "engine", "kv_block", "kv_reserve", "workspace_tokens", "draft", "speculative_tokens",
+               "acceptance")
 
 
 def setting_from_args(args, model, **overrides) -> Setting:

@@ -115,7 +115,7 @@ def parse_number(text, name: str, low=0, high=None, low_open: bool = False):
 _DEPLOYMENT = ("hardware_file", "tp", "pp", "ep", "compute_dtype", "mfu", "mbu", "overhead",
                "link_latency", "kernel_latency", "padding_rows", "attention_efficiency",
                "link_efficiency", "memory_fraction", "price", "users", "profile", "engine", "kv_block",
-               "kv_reserve", "workspace_tokens")
+               "kv_reserve", "workspace_tokens", "draft", "speculative_tokens", "acceptance")
 _READERS = {
     "batch": lambda v, n: tuple(parse_range(v, n, 1)),
     "prompt": lambda v, n: parse_count(v, n, 1),
@@ -144,6 +144,9 @@ _READERS = {
     "kv_block": lambda v, n: parse_count(v, n, 1, 10**6),
     "kv_reserve": lambda v, n: parse_count(v, n, 1),
     "workspace_tokens": lambda v, n: parse_count(v, n, 0, 10**9),
+    "draft": lambda v, n: _text(v, n),
+    "speculative_tokens": lambda v, n: parse_count(v, n, 0, 64),
+    "acceptance": lambda v, n: parse_number(v, n, 0, 1),
     "profile": lambda v, n: _text(v, n),
     "engine": lambda v, n: _text(v, n),
 }
@@ -221,6 +224,9 @@ class Setting:
     kv_block: int | None = None        # tokens per KV-cache block (1: the cache grows token by token)
     kv_reserve: int | None = None      # tokens of cache reserved per sequence (its maximum length)
     workspace_tokens: int | None = None  # tokens of the forward whose activations are kept free
+    draft: str | None = None           # a draft model for speculative decoding, or "mtp"
+    speculative_tokens: int | None = None  # tokens drafted per verify step (gamma)
+    acceptance: sympy.Rational | None = None  # chance each drafted token is accepted (alpha)
     profile: str | None = None         # a profile file of efficiency parameters
     engine: str | None = None          # a shipped profile of a serving engine
 
@@ -374,4 +380,22 @@ class Setting:
 
         if self.deployment is None:
             return None
-        return Performance(self.derivation, self.deployment, self.output)
+        return Performance(self.derivation, self.deployment, self.output, self.speculation)
+
+    @cached_property
+    def speculation(self):
+        """The :class:`~symbolic.performance.speculation.Speculation` the options describe, or None."""
+        from .performance.speculation import MTP, Speculation, mtp_architecture
+
+        keys = ("draft", "speculative_tokens", "acceptance")
+        given = [key for key in keys if getattr(self, key) is not None]
+        if not given:
+            return None
+        if len(given) < 3:
+            missing = next(k for k in keys if k not in given)
+            raise SymbolicError(f"speculative decoding needs --draft, --speculative-tokens and --acceptance; "
+                                f"--{missing.replace('_', '-')} is missing")
+        mtp = self.draft.lower() == MTP
+        model = mtp_architecture(self.loaded.arch) if mtp else self.draft
+        draft = self.replace(model=model, draft=None, speculative_tokens=None, acceptance=None).performance
+        return Speculation(draft, self.speculative_tokens, self.acceptance, shares_weights=mtp)

@@ -9,8 +9,8 @@ issue 15, which changed two things on purpose: the all-reduce after routed exper
 combined output per token, not k, and the output of B / N_ep sequences beside expert parallelism
 (it carried k N_ep times too much); and a pipeline's last stage holds a copy of an embedding its
 head is tied to. Issue 15 also added kernel-level efficiency parameters (t_kern, m_pad, eta_a,
-eta_l) that default to the ideal roofline, where every other number stayed as it was; their new
-JSON keys are left out."""
+eta_l) that default to the ideal roofline, where every other number stayed as it was, and KV
+allocation options whose defaults allocate the exact tokens; their new JSON keys are left out."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ def _numbers(argv: list[str], capsys) -> dict | None:
         efficiency = data["performance"]["efficiency"]
         for key in NEW_EFFICIENCY_KEYS:
             efficiency.pop(key)
+        data["performance"].pop("kv_allocation")
     return {k: v for k, v in data.items() if k not in LEFT_OUT}
 
 

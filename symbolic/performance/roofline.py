@@ -238,7 +238,7 @@ class Deployment:
 class Performance:
     """Performance expressions of a model on a deployment; values for a derivation's setting."""
 
-    def __init__(self, derivation: Derivation, deployment: Deployment, generated: int):
+    def __init__(self, derivation: Derivation, deployment: Deployment, generated: int, speculation=None):
         if isinstance(generated, bool) or not isinstance(generated, int) or generated < 1:
             raise WorkloadError(f"--output must be a positive number of tokens, got {generated!r}")
         deployment.check(derivation.model)
@@ -246,6 +246,7 @@ class Performance:
         self.model = derivation.model
         self.deployment = deployment
         self.generated = generated
+        self.speculation = speculation if speculation is not None and speculation.gamma > 0 else None
         self.bindings = {**derivation.bindings, **deployment.bindings(), g: sympy.Integer(generated)}
         self._step_times: dict[tuple, sympy.Expr] = {}
         self._points: dict[int, BatchPoint] = {}
@@ -348,13 +349,33 @@ class Performance:
         return self.decode_sum(batch, self.derivation.workload.prompt, self.generated)
 
     def decode_sum(self, batch: int, first: int, steps: int) -> sympy.Rational:
-        """Exact sum of ``steps`` decode steps' times at ``batch``, contexts first .. first + steps - 1."""
-        per_step = substitute(self._bound_step(DECODE_STEP), {B: sympy.Integer(batch)})
+        """Exact sum of ``steps`` decode steps' times at ``batch``, contexts first .. first + steps - 1;
+        with speculation, the expected time to make that many tokens (see
+        :mod:`symbolic.performance.speculation`)."""
+        per_step = substitute(self._bound_token_step(), {B: sympy.Integer(batch)})
         return sum_linear_pieces(per_step, c, first, steps)
 
+    def _bound_token_step(self) -> sympy.Expr:
+        """A decode step's time in B and c; with speculation, a verify step and its draft steps over
+        the tokens the step yields in expectation: the time per token at context c."""
+        if self.speculation is None:
+            return self._bound_step(DECODE_STEP)
+        from .speculation import verify_phase
+
+        spec = self.speculation
+        draft = spec.draft._bound_step(DECODE_STEP)
+        drafts = sympy.Add(*(draft.xreplace({c: c + j}) for j in range(spec.gamma)))
+        return (self._bound_step(verify_phase(spec.gamma)) + drafts) / spec.tokens_per_step
+
     def prefill_time(self, batch: int) -> sympy.Rational:
-        """The prefill of ``batch`` prompts of S tokens: the time to first token."""
-        return self.evaluate(self._bound_step(PREFILL), batch=batch)
+        """The prefill of ``batch`` prompts of S tokens: the time to first token (the draft's
+        prefill of the same prompts included)."""
+        own = self.evaluate(self._bound_step(PREFILL), batch=batch)
+        return own + (self.speculation.draft.prefill_time(batch) if self.speculation else 0)
+
+    def token_step_time(self, batch: int) -> sympy.Rational:
+        """A decode step's time at the workload's context, per token made."""
+        return self.evaluate(self._bound_token_step(), batch=batch)
 
     def decode_loop(self, batch: int) -> sympy.Rational:
         """The same sum, step by step (for checking the closed form)."""
@@ -368,7 +389,22 @@ class Performance:
         """Memory left for the KV cache: the usable share of the device, less the weights and the
         activation workspace (as engines size their cache: vLLM profiles a forward of
         max_num_batched_tokens and gives the cache what remains of gpu_memory_utilization)."""
-        return self.evaluate(M_dev * f_mem - self.weight_bytes_per_device) - self.workspace_bytes
+        return self.evaluate(M_dev * f_mem - self.weight_bytes_per_device) - self.workspace_bytes \
+            - self.draft_weight_bytes
+
+    @cached_property
+    def draft_weight_bytes(self) -> sympy.Rational:
+        """Weights a speculative draft adds on a device: all of its own, or for a module that
+        shares the model's embedding and head (MTP), its layers'."""
+        spec = self.speculation
+        if spec is None:
+            return sympy.Integer(0)
+        draft = spec.draft
+        if not spec.shares_weights:
+            return draft.evaluate(draft.weight_bytes_per_device)
+        layers = sympy.Add(*(s.repeats * sum((op.param_bytes for op in s.ops), sympy.Integer(0))
+                             for s in draft.model.device_sections if s.is_layer))
+        return draft.evaluate(layers)
 
     @cached_property
     def usable_bytes_per_device(self) -> sympy.Rational:
@@ -406,7 +442,10 @@ class Performance:
         if reserve and reserve < end:
             raise WorkloadError(f"--kv-reserve {reserve} is shorter than a request's {end} tokens "
                                 f"(prompt + output)")
-        return self.evaluate(self.kv_bytes_per_sequence(sympy.Integer(self.allocated_tokens(end))))
+        held = sympy.Integer(self.allocated_tokens(end))
+        draft = self.speculation.draft.evaluate(self.speculation.draft.kv_bytes_per_sequence(held)) \
+            if self.speculation else 0
+        return self.evaluate(self.kv_bytes_per_sequence(held)) + draft
 
     def check_weights_fit(self) -> None:
         """Refuse a deployment whose weights alone exceed a device's usable memory, naming how many
@@ -425,7 +464,8 @@ class Performance:
         """Bytes one device holds for ``batch`` sequences at the end of their requests: its weights
         and the KV cache of its ceil(B / N_ep) sequences at context S + g."""
         sequences = -(-batch // self.deployment.ep)
-        return self.evaluate(self.weight_bytes_per_device) + sequences * self.kv_bytes_per_sequence_at_end
+        return (self.evaluate(self.weight_bytes_per_device) + self.draft_weight_bytes + self.workspace_bytes
+                + sequences * self.kv_bytes_per_sequence_at_end)
 
     def fits(self, batch: int) -> bool:
         return bool(self.memory_needed_per_device(batch) <= self.usable_bytes_per_device)
@@ -509,7 +549,7 @@ class Performance:
             if price is not None else None
         return BatchPoint(
             batch=batch, ttft_s=ttft,
-            tpot_at_context_s=self.evaluate(self._bound_step(DECODE_STEP), batch=batch),
+            tpot_at_context_s=self.token_step_time(batch),
             tpot_mean_s=decode / self.generated, decode_s=decode, request_s=ttft + decode,
             decode_tokens_per_s=tokens / decode, request_tokens_per_s=tokens / (ttft + decode),
             decode_tokens_per_s_per_sequence=sympy.Integer(self.generated) / decode,
@@ -722,6 +762,7 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "ops_per_byte": float(perf.ops_per_byte()),
         "weights_bytes_per_device": int(perf.evaluate(perf.weight_bytes_per_device)),
         "kv_bytes_per_sequence_per_device": int(perf.kv_bytes_per_sequence_at_end),
+        **({"speculative": _speculative(perf)} if perf.speculation else {}),
         "kv_allocation": {"block_tokens": dep.kv_block, "reserved_tokens": dep.kv_reserve,
                           "workspace_tokens": dep.workspace_tokens,
                           "workspace_bytes_per_device": int(perf.workspace_bytes)},
@@ -747,6 +788,16 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "cost_per_million_input_tokens": [_float(p.cost_input) for p in points],
         **({"users": _users(users, max_batch, dep.devices)} if users else {}),
     }
+
+
+def _speculative(perf: Performance) -> dict:
+    """The speculative-decoding section of the JSON: the draft, gamma, alpha, tokens per step."""
+    spec = perf.speculation
+    return {"draft": spec.draft.model.arch.name, "tokens_drafted_per_step": spec.gamma,
+            "acceptance": float(spec.alpha), "expected_tokens_per_step": float(spec.tokens_per_step),
+            "expected_tokens_formula": "(1 - alpha^(gamma + 1)) / (1 - alpha)  (Leviathan et al., ICML 2023)",
+            "draft_weights_bytes_per_device": int(perf.draft_weight_bytes),
+            "draft_shares_embedding_and_head": spec.shares_weights}
 
 
 EFFICIENCY_FIELDS = (("mfu", eta_f), ("mbu", eta_m), ("attention_efficiency", eta_a),

@@ -120,6 +120,8 @@ def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
     group.add_argument("--workspace-tokens", help="tokens of the forward whose activations memory keeps free "
                        "(0; vLLM: max_num_batched_tokens)")
     if users:   # derive alone: its request times are speculation-aware, the figures and sweeps not yet
+        group.add_argument("--concurrency", help="users served in a closed loop with continuous batching: "
+                           "TTFT, TPOT and throughput at that load")
         group.add_argument("--draft", help="speculative decoding: a draft model (preset or config), or mtp "
                            "(the model's own multi-token-prediction layer)")
         group.add_argument("--speculative-tokens", help="tokens the draft proposes per verify step, gamma")
@@ -134,7 +136,7 @@ SCALAR_KEYS = ("batch", "prompt", "context", "weight_dtype", "kv_dtype", "activa
                "link_latency", "kernel_latency", "padding_rows", "attention_efficiency", "link_efficiency",
                "memory_fraction", "price", "users", "attention_count", "lm_head_positions", "profile",
                "engine", "kv_block", "kv_reserve", "workspace_tokens", "draft", "speculative_tokens",
-               "acceptance")
+               "acceptance", "concurrency")
 
 
 def setting_from_args(args, model, **overrides) -> Setting:
@@ -275,7 +277,8 @@ def _derive(args) -> str:
         if performance is not None:
             from .performance.roofline import performance_dict
 
-            document["performance"] = performance_dict(performance, list(setting.batches), setting.users)
+            document["performance"] = performance_dict(performance, list(setting.batches), setting.users,
+                                                       setting.concurrency)
         return dumps(document, indent=2) + "\n"
     if performance is not None:
         from .performance.roofline import performance_dict

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import sympy
 
 from ..errors import SymbolicError
+from ..performance.roofline import serving_weights
 from ..setting import Setting
 from .points import Measurement
 
@@ -136,9 +137,10 @@ def _decode_rate(point, options) -> Recipe:
 
 def _tpot_concurrency(point, options) -> Recipe:
     users = point.concurrency or point.batch
+    prefill_weight, decode_weight = serving_weights(users, point.osl)
     return Recipe(_setting(point, options, point.isl), TIME, _regime(point, users),
-                  prefill_weight=sympy.Rational(users - 1, point.osl), decode_batch=users,
-                  first_context=point.isl, decode_steps=point.osl, decode_weight=sympy.Rational(1, point.osl))
+                  prefill_weight=prefill_weight, decode_batch=users, first_context=point.isl,
+                  decode_steps=point.osl, decode_weight=decode_weight)
 
 
 def _offline(point, options) -> Recipe:

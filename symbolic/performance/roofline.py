@@ -538,6 +538,21 @@ class Performance:
             self._points[batch] = self._point(batch)
         return self._points[batch]
 
+    def serving(self, concurrency: int) -> ServingPoint:
+        """Serving ``concurrency`` users in a closed loop (each starts a new request when its last
+        ends), with continuous batching: a request's g decode steps run at batch C, and between
+        them the prefills of the C - 1 requests that start during its life (one each, in steady
+        state), so its time per output token is the mean decode step at batch C over contexts
+        S .. S + g - 1 plus (C - 1) TTFT(1, S) / g (see :func:`serving_weights`). At C = 1 it is
+        the static batch of one."""
+        prefill_weight, decode_weight = serving_weights(concurrency, self.generated)
+        ttft = self.prefill_time(1)
+        decode = self.decode_total(concurrency)
+        tpot = prefill_weight * ttft + decode_weight * decode
+        request = ttft + self.generated * tpot
+        return ServingPoint(concurrency, ttft, tpot, request, concurrency * self.generated / request,
+                            self.fits(concurrency))
+
     def _point(self, batch: int) -> BatchPoint:
         prompt = self.derivation.workload.prompt
         ttft = self.prefill_time(batch)
@@ -557,6 +572,25 @@ class Performance:
             cost_output=per_token_cost(decode, tokens) if per_token_cost else None,
             cost_input=per_token_cost(ttft, batch * prompt) if per_token_cost else None,
         )
+
+
+def serving_weights(concurrency: int, generated: int) -> tuple[sympy.Rational, sympy.Rational]:
+    """(a, b) with a request's time per output token under continuous batching at a concurrency C
+    in a closed loop = a TTFT(1, S) + b (sum of its g decode steps at batch C): a = (C - 1) / g,
+    the prefills of the requests that start during its life spread over its tokens, b = 1 / g."""
+    return sympy.Rational(concurrency - 1, generated), sympy.Rational(1, generated)
+
+
+@dataclass(frozen=True)
+class ServingPoint:
+    """Serving C users in a closed loop with continuous batching (see :meth:`Performance.serving`)."""
+
+    concurrency: int
+    ttft_s: sympy.Rational           # a request's prefill, alone
+    tpot_s: sympy.Rational           # per output token, prefills of the others included
+    request_s: sympy.Rational        # TTFT + g TPOT
+    output_tokens_per_s: sympy.Rational   # C g / request_s, all users together
+    fits: bool
 
 
 @dataclass(frozen=True)
@@ -730,7 +764,8 @@ def fit_note(perf: Performance, point: BatchPoint) -> str:
             f"{binary_bytes(perf.usable_bytes_per_device)}")
 
 
-def performance_dict(perf: Performance, batches: list[int], users: int | None = None) -> dict:
+def performance_dict(perf: Performance, batches: list[int], users: int | None = None,
+                     concurrency: int | None = None) -> dict:
     """The ``performance`` section of the JSON document: settings, capacity, and one column per
     quantity with a value for each batch size. A batch that does not fit is answered all the same
     and marked: ``fits`` is false and ``does_not_fit`` says what it would need."""
@@ -787,6 +822,7 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "cost_per_million_output_tokens": [_float(p.cost_output) for p in points],
         "cost_per_million_input_tokens": [_float(p.cost_input) for p in points],
         **({"users": _users(users, max_batch, dep.devices)} if users else {}),
+        **({"serving": _serving(perf.serving(concurrency))} if concurrency else {}),
     }
 
 
@@ -813,6 +849,14 @@ def efficiency_symbols(dep: Deployment) -> dict:
     return {str(symbol): {"field": name, "value": float(getattr(dep, name)),
                           "meaning": VOCABULARY[str(symbol)].meaning, "unit": VOCABULARY[str(symbol)].unit}
             for name, symbol in EFFICIENCY_FIELDS}
+
+
+def _serving(point: ServingPoint) -> dict:
+    return {"concurrency": point.concurrency, "ttft_s": float(point.ttft_s), "tpot_s": float(point.tpot_s),
+            "request_s": float(point.request_s), "output_tokens_per_s": float(point.output_tokens_per_s),
+            "fits": point.fits,
+            "model": "closed loop with continuous batching: TPOT = mean decode step at batch C + "
+                     "(C - 1) TTFT(1, S) / g"}
 
 
 def _users(users: int, max_batch: int, devices: int) -> dict:

@@ -1,0 +1,44 @@
+"""Serving at a concurrency in a closed loop with continuous batching (issue 15)."""
+
+import json
+
+import pytest
+
+from symbolic.measurements.mapping import predict
+from symbolic.measurements.points import Measurement
+
+from .command import symbolic_cli
+
+BASE = ["llama-3.1-8b", "--hardware", "h100-sxm", "--prompt", "1000", "--output", "200"]
+
+
+def _perf(*args) -> dict:
+    result = symbolic_cli("derive", *BASE, *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["performance"]
+
+
+def test_one_user_is_the_static_batch_of_one():
+    perf = _perf("--concurrency", "1")
+    assert perf["serving"]["tpot_s"] == perf["tpot_mean_s"][0]
+    assert perf["serving"]["request_s"] == pytest.approx(perf["request_s"][0], rel=1e-12)
+
+
+def test_each_request_waits_for_the_prefills_of_the_others():
+    perf = _perf("--concurrency", "8", "--batch", "1,8")
+    serving = perf["serving"]
+    assert serving["tpot_s"] == pytest.approx(perf["tpot_mean_s"][1] + 7 * perf["ttft_s"][0] / 200, rel=1e-12)
+    assert serving["output_tokens_per_s"] == pytest.approx(8 * 200 / serving["request_s"])
+
+
+def test_validate_predicts_a_serving_benchmark_as_derive_serves_it():
+    """A tpot_concurrency measurement is predicted from the same expression derive reports."""
+    point = Measurement(id="c8", preset="llama-3.1-8b", hardware="h100-sxm", value=1, unit="s",
+                        mapping="tpot_concurrency", isl=1000, osl=200, concurrency=8, batch=8)
+    assert float(predict(point).value) == pytest.approx(_perf("--concurrency", "8")["serving"]["tpot_s"],
+                                                        rel=1e-12)
+
+
+def test_concurrency_needs_a_deployment():
+    result = symbolic_cli("derive", "llama-3.1-8b", "--concurrency", "4")
+    assert result.returncode == 2 and "--hardware" in result.stderr

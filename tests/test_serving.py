@@ -42,3 +42,21 @@ def test_validate_predicts_a_serving_benchmark_as_derive_serves_it():
 def test_concurrency_needs_a_deployment():
     result = symbolic_cli("derive", "llama-3.1-8b", "--concurrency", "4")
     assert result.returncode == 2 and "--hardware" in result.stderr
+
+
+def test_deepseek_v3_on_eight_gpus_attention_data_parallel_or_tensor_parallel():
+    """Both of DeepSeek-V3's serving layouts on one 8-GPU node, eight devices each: attention
+    data-parallel beside expert-parallel MoE (``--ep 8``: SGLang's --enable-dp-attention with EP),
+    and attention tensor-parallel (``--tp 8``). MLA caches one latent per token, which tensor
+    parallelism cannot split (its single KV head is replicated on every rank), so under TP every
+    device holds every sequence's cache, and data-parallel attention serves about N times the
+    sequences (the reason SGLang's v0.4 release gives for DP attention)."""
+    options = ["deepseek-v3", "--hardware", "h200", "--batch", "64", "--prompt", "2048", "--output", "256"]
+    dp = json.loads(symbolic_cli("derive", *options, "--ep", "8").stdout)["performance"]
+    tp = json.loads(symbolic_cli("derive", *options, "--tp", "8").stdout)["performance"]
+    assert dp["parallel"]["devices"] == tp["parallel"]["devices"] == 8
+    assert dp["kv_bytes_per_sequence_per_device"] == tp["kv_bytes_per_sequence_per_device"]
+    free = [p["usable_bytes_per_device"] - p["weights_bytes_per_device"] for p in (dp, tp)]
+    assert dp["max_batch"] == 8 * (free[0] // dp["kv_bytes_per_sequence_per_device"])
+    assert tp["max_batch"] == free[1] // tp["kv_bytes_per_sequence_per_device"]
+    assert dp["max_batch"] > 5 * tp["max_batch"]

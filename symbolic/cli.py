@@ -32,7 +32,7 @@ from .config.presets import get_preset, preset_names
 from .errors import SymbolicError
 from .outputs.files import atomic_output, check_target, dumps, write_atomically
 from .outputs.render import FORMATS, LANGUAGES, render
-from .setting import MAX_DEGREE, Setting, parse_range
+from .setting import MAX_DEGREE, Setting, parse_number, parse_range
 
 EXIT_USAGE = 2
 
@@ -92,6 +92,8 @@ def _add_efficiency(group) -> None:
     group.add_argument("--attention-efficiency", help="share of the roofline attention kernels achieve, "
                        "eta_a (1)")
     group.add_argument("--link-efficiency", help="share of the link bandwidth achieved, eta_l (1)")
+    group.add_argument("--dequant-flops", help="work of expanding weight-only-quantized weights per matmul "
+                       "FLOP, c_dq (0)")
 
 
 def _add_measurement_options(parser) -> None:
@@ -120,6 +122,9 @@ def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
     group.add_argument("--workspace-tokens", help="tokens of the forward whose activations memory keeps free "
                        "(0; vLLM: max_num_batched_tokens)")
     if users:   # derive alone: its request times are speculation-aware, the figures and sweeps not yet
+        group.add_argument("--crossover-dtype", help="weight dtypes to compare with: the batch at which "
+                           "these weights stop paying against each (int8:0.25,bf16: a dtype, and its "
+                           "--dequant-flops after a colon)")
         group.add_argument("--concurrency", help="users served in a closed loop with continuous batching: "
                            "TTFT, TPOT and throughput at that load")
         group.add_argument("--draft", help="speculative decoding: a draft model (preset or config), or mtp "
@@ -134,6 +139,7 @@ def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
 SCALAR_KEYS = ("batch", "prompt", "context", "weight_dtype", "kv_dtype", "activation_dtype", "hardware",
                "hardware_file", "tp", "pp", "ep", "output", "compute_dtype", "mfu", "mbu", "overhead",
                "link_latency", "kernel_latency", "padding_rows", "attention_efficiency", "link_efficiency",
+               "dequant_flops",
                "memory_fraction", "price", "users", "attention_count", "lm_head_positions", "profile",
                "engine", "kv_block", "kv_reserve", "workspace_tokens", "draft", "speculative_tokens",
                "acceptance", "concurrency")
@@ -271,6 +277,9 @@ def _derive(args) -> str:
         require_matplotlib()
         check_target(args.plots, "--plots", folder=True)
     setting = setting_from_args(args, args.model)
+    if args.crossover_dtype and args.format != "json":
+        raise SymbolicError("--crossover-dtype is reported in the JSON (--format json)")
+    crossovers = _crossovers(args, setting)
     derivation, performance = setting.derivation, setting.performance
     if args.format == "json":
         document = derivation.to_dict()
@@ -278,7 +287,7 @@ def _derive(args) -> str:
             from .performance.roofline import performance_dict
 
             document["performance"] = performance_dict(performance, list(setting.batches), setting.users,
-                                                       setting.concurrency)
+                                                       setting.concurrency, crossovers)
         return dumps(document, indent=2) + "\n"
     if performance is not None:
         from .performance.roofline import performance_dict
@@ -302,6 +311,24 @@ def _derive(args) -> str:
         for path in made.values():     # no figures left behind by a document that failed
             path.unlink(missing_ok=True)
         raise
+
+
+def _crossovers(args, setting: Setting) -> dict | None:
+    """``--crossover-dtype int8,bf16``: the same setting with each of those weight dtypes."""
+    if not getattr(args, "crossover_dtype", None):
+        return None
+    if setting.performance is None:
+        raise SymbolicError("--crossover-dtype needs --hardware")
+    others = {}
+    for item in (d.strip() for d in args.crossover_dtype.split(",") if d.strip()):
+        name, _, cost = item.partition(":")
+        changes = {"weight_dtype": name.strip()}
+        if cost:
+            changes["dequant_flops"] = parse_number(cost.strip(), f"--crossover-dtype {item}", 0, 1000)
+        others[item] = setting.replace(**changes).performance
+    if not others:
+        raise SymbolicError("--crossover-dtype needs at least one dtype")
+    return others
 
 
 def _check(args) -> tuple[str, int]:
@@ -498,7 +525,7 @@ def _plot(args) -> int:
 
 
 VALIDATE_KEYS = ("hardware_file", "profile", "engine", "mfu", "mbu", "overhead", "link_latency",
-                 "kernel_latency", "padding_rows", "attention_efficiency", "link_efficiency",
+                 "kernel_latency", "padding_rows", "attention_efficiency", "link_efficiency", "dequant_flops",
                  "memory_fraction", "attention_count", "lm_head_positions")
 
 
@@ -578,7 +605,7 @@ def _sources_of(path: str) -> dict:
 
 
 EFFICIENCY_KEYS = ("mfu", "mbu", "overhead", "link_latency", "kernel_latency", "padding_rows",
-                   "attention_efficiency", "link_efficiency")
+                   "dequant_flops", "attention_efficiency", "link_efficiency")
 
 
 def _efficiency_label(setting: Setting, options: dict) -> str:

@@ -113,7 +113,7 @@ def parse_number(text, name: str, low=0, high=None, low_open: bool = False):
 
 # Fields of a setting: name -> (what reads the value, whether it belongs to a deployment).
 _DEPLOYMENT = ("hardware_file", "tp", "pp", "ep", "compute_dtype", "mfu", "mbu", "overhead",
-               "link_latency", "kernel_latency", "padding_rows", "attention_efficiency",
+               "link_latency", "kernel_latency", "padding_rows", "attention_efficiency", "dequant_flops",
                "link_efficiency", "memory_fraction", "price", "users", "profile", "engine", "kv_block",
                "kv_reserve", "workspace_tokens", "draft", "speculative_tokens", "acceptance", "concurrency")
 _READERS = {
@@ -137,6 +137,7 @@ _READERS = {
     "link_latency": lambda v, n: parse_number(v, n, 0, 3600),
     "kernel_latency": lambda v, n: parse_number(v, n, 0, 3600),
     "padding_rows": lambda v, n: parse_number(v, n, 0, 10**6),
+    "dequant_flops": lambda v, n: parse_number(v, n, 0, 1000),
     "attention_efficiency": lambda v, n: parse_number(v, n, 0, 1, low_open=True),
     "link_efficiency": lambda v, n: parse_number(v, n, 0, 1, low_open=True),
     "price": lambda v, n: parse_number(v, n, 0, 10**9),
@@ -217,6 +218,7 @@ class Setting:
     link_latency: sympy.Rational | None = None
     kernel_latency: sympy.Rational | None = None
     padding_rows: sympy.Rational | None = None
+    dequant_flops: sympy.Rational | None = None
     attention_efficiency: sympy.Rational | None = None
     link_efficiency: sympy.Rational | None = None
     memory_fraction: sympy.Rational | None = None
@@ -338,6 +340,7 @@ class Setting:
             link_latency_s=given.get("link_latency", DEFAULT_LINK_LATENCY),
             kernel_latency_s=given.get("kernel_latency") or zero,
             padding_rows=given.get("padding_rows") or zero,
+            dequant_flops=given.get("dequant_flops") or zero,
             attention_efficiency=given.get("attention_efficiency") or one,
             link_efficiency=given.get("link_efficiency") or one,
             memory_fraction=self.memory_fraction or one, price_per_hour=self.price,

@@ -137,5 +137,5 @@ def test_json_names_every_efficiency_parameter_with_its_meaning():
 
     out = symbolic_cli("derive", "llama-3.1-8b", "--hardware", "h100-sxm", "--padding-rows", "64").stdout
     symbols = json.loads(out)["performance"]["efficiency"]["symbols"]
-    assert set(symbols) == {"eta_f", "eta_m", "eta_a", "m_pad", "t_kern", "t_o", "t_link", "eta_l"}
+    assert set(symbols) == {"eta_f", "eta_m", "eta_a", "m_pad", "t_kern", "t_o", "t_link", "eta_l", "c_dq"}
     assert symbols["m_pad"]["value"] == 64 and "padding" in symbols["m_pad"]["meaning"]

@@ -30,6 +30,7 @@ PARALLEL_SNAPSHOT = Path(__file__).parent / "fixtures" / "numbers-parallel-snaps
 HARDWARE = "h200"
 LEFT_OUT = ("closed_forms", "textbook_forms", "display")   # text that may be rewritten, not numbers
 NEW_EFFICIENCY_KEYS = ("model", "kernel_latency_s", "padding_rows", "attention_efficiency", "link_efficiency",
+                       "dequant_flops",
                        "symbols")
 
 

@@ -27,7 +27,7 @@ import sympy
 from ..architecture.workload import DECODE_STEP, PREFILL
 from ..errors import SymbolicError
 from ..exact import for_floats, substitute
-from ..symbols import VOCABULARY, B, c, eta_a, eta_f, eta_l, eta_m, m_pad, t_kern, t_link, t_o
+from ..symbols import VOCABULARY, B, c, c_dq, eta_a, eta_f, eta_l, eta_m, m_pad, t_kern, t_link, t_o
 from .mapping import NotExpressible, recipe
 from .points import Measurement
 
@@ -69,6 +69,7 @@ PARAMETERS = {p.key: p for p in (
     Parameter("padding_rows", m_pad, ROWS, 32.0),
     Parameter("overhead", t_o, LATENCY, 2e-4),
     Parameter("link_latency", t_link, LATENCY, 5e-6),
+    Parameter("dequant_flops", c_dq, ROWS, 0.5),
 )}
 """Every parameter calibrate can fit, by the setting key (and command-line option) that sets it."""
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..errors import SymbolicError
 
 PROFILE_KEYS = ("mfu", "mbu", "attention_efficiency", "link_efficiency", "kernel_latency", "padding_rows",
-                "overhead", "link_latency")
+                "overhead", "link_latency", "dequant_flops")
 """The setting keys a profile may give."""
 
 IDEAL = "ideal roofline"

@@ -41,6 +41,7 @@ from ..symbols import (
     b_a,
     b_kv,
     c,
+    c_dq,
     eta_a,
     eta_f,
     eta_l,
@@ -52,10 +53,12 @@ from ..symbols import (
     t_kern,
     t_link,
     t_o,
+    x_q,
+    x_w,
 )
 
 IDEAL_KERNELS = {t_kern: sympy.Integer(0), m_pad: sympy.Integer(0), eta_a: sympy.Integer(1),
-                 eta_l: sympy.Integer(1)}
+                 eta_l: sympy.Integer(1), c_dq: sympy.Integer(0)}
 """The kernel-level efficiency parameters at their ideal values, where the roofline is the
 textbook one: no launch latency, no padding rows, attention and links at the full roofline."""
 
@@ -88,8 +91,13 @@ def op_compute_time(op: Op) -> sympy.Expr:
     """Seconds an op's FLOPs take: its FLOPs, and m_pad more rows through every weight matrix it
     reads (a matmul kernel computes in tiles, so a decode matmul of a few rows costs as if it had
     m_pad more; Nvidia's 'Matrix Multiplication Background' guide on tile and wave quantization),
-    at the peak rate F_peak times the compute efficiency eta_f (and eta_a in attention kernels)."""
-    return (op.flops + m_pad * op.row_flops) / (F_peak * eta_f * _attention_share(op))
+    at the peak rate F_peak times the compute efficiency eta_f (and eta_a in attention kernels).
+    A matmul whose weights are stored narrower than it computes (weight-only quantization)
+    expands them inside the kernel: c_dq more work per FLOP, so a cost that grows with the batch."""
+    work = op.flops + m_pad * op.row_flops
+    if op.kind is OpKind.MATMUL:
+        work += c_dq * (x_q if op.quantized else x_w) * op.flops
+    return work / (F_peak * eta_f * _attention_share(op))
 
 
 def op_memory_time(op: Op) -> sympy.Expr:
@@ -167,6 +175,7 @@ class Deployment:
     padding_rows: sympy.Rational = sympy.Integer(0)
     attention_efficiency: sympy.Rational = sympy.Integer(1)
     link_efficiency: sympy.Rational = sympy.Integer(1)
+    dequant_flops: sympy.Rational = sympy.Integer(0)
     memory_fraction: sympy.Rational = sympy.Integer(1)
     kv_block: int = 1                       # tokens per KV-cache block (vLLM's block_size: 16)
     kv_reserve: int | None = None           # tokens reserved per sequence whatever it uses (max length)
@@ -191,7 +200,8 @@ class Deployment:
                 flag = name.replace("_", "-")
                 raise SymbolicError(f"--{flag} must be in (0, 1], got {getattr(self, name)!r}")
             object.__setattr__(self, name, value)
-        for name in ("overhead_s", "link_latency_s", "kernel_latency_s", "padding_rows", "price_per_hour"):
+        for name in ("overhead_s", "link_latency_s", "kernel_latency_s", "padding_rows", "dequant_flops",
+                     "price_per_hour"):
             raw = getattr(self, name)
             if raw is None:
                 continue
@@ -224,7 +234,7 @@ class Deployment:
             F_peak: a.peak(self.compute_dtype), BW_mem: a.memory_bandwidth, M_dev: a.memory_bytes,
             eta_f: self.mfu, eta_m: self.mbu, t_o: self.overhead_s, t_link: self.link_latency_s,
             t_kern: self.kernel_latency_s, m_pad: self.padding_rows, eta_a: self.attention_efficiency,
-            eta_l: self.link_efficiency,
+            eta_l: self.link_efficiency, c_dq: self.dequant_flops,
             f_mem: self.memory_fraction, N_tp: sympy.Integer(self.tp), N_pp: sympy.Integer(self.pp),
             N_ep: sympy.Integer(self.ep),
         }
@@ -247,10 +257,23 @@ class Performance:
         self.deployment = deployment
         self.generated = generated
         self.speculation = speculation if speculation is not None and speculation.gamma > 0 else None
-        self.bindings = {**derivation.bindings, **deployment.bindings(), g: sympy.Integer(generated)}
+        self.bindings = {**derivation.bindings, **deployment.bindings(),
+                         **self._expanded(derivation, deployment), g: sympy.Integer(generated)}
         self._step_times: dict[tuple, sympy.Expr] = {}
         self._points: dict[int, BatchPoint] = {}
         self._critical: dict[int | None, CriticalBatch | None] = {}
+
+    @staticmethod
+    def _expanded(derivation: Derivation, deployment: Deployment) -> dict:
+        """chi_w and chi_q: whether the weights' formats are narrower than the compute dtype, so that
+        a matmul expands them before multiplying (int4 or MXFP4 weights beside bf16 compute)."""
+        from ..architecture.dtypes import dtype
+
+        compute = dtype(deployment.compute_dtype).bytes
+        precision = derivation.precision
+        stored = precision.quantized or precision.weight
+        return {x_w: sympy.Integer(1 if bool(precision.weight.bytes < compute) else 0),
+                x_q: sympy.Integer(1 if bool(stored.bytes < compute) else 0)}
 
     # --- expressions -------------------------------------------------------------------------
 
@@ -650,6 +673,32 @@ def _bisect_root(f) -> CriticalBatch | None:
     return CriticalBatch(sympy.Rational(sympy.Float((low + high) / 2, 15)), exact=False)
 
 
+MAX_CROSSOVER_BATCH = 1 << 20
+
+
+def crossover_batch(narrow: Performance, wide: Performance) -> int | None:
+    """The smallest batch at which a decode step (at the workload's context) of ``narrow`` takes at
+    least as long as one of ``wide``: where storing weights in fewer bytes stops paying, because
+    expanding them costs work that grows with the batch while the bytes saved do not. None when
+    ``narrow`` is faster up to ``MAX_CROSSOVER_BATCH`` sequences (found by doubling, then bisection,
+    on exact step times)."""
+    def slower(batch: int) -> bool:
+        return narrow.token_step_time(batch) >= wide.token_step_time(batch)
+
+    if slower(1):
+        return 1
+    high = 2
+    while not slower(high):
+        if high >= MAX_CROSSOVER_BATCH:
+            return None
+        high *= 2
+    low = high // 2                 # faster at low, slower at high
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if slower(middle) else (middle, high)
+    return high
+
+
 def cost_per_million_tokens(price_per_hour, devices, seconds, tokens):
     """USD for a million tokens: ``devices`` devices at ``price_per_hour`` each, for the
     ``seconds`` it takes to make ``tokens`` tokens. Works on exact rationals and on NumPy arrays."""
@@ -765,7 +814,7 @@ def fit_note(perf: Performance, point: BatchPoint) -> str:
 
 
 def performance_dict(perf: Performance, batches: list[int], users: int | None = None,
-                     concurrency: int | None = None) -> dict:
+                     concurrency: int | None = None, crossovers: dict | None = None) -> dict:
     """The ``performance`` section of the JSON document: settings, capacity, and one column per
     quantity with a value for each batch size. A batch that does not fit is answered all the same
     and marked: ``fits`` is false and ``does_not_fit`` says what it would need."""
@@ -790,6 +839,7 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
                        "padding_rows": float(dep.padding_rows),
                        "attention_efficiency": float(dep.attention_efficiency),
                        "link_efficiency": float(dep.link_efficiency),
+                       "dequant_flops": float(dep.dequant_flops),
                        "memory_fraction": float(dep.memory_fraction),
                        "symbols": efficiency_symbols(dep)},
         "output_tokens": perf.generated,
@@ -823,6 +873,10 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "cost_per_million_input_tokens": [_float(p.cost_input) for p in points],
         **({"users": _users(users, max_batch, dep.devices)} if users else {}),
         **({"serving": _serving(perf.serving(concurrency))} if concurrency else {}),
+        **({"weight_crossover": {name: {"batch": crossover_batch(perf, other),
+                                        "meaning": f"the smallest batch at which a decode step with these "
+                                                   f"weights takes at least as long as with {name} weights"}
+                                 for name, other in crossovers.items()}} if crossovers else {}),
     }
 
 
@@ -838,7 +892,7 @@ def _speculative(perf: Performance) -> dict:
 
 EFFICIENCY_FIELDS = (("mfu", eta_f), ("mbu", eta_m), ("attention_efficiency", eta_a),
                      ("padding_rows", m_pad), ("kernel_latency_s", t_kern), ("overhead_s", t_o),
-                     ("link_latency_s", t_link), ("link_efficiency", eta_l))
+                     ("link_latency_s", t_link), ("link_efficiency", eta_l), ("dequant_flops", c_dq))
 """Each efficiency parameter of a deployment and the symbol it binds in the step time."""
 
 

@@ -247,10 +247,10 @@ TERMS: tuple[Term, ...] = (
          ("dequant_flops", "dequantization_cost"), integer=False,
          zh="仅权重量化矩阵乘的解量化工作量（每个矩阵乘 FLOP 的倍数）："
             "在每次矩阵乘中把 int4/int8 权重展开，随 batch 增长"),
-    Term("x_w", r"\chi_{w}", "1 when the weights' format is expanded before multiplying (narrower than "
+    Term("chi_w", r"\chi_{w}", "1 when the weights' format is expanded before multiplying (narrower than "
          "the compute dtype: weight-only quantization), else 0", "1", (), (), integer=False,
          zh="权重格式在相乘前需要展开时为 1（比计算数据类型窄：仅权重量化），否则为 0"),
-    Term("x_q", r"\chi_{q}", "1 when the format of the weights a checkpoint stores quantized is expanded "
+    Term("chi_q", r"\chi_{q}", "1 when the format of the weights a checkpoint stores quantized is expanded "
          "before multiplying, else 0", "1", (), (), integer=False,
          zh="检查点量化存储的权重格式在相乘前需要展开时为 1，否则为 0"),
     Term("t_o", r"t_{o}", "fixed overhead per step (launches, synchronisation)", "s", (),
@@ -337,8 +337,8 @@ m_pad = VOCABULARY["m_pad"].symbol
 eta_a = VOCABULARY["eta_a"].symbol
 eta_l = VOCABULARY["eta_l"].symbol
 c_dq = VOCABULARY["c_dq"].symbol
-x_w = VOCABULARY["x_w"].symbol
-x_q = VOCABULARY["x_q"].symbol
+chi_w = VOCABULARY["chi_w"].symbol
+chi_q = VOCABULARY["chi_q"].symbol
 f_mem = VOCABULARY["f_mem"].symbol
 N_tp = VOCABULARY["N_tp"].symbol
 N_pp = VOCABULARY["N_pp"].symbol

@@ -42,6 +42,8 @@ from ..symbols import (
     b_kv,
     c,
     c_dq,
+    chi_q,
+    chi_w,
     eta_a,
     eta_f,
     eta_l,
@@ -53,8 +55,6 @@ from ..symbols import (
     t_kern,
     t_link,
     t_o,
-    x_q,
-    x_w,
 )
 
 IDEAL_KERNELS = {t_kern: sympy.Integer(0), m_pad: sympy.Integer(0), eta_a: sympy.Integer(1),
@@ -96,7 +96,7 @@ def op_compute_time(op: Op) -> sympy.Expr:
     expands them inside the kernel: c_dq more work per FLOP, so a cost that grows with the batch."""
     work = op.flops + m_pad * op.row_flops
     if op.kind is OpKind.MATMUL:
-        work += c_dq * (x_q if op.quantized else x_w) * op.flops
+        work += c_dq * (chi_q if op.quantized else chi_w) * op.flops
     return work / (F_peak * eta_f * _attention_share(op))
 
 
@@ -272,8 +272,8 @@ class Performance:
         compute = dtype(deployment.compute_dtype).bytes
         precision = derivation.precision
         stored = precision.quantized or precision.weight
-        return {x_w: sympy.Integer(1 if bool(precision.weight.bytes < compute) else 0),
-                x_q: sympy.Integer(1 if bool(stored.bytes < compute) else 0)}
+        return {chi_w: sympy.Integer(1 if bool(precision.weight.bytes < compute) else 0),
+                chi_q: sympy.Integer(1 if bool(stored.bytes < compute) else 0)}
 
     # --- expressions -------------------------------------------------------------------------
 

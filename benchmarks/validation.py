@@ -52,7 +52,11 @@ def main() -> int:
             continue
         per_hardware = tuple(p.key for p in parse_fit(engine.per_hardware)) if engine.per_hardware else ()
         start = time.perf_counter()
-        fit = calibrate(chosen, parse_fit(engine.fit), per_hardware=per_hardware)
+        try:
+            fit = calibrate(chosen, parse_fit(engine.fit), per_hardware=per_hardware)
+        except SymbolicError as exc:   # too few points of this engine to refit its profile
+            print(f"{engine.name}: not refitted ({exc})")
+            continue
         calibrate_s += time.perf_counter() - start
         held_out += fit.leave_one_out
     loo = error_summary(held_out)

@@ -125,6 +125,8 @@ def _add_deployment(parser, *, lists: bool = False, users: bool = True) -> None:
         group.add_argument("--crossover-dtype", help="weight dtypes to compare with: the batch at which "
                            "these weights stop paying against each (int8:0.25,bf16: a dtype, and its "
                            "--dequant-flops after a colon)")
+        group.add_argument("--chunk-tokens", help="with --concurrency: chunked prefill, at most this many "
+                           "tokens a step (vLLM's max_num_batched_tokens)")
         group.add_argument("--concurrency", help="users served in a closed loop with continuous batching: "
                            "TTFT, TPOT and throughput at that load")
         group.add_argument("--draft", help="speculative decoding: a draft model (preset or config), or mtp "
@@ -142,7 +144,7 @@ SCALAR_KEYS = ("batch", "prompt", "context", "weight_dtype", "kv_dtype", "activa
                "dequant_flops",
                "memory_fraction", "price", "users", "attention_count", "lm_head_positions", "profile",
                "engine", "kv_block", "kv_reserve", "workspace_tokens", "draft", "speculative_tokens",
-               "acceptance", "concurrency")
+               "acceptance", "concurrency", "chunk_tokens")
 
 
 def setting_from_args(args, model, **overrides) -> Setting:
@@ -277,6 +279,8 @@ def _derive(args) -> str:
         require_matplotlib()
         check_target(args.plots, "--plots", folder=True)
     setting = setting_from_args(args, args.model)
+    if setting.chunk_tokens and not setting.concurrency:
+        raise SymbolicError("--chunk-tokens is the budget of serving at a --concurrency; give both")
     if args.crossover_dtype and args.format != "json":
         raise SymbolicError("--crossover-dtype is reported in the JSON (--format json)")
     crossovers = _crossovers(args, setting)
@@ -287,7 +291,7 @@ def _derive(args) -> str:
             from .performance.roofline import performance_dict
 
             document["performance"] = performance_dict(performance, list(setting.batches), setting.users,
-                                                       setting.concurrency, crossovers)
+                                                       setting.concurrency, crossovers, setting.chunk_tokens)
         return dumps(document, indent=2) + "\n"
     if performance is not None:
         from .performance.roofline import performance_dict

@@ -115,7 +115,8 @@ def parse_number(text, name: str, low=0, high=None, low_open: bool = False):
 _DEPLOYMENT = ("hardware_file", "tp", "pp", "ep", "compute_dtype", "mfu", "mbu", "overhead",
                "link_latency", "kernel_latency", "padding_rows", "attention_efficiency", "dequant_flops",
                "link_efficiency", "memory_fraction", "price", "users", "profile", "engine", "kv_block",
-               "kv_reserve", "workspace_tokens", "draft", "speculative_tokens", "acceptance", "concurrency")
+               "kv_reserve", "workspace_tokens", "draft", "speculative_tokens", "acceptance", "concurrency",
+               "chunk_tokens")
 _READERS = {
     "batch": lambda v, n: tuple(parse_range(v, n, 1)),
     "prompt": lambda v, n: parse_count(v, n, 1),
@@ -146,6 +147,7 @@ _READERS = {
     "kv_reserve": lambda v, n: parse_count(v, n, 1),
     "workspace_tokens": lambda v, n: parse_count(v, n, 0, 10**9),
     "concurrency": lambda v, n: parse_count(v, n, 1),
+    "chunk_tokens": lambda v, n: parse_count(v, n, 1),
     "draft": lambda v, n: _text(v, n),
     "speculative_tokens": lambda v, n: parse_count(v, n, 0, 64),
     "acceptance": lambda v, n: parse_number(v, n, 0, 1),
@@ -228,6 +230,7 @@ class Setting:
     kv_reserve: int | None = None      # tokens of cache reserved per sequence (its maximum length)
     workspace_tokens: int | None = None  # tokens of the forward whose activations are kept free
     concurrency: int | None = None     # users served in a closed loop with continuous batching
+    chunk_tokens: int | None = None    # with it, chunked prefill at this many tokens a step
     draft: str | None = None           # a draft model for speculative decoding, or "mtp"
     speculative_tokens: int | None = None  # tokens drafted per verify step (gamma)
     acceptance: sympy.Rational | None = None  # chance each drafted token is accepted (alpha)

@@ -60,3 +60,35 @@ def test_deepseek_v3_on_eight_gpus_attention_data_parallel_or_tensor_parallel():
     assert dp["max_batch"] == 8 * (free[0] // dp["kv_bytes_per_sequence_per_device"])
     assert tp["max_batch"] == free[1] // tp["kv_bytes_per_sequence_per_device"]
     assert dp["max_batch"] > 5 * tp["max_batch"]
+
+
+@pytest.mark.parametrize("tp", ["1", "2"])
+def test_chunked_prefill_for_one_user_is_the_static_batch_of_one(tp):
+    plain = _perf("--concurrency", "1", "--tp", tp)["serving"]
+    chunked = _perf("--concurrency", "1", "--chunk-tokens", "4096", "--tp", tp)["serving"]
+    assert (chunked["ttft_s"], chunked["tpot_s"]) == (plain["ttft_s"], plain["tpot_s"])
+
+
+@pytest.mark.parametrize("preset", ["llama-3.1-8b", "qwen3-30b-a3b", "gemma-3-4b"])
+def test_a_mixed_step_costs_between_its_longer_part_and_both_parts_apart(preset):
+    """Running a prompt chunk beside decoding sequences reads the weights once: the step takes no
+    longer than the two run one after the other, and no less than the longer of them."""
+    from symbolic.architecture.workload import DECODE_STEP, PREFILL
+    from symbolic.performance.serving import mixed_step
+    from symbolic.setting import Setting
+    from symbolic.symbols import B, S
+
+    perf = Setting.from_mapping(preset, {"hardware": "h100-sxm", "prompt": 512, "context": 3000}).performance
+    mixed = perf.evaluate(mixed_step(perf, 15, 512, 0), context=3000)
+    t_o = perf.deployment.overhead_s
+    decode = perf.evaluate(perf.step_time(DECODE_STEP), batch=15, context=3000)
+    chunk = perf.evaluate(perf.step_time(PREFILL).xreplace({B: 1, S: 512}), context=0)
+    assert max(decode, chunk) <= mixed <= decode + chunk - t_o
+
+
+def test_chunks_that_cannot_keep_up_are_refused_in_one_line():
+    result = symbolic_cli("derive", *BASE, "--concurrency", "64", "--chunk-tokens", "128")
+    assert result.returncode == 2 and "prompts would queue" in result.stderr
+    assert result.stderr.count("\n") == 1
+    alone = symbolic_cli("derive", *BASE, "--chunk-tokens", "2048")
+    assert alone.returncode == 2 and "--concurrency" in alone.stderr

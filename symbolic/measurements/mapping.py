@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import sympy
 
 from ..errors import SymbolicError
-from ..performance.roofline import serving_weights
+from ..performance.serving import serving_weights
 from ..setting import Setting
 from .points import Measurement
 

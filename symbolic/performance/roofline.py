@@ -83,7 +83,7 @@ ATTENTION_KINDS = (OpKind.ATTENTION, OpKind.CACHE)
 that read the KV cache and compute scores and values)."""
 
 
-def _attention_share(op: Op) -> sympy.Expr:
+def attention_share(op: Op) -> sympy.Expr:
     return eta_a if op.kind in ATTENTION_KINDS else sympy.Integer(1)
 
 
@@ -97,13 +97,13 @@ def op_compute_time(op: Op) -> sympy.Expr:
     work = op.flops + m_pad * op.row_flops
     if op.kind is OpKind.MATMUL:
         work += c_dq * (chi_q if op.quantized else chi_w) * op.flops
-    return work / (F_peak * eta_f * _attention_share(op))
+    return work / (F_peak * eta_f * attention_share(op))
 
 
 def op_memory_time(op: Op) -> sympy.Expr:
     """Seconds an op's bytes take at the memory bandwidth BW_mem times the memory efficiency eta_m
     (and eta_a in attention kernels)."""
-    return op_bytes(op) / (BW_mem * eta_m * _attention_share(op))
+    return op_bytes(op) / (BW_mem * eta_m * attention_share(op))
 
 
 def kernel_sum(kernel: DeviceKernel, what: str) -> sympy.Expr:
@@ -292,7 +292,7 @@ class Performance:
         """Seconds one device's memory traffic in a step takes, by what it holds (weights, KV
         cache, activations), each op's bytes at its achieved bandwidth (:func:`op_memory_time`)."""
         def part_time(op: Op, part: str) -> sympy.Expr:
-            return op_traffic(op)[part] / (BW_mem * eta_m * _attention_share(op))
+            return op_traffic(op)[part] / (BW_mem * eta_m * attention_share(op))
 
         return {part: q.device_sum(self.model, lambda op, p=part: part_time(op, p), phase)
                 for part in ("weights", "kv_cache", "activations")}
@@ -375,10 +375,10 @@ class Performance:
         """Exact sum of ``steps`` decode steps' times at ``batch``, contexts first .. first + steps - 1;
         with speculation, the expected time to make that many tokens (see
         :mod:`symbolic.performance.speculation`)."""
-        per_step = substitute(self._bound_token_step(), {B: sympy.Integer(batch)})
+        per_step = substitute(self.token_step(), {B: sympy.Integer(batch)})
         return sum_linear_pieces(per_step, c, first, steps)
 
-    def _bound_token_step(self) -> sympy.Expr:
+    def token_step(self) -> sympy.Expr:
         """A decode step's time in B and c; with speculation, a verify step and its draft steps over
         the tokens the step yields in expectation: the time per token at context c."""
         if self.speculation is None:
@@ -398,7 +398,7 @@ class Performance:
 
     def token_step_time(self, batch: int) -> sympy.Rational:
         """A decode step's time at the workload's context, per token made."""
-        return self.evaluate(self._bound_token_step(), batch=batch)
+        return self.evaluate(self.token_step(), batch=batch)
 
     def decode_loop(self, batch: int) -> sympy.Rational:
         """The same sum, step by step (for checking the closed form)."""
@@ -561,21 +561,6 @@ class Performance:
             self._points[batch] = self._point(batch)
         return self._points[batch]
 
-    def serving(self, concurrency: int) -> ServingPoint:
-        """Serving ``concurrency`` users in a closed loop (each starts a new request when its last
-        ends), with continuous batching: a request's g decode steps run at batch C, and between
-        them the prefills of the C - 1 requests that start during its life (one each, in steady
-        state), so its time per output token is the mean decode step at batch C over contexts
-        S .. S + g - 1 plus (C - 1) TTFT(1, S) / g (see :func:`serving_weights`). At C = 1 it is
-        the static batch of one."""
-        prefill_weight, decode_weight = serving_weights(concurrency, self.generated)
-        ttft = self.prefill_time(1)
-        decode = self.decode_total(concurrency)
-        tpot = prefill_weight * ttft + decode_weight * decode
-        request = ttft + self.generated * tpot
-        return ServingPoint(concurrency, ttft, tpot, request, concurrency * self.generated / request,
-                            self.fits(concurrency))
-
     def _point(self, batch: int) -> BatchPoint:
         prompt = self.derivation.workload.prompt
         ttft = self.prefill_time(batch)
@@ -595,25 +580,6 @@ class Performance:
             cost_output=per_token_cost(decode, tokens) if per_token_cost else None,
             cost_input=per_token_cost(ttft, batch * prompt) if per_token_cost else None,
         )
-
-
-def serving_weights(concurrency: int, generated: int) -> tuple[sympy.Rational, sympy.Rational]:
-    """(a, b) with a request's time per output token under continuous batching at a concurrency C
-    in a closed loop = a TTFT(1, S) + b (sum of its g decode steps at batch C): a = (C - 1) / g,
-    the prefills of the requests that start during its life spread over its tokens, b = 1 / g."""
-    return sympy.Rational(concurrency - 1, generated), sympy.Rational(1, generated)
-
-
-@dataclass(frozen=True)
-class ServingPoint:
-    """Serving C users in a closed loop with continuous batching (see :meth:`Performance.serving`)."""
-
-    concurrency: int
-    ttft_s: sympy.Rational           # a request's prefill, alone
-    tpot_s: sympy.Rational           # per output token, prefills of the others included
-    request_s: sympy.Rational        # TTFT + g TPOT
-    output_tokens_per_s: sympy.Rational   # C g / request_s, all users together
-    fits: bool
 
 
 @dataclass(frozen=True)
@@ -814,10 +780,13 @@ def fit_note(perf: Performance, point: BatchPoint) -> str:
 
 
 def performance_dict(perf: Performance, batches: list[int], users: int | None = None,
-                     concurrency: int | None = None, crossovers: dict | None = None) -> dict:
+                     concurrency: int | None = None, crossovers: dict | None = None,
+                     chunk_tokens: int | None = None) -> dict:
     """The ``performance`` section of the JSON document: settings, capacity, and one column per
     quantity with a value for each batch size. A batch that does not fit is answered all the same
     and marked: ``fits`` is false and ``does_not_fit`` says what it would need."""
+    from .serving import serving_dict
+
     dep = perf.deployment
     acc = dep.accelerator
     max_batch = perf.max_batch()
@@ -872,7 +841,7 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "cost_per_million_output_tokens": [_float(p.cost_output) for p in points],
         "cost_per_million_input_tokens": [_float(p.cost_input) for p in points],
         **({"users": _users(users, max_batch, dep.devices)} if users else {}),
-        **({"serving": _serving(perf.serving(concurrency))} if concurrency else {}),
+        **({"serving": serving_dict(perf, concurrency, chunk_tokens)} if concurrency else {}),
         **({"weight_crossover": {name: {"batch": crossover_batch(perf, other),
                                         "meaning": f"the smallest batch at which a decode step with these "
                                                    f"weights takes at least as long as with {name} weights"}
@@ -903,14 +872,6 @@ def efficiency_symbols(dep: Deployment) -> dict:
     return {str(symbol): {"field": name, "value": float(getattr(dep, name)),
                           "meaning": VOCABULARY[str(symbol)].meaning, "unit": VOCABULARY[str(symbol)].unit}
             for name, symbol in EFFICIENCY_FIELDS}
-
-
-def _serving(point: ServingPoint) -> dict:
-    return {"concurrency": point.concurrency, "ttft_s": float(point.ttft_s), "tpot_s": float(point.tpot_s),
-            "request_s": float(point.request_s), "output_tokens_per_s": float(point.output_tokens_per_s),
-            "fits": point.fits,
-            "model": "closed loop with continuous batching: TPOT = mean decode step at batch C + "
-                     "(C - 1) TTFT(1, S) / g"}
 
 
 def _users(users: int, max_batch: int, devices: int) -> dict:

@@ -279,6 +279,8 @@ def _derive(args) -> str:
         require_matplotlib()
         check_target(args.plots, "--plots", folder=True)
     setting = setting_from_args(args, args.model)
+    if setting.concurrency and args.format != "json":
+        raise SymbolicError("--concurrency is reported in the JSON (--format json)")
     if setting.chunk_tokens and not setting.concurrency:
         raise SymbolicError("--chunk-tokens is the budget of serving at a --concurrency; give both")
     if args.crossover_dtype and args.format != "json":
@@ -291,7 +293,12 @@ def _derive(args) -> str:
             from .performance.roofline import performance_dict
 
             document["performance"] = performance_dict(performance, list(setting.batches), setting.users,
-                                                       setting.concurrency, crossovers, setting.chunk_tokens)
+                                                       crossovers)
+            if setting.concurrency:
+                from .performance.serving import serving_dict
+
+                document["performance"]["serving"] = serving_dict(performance, setting.concurrency,
+                                                                  setting.chunk_tokens)
         return dumps(document, indent=2) + "\n"
     if performance is not None:
         from .performance.roofline import performance_dict
@@ -539,6 +546,8 @@ def _measurement_options(args) -> dict:
     for text in args.convention:
         name, value = parse_convention(text)
         options[name] = value
+    if options.get("engine") == "auto" and options.get("profile"):
+        raise SymbolicError("--engine auto and --profile both set the efficiencies; give one")
     checked = {k: v for k, v in options.items() if not (k == "engine" and v == "auto")}
     Setting.from_mapping(None, {"hardware": "none", **checked}, flag=_flag)
     return options
@@ -581,6 +590,12 @@ def _calibrate(args) -> str:
     sources = _sources_of(_measurements_file(args))
     engines = sorted({p.engine for p in fit.points if p.engine})
     fixed = {k: str(v) for k, v in options.items() if k in EFFICIENCY_KEYS}
+    if options.get("profile") or options.get("engine"):     # what the profile held fixed goes with it
+        from .performance.profiles import engine_profile, read_profile
+
+        base = (read_profile(options["profile"]) if options.get("profile")
+                else engine_profile(options["engine"]))
+        fixed = {**{k: v for k, v in base.parameters if k not in {p.key for p in fitted}}, **fixed}
     profile = profile_document(fit, fitted, name, engines=engines,
                                measured_in=Path(_measurements_file(args)).name,
                                selection=list(args.select), sources=sources, fixed=fixed)

@@ -178,10 +178,12 @@ def _check_profile(fields: dict, flag) -> None:
 
     if fields.get("profile") and fields.get("engine"):
         raise SymbolicError(f"{flag('profile')} and {flag('engine')} both set the efficiencies; give one")
-    if fields.get("profile"):
-        read_profile(fields["profile"])
-    elif fields.get("engine"):
-        engine_profile(fields["engine"])
+    profile = read_profile(fields["profile"]) if fields.get("profile") else \
+        engine_profile(fields["engine"]) if fields.get("engine") else None
+    if profile is not None:      # every value it may give, read as the option would be
+        for values in (dict(profile.parameters), *(dict(own) for _, own in profile.by_hardware)):
+            for key, value in values.items():
+                _READERS[key](value, f"{profile.name}: {key}")
 
 
 def _text(value, name: str) -> str:

@@ -154,3 +154,25 @@ def test_the_shipped_profiles_are_what_their_recipe_fits(engine):
     points = select(read_measurements(SHIPPED), list(engine.selection))
     assert refitted["fit"]["in_sample"]["n"] == len(points)
     assert refitted["sources"] and all(p.source in refitted["sources"] for p in points)
+
+
+def test_a_calibration_on_a_profile_keeps_what_the_profile_held_fixed(tmp_path):
+    """Fitting one parameter beside an engine profile writes the profile's other values too, so
+    the written profile predicts what the fit did."""
+    out = tmp_path / "p.json"
+    result = symbolic_cli("calibrate", "--select", "engine=vLLM", "--engine", "vllm", "--fit", "mbu",
+                          "--no-leave-one-out", "-o", out)
+    assert result.returncode == 0, result.stderr
+    profile = json.loads(out.read_text())
+    assert set(profile["parameters"]) >= {"mbu", "mfu", "kernel_latency"}
+    validated = json.loads(symbolic_cli("validate", "--select", "engine=vLLM", "--profile", out,
+                                        "--format", "json").stdout)
+    fitted = profile["fit"]["in_sample"]["median_abs_error"]
+    assert validated["summary"]["median_abs_error"] == pytest.approx(fitted, rel=0.02)
+
+
+def test_a_fitted_link_latency_is_never_below_the_ideal():
+    from symbolic.measurements.calibrate import PARAMETERS
+
+    link = PARAMETERS["link_latency"]
+    assert link.value(-50.0) >= 5e-6 and link.value(link.coordinate(7e-6)) == pytest.approx(7e-6)

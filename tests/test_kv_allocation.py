@@ -72,3 +72,11 @@ def test_a_reservation_shorter_than_a_request_is_refused_in_one_line():
     result = symbolic_cli("derive", *BASE, "--kv-reserve", "1000")
     assert result.returncode == 2 and "--kv-reserve 1000" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_the_sweep_counts_a_request_longer_than_its_reservation_as_not_fitting():
+    result = symbolic_cli("sweep", "llama-3.1-8b", "--hardware", "h100-sxm", "--prompt", "2048",
+                          "--output", "256", "--context", "2048", "--kv-reserve", "1000", "--batch", "1",
+                          "--format", "json")
+    table = json.loads(result.stdout)
+    assert [row[table["columns"].index("fits")] for row in table["rows"]] == [False]

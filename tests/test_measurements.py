@@ -117,7 +117,7 @@ def test_the_engine_profiles_meet_the_targets_on_the_shipped_measurements():
 
 
 @pytest.mark.parametrize("content,message", [
-    ("not json", "not JSON"),
+    ("not json", "JSON"),
     ('{"points": []}', "no points"),
     ('{"points": [{"id": "a"}]}', "point 'a': missing field 'preset'"),
     ('{"points": [{"id": "a", "preset": "llama-3.1-8b", "hardware": "h100-sxm", "value": "x", "unit": "s", '

@@ -44,20 +44,21 @@ class Parameter:
     symbol: sympy.Symbol
     kind: str
     start: float
+    floor: float = 0.0     # its ideal value, where that is not 0 (a collective's latency)
 
     def value(self, u: np.ndarray | float):
-        """The parameter from its unconstrained coordinate ``u``."""
+        """The parameter from its unconstrained coordinate ``u``: never better than ideal."""
         if self.kind == EFFICIENCY:
             return 1 / (1 + np.exp(-u))
         scale = 1e-6 if self.kind == LATENCY else 1.0
-        return scale * np.exp(u)
+        return self.floor + scale * np.exp(u)
 
     def coordinate(self, value: float) -> float:
         if self.kind == EFFICIENCY:
             value = min(max(value, 1e-9), 1 - 1e-9)
             return math.log(value / (1 - value))
         scale = 1e-6 if self.kind == LATENCY else 1.0
-        return math.log(max(value, 1e-12) / scale)
+        return math.log(max(value - self.floor, 1e-12) / scale)
 
 
 PARAMETERS = {p.key: p for p in (
@@ -68,7 +69,7 @@ PARAMETERS = {p.key: p for p in (
     Parameter("kernel_latency", t_kern, LATENCY, 4e-6),
     Parameter("padding_rows", m_pad, ROWS, 32.0),
     Parameter("overhead", t_o, LATENCY, 2e-4),
-    Parameter("link_latency", t_link, LATENCY, 5e-6),
+    Parameter("link_latency", t_link, LATENCY, 1e-5, floor=5e-6),
     Parameter("dequant_flops", c_dq, ROWS, 0.5),
 )}
 """Every parameter calibrate can fit, by the setting key (and command-line option) that sets it."""

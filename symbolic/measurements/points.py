@@ -19,7 +19,6 @@ mapping or preset, hardware without a figure the point needs) is kept and report
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,17 +100,10 @@ def read_point(raw, index: int, folder: Path) -> Measurement:
 
 def read_measurements(path: str | Path) -> list[Measurement]:
     """Every point of a measurements file, in its order (one-line errors for malformed input)."""
+    from ..config.userfiles import read_json
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SymbolicError(f"measurements file {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SymbolicError(f"cannot read measurements file {str(path)!r}: {exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SymbolicError(f"{path.name}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    data = read_json(path, "measurements file")
     points = data.get("points") if isinstance(data, dict) else data
     if not isinstance(points, list):
         raise SymbolicError(f"{path.name}: expected a 'points' list")

@@ -11,7 +11,6 @@ the profile's values. With neither, the model is the ideal roofline.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -43,10 +42,9 @@ class Profile:
 
 
 def _read(text: str, where: str) -> Profile:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SymbolicError(f"{where}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    from ..config.userfiles import number, parse_json
+
+    data = parse_json(text, where)
     if not isinstance(data, dict) or not isinstance(data.get("parameters"), dict):
         raise SymbolicError(f"{where}: a profile needs a 'parameters' object")
     parameters = data["parameters"]
@@ -57,8 +55,8 @@ def _read(text: str, where: str) -> Profile:
         for key, value in values.items():
             if key not in PROFILE_KEYS:
                 raise SymbolicError(f"{where}: unknown parameter {key!r}; known: {', '.join(PROFILE_KEYS)}")
-            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-                raise SymbolicError(f"{where}: parameter {key!r} must be a number, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)) or number(value) is None:
+                raise SymbolicError(f"{where}: parameter {key!r} must be a number, got {str(value)[:40]!r}")
     name = data.get("profile") if isinstance(data.get("profile"), str) else Path(where).stem
     label = data.get("label") if isinstance(data.get("label"), str) else name
     engines = tuple(e for e in data.get("engines", ()) if isinstance(e, str))
@@ -68,11 +66,9 @@ def _read(text: str, where: str) -> Profile:
 
 @cache
 def _from_file(path: str, stamp: tuple) -> Profile:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SymbolicError(f"--profile {path!r}: cannot read it ({exc})") from None
-    return _read(text, f"--profile {Path(path).name}")
+    from ..config.userfiles import read_text
+
+    return _read(read_text(path, "--profile"), f"--profile {Path(path).name}")
 
 
 def read_profile(path: str) -> Profile:

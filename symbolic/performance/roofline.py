@@ -780,13 +780,10 @@ def fit_note(perf: Performance, point: BatchPoint) -> str:
 
 
 def performance_dict(perf: Performance, batches: list[int], users: int | None = None,
-                     concurrency: int | None = None, crossovers: dict | None = None,
-                     chunk_tokens: int | None = None) -> dict:
+                     crossovers: dict | None = None) -> dict:
     """The ``performance`` section of the JSON document: settings, capacity, and one column per
     quantity with a value for each batch size. A batch that does not fit is answered all the same
     and marked: ``fits`` is false and ``does_not_fit`` says what it would need."""
-    from .serving import serving_dict
-
     dep = perf.deployment
     acc = dep.accelerator
     max_batch = perf.max_batch()
@@ -841,7 +838,6 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "cost_per_million_output_tokens": [_float(p.cost_output) for p in points],
         "cost_per_million_input_tokens": [_float(p.cost_input) for p in points],
         **({"users": _users(users, max_batch, dep.devices)} if users else {}),
-        **({"serving": serving_dict(perf, concurrency, chunk_tokens)} if concurrency else {}),
         **({"weight_crossover": {name: {"batch": crossover_batch(perf, other),
                                         "meaning": f"the smallest batch at which a decode step with these "
                                                    f"weights takes at least as long as with {name} weights"}

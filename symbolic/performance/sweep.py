@@ -96,6 +96,11 @@ class CompiledSetting:
     perf: Performance = field(repr=False)
     price_per_hour: float | None = None    # USD per device-hour; None: the cost column is empty
 
+    def _within_reserve(self, tokens):
+        """Whether a request of ``tokens`` fits in its reservation (always, without one)."""
+        reserve = self.perf.deployment.kv_reserve
+        return tokens <= reserve if reserve else True
+
     def evaluate(self, batch: np.ndarray, prompt: np.ndarray, context: np.ndarray) -> dict[str, np.ndarray]:
         """Every column, flattened, for arrays of batch, prompt and context that broadcast together.
 
@@ -112,7 +117,8 @@ class CompiledSetting:
         kv = self.kv_per_sequence(context) * batch / ep
         # A request holds its most KV at its end, prompt + g tokens, in whole blocks or its
         # reservation (as Performance.max_batch).
-        held = self.perf.allocated_tokens(np.maximum(prompt + generated, context))
+        held_tokens = np.maximum(prompt + generated, context)
+        held = self.perf.allocated_tokens(held_tokens)
         peak = self.kv_per_sequence(held) * np.ceil(batch / ep)
         # The devices' price for a request's decode time, over the B g tokens it makes.
         cost = np.nan if self.price_per_hour is None else cost_per_million_tokens(
@@ -125,7 +131,7 @@ class CompiledSetting:
                    "decode_tokens_per_s_per_sequence": generated / decode,
                    "usd_per_million_output_tokens": cost,
                    "weights_bytes_per_device": self.weights, "kv_bytes_per_device": kv,
-                   "fits": peak <= self.free}
+                   "fits": (peak <= self.free) & self._within_reserve(held_tokens)}
         return {name: np.broadcast_to(value, shape).ravel() for name, value in columns.items()}
 
 

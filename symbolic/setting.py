@@ -407,5 +407,8 @@ class Setting:
                                 f"--{missing.replace('_', '-')} is missing")
         mtp = self.draft.lower() == MTP
         model = mtp_architecture(self.loaded.arch) if mtp else self.draft
-        draft = self.replace(model=model, draft=None, speculative_tokens=None, acceptance=None).performance
+        plain = self.replace(model=model, draft=None, speculative_tokens=None, acceptance=None)
+        if plain.ep and plain.ep > 1 and not plain.loaded.arch.has_moe:
+            plain = plain.replace(ep=None)   # a dense draft has no experts to spread: each device runs it
+        draft = plain.performance
         return Speculation(draft, self.speculative_tokens, self.acceptance, shares_weights=mtp)

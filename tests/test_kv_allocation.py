@@ -80,3 +80,9 @@ def test_the_sweep_counts_a_request_longer_than_its_reservation_as_not_fitting()
                           "--format", "json")
     table = json.loads(result.stdout)
     assert [row[table["columns"].index("fits")] for row in table["rows"]] == [False]
+
+
+def test_a_workspace_that_fills_memory_is_named_as_the_cause():
+    result = symbolic_cli("derive", *BASE, "--workspace-tokens", "1000000000")
+    assert result.returncode == 2 and "activation workspace" in result.stderr
+    assert result.stderr.count("\n") == 1

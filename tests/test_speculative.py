@@ -88,3 +88,12 @@ def test_bad_speculation_is_refused_in_one_line(args, message):
 def test_the_figures_and_sweeps_do_not_take_a_draft():
     result = symbolic_cli("sweep", "llama-3.1-8b", "--hardware", "h100-sxm", "--draft", "mtp")
     assert result.returncode == 2 and "--draft" in result.stderr
+
+
+def test_a_dense_draft_runs_beside_an_expert_parallel_model():
+    """--ep spreads the model's experts; a dense draft has none, so it runs whole on each device."""
+    result = symbolic_cli("derive", "qwen3-30b-a3b", "--hardware", "h100-sxm", "--ep", "2", "--draft",
+                          "llama-3.2-1b", "--speculative-tokens", "2", "--acceptance", "0.7")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["performance"]["speculative"]["expected_tokens_per_step"] == \
+        pytest.approx(1 + 0.7 + 0.49)

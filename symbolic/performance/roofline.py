@@ -477,6 +477,13 @@ class Performance:
             return
         weights = self.evaluate(self.weight_bytes_per_device)
         usable = self.usable_bytes_per_device
+        beside = self.workspace_bytes + self.draft_weight_bytes
+        if beside and weights < usable:      # the workspace or the draft fills what the weights leave
+            raise WorkloadError(
+                f"the weights ({_gb(weights)} per device) with the activation workspace "
+                f"({_gb(self.workspace_bytes)}) and the draft's weights ({_gb(self.draft_weight_bytes)}) "
+                f"exceed the {_gb(usable)} {self.deployment.accelerator.name} offers: lower "
+                f"--workspace-tokens, use a smaller --draft, or shard over more devices")
         share = weights * self.deployment.tp * self.deployment.pp // usable   # devices' worth, floored
         raise WorkloadError(
             f"the weights need {_gb(weights)} per device but {self.deployment.accelerator.name} offers "

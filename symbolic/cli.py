@@ -98,7 +98,8 @@ def _add_efficiency(group) -> None:
 
 def _add_measurement_options(parser) -> None:
     parser.add_argument("--select", action="append", default=[], metavar="KEY=PATTERN",
-                        help="only the points whose KEY matches (engine=vLLM, hardware=h100*; repeatable)")
+                        help="only the points whose KEY matches (engine=vLLM, hardware=h100*|h200, "
+                        "engine_version!=0.5; repeatable)")
     parser.add_argument("--hardware-file", help="a JSON file of your own accelerators")
     parser.add_argument("--memory-fraction", help="usable share of device memory (1)")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from symbolic.measurements.mapping import NotExpressible, predict
-from symbolic.measurements.points import SHIPPED, Measurement, read_measurements
-from symbolic.measurements.validate import AUTO, summaries, validate
+from symbolic.measurements.points import SHIPPED, Measurement, read_measurements, select
+from symbolic.measurements.validate import AUTO, profile_for, summaries, validate
 
 from .command import symbolic_cli
 
@@ -114,6 +114,38 @@ def test_the_engine_profiles_meet_the_targets_on_the_shipped_measurements():
     """Issue 15's targets: median |error| at most 15% and the worst point within 2x."""
     stats = summaries(validate(read_measurements(SHIPPED), {"engine": AUTO}))
     assert stats["median_abs_error"] <= 0.15 and stats["worst_factor"] <= 2
+
+
+def test_a_selection_can_name_alternatives_and_exclusions():
+    points = read_measurements(SHIPPED)
+    either = select(points, ["hardware=h200|b200"])
+    assert {p.hardware for p in either} == {"h200", "b200"}
+    others = select(points, ["hardware!=h200|b200"])
+    assert len(either) + len(others) == len(points) and not {"h200", "b200"} & {p.hardware for p in others}
+
+
+@pytest.mark.parametrize("engine,version,profile", [
+    ("vLLM", "main, Jan 2024 (~v0.2.7/v0.3.0)", "vllm-2024"),
+    ("vLLM", "v0.11.0", "vllm"),
+    ("vLLM", "", "vllm"),
+    ("TensorRT-LLM", "0.6.1", "tensorrt-llm-2023"),
+    ("TensorRT-LLM", "1.0 (PyTorch backend)", "tensorrt-llm"),
+    ("llama.cpp (llama-bench)", "build 4426e298 (2824)", "llama.cpp"),
+    ("SGLang", "0.5.6", "sglang"),
+    ("MLC-LLM", "0.1", None),
+])
+def test_engine_auto_picks_the_profile_of_the_engine_and_its_release_line(engine, version, profile):
+    """Each point is predicted with the profile fitted on points like it (its engine, and the
+    release line by ``engine_version``); a point of a release no profile covers gets the current one."""
+    assert profile_for(_point(engine=engine, engine_version=version)) == profile
+
+
+def test_every_shipped_point_is_fitted_into_exactly_one_profile():
+    from symbolic.measurements.points import matches
+    from symbolic.measurements.shipped import ENGINE_FITS
+
+    for point in read_measurements(SHIPPED):
+        assert sum(matches(point, fit.selection) for fit in ENGINE_FITS) == 1, point.id
 
 
 @pytest.mark.parametrize("content,message", [

@@ -10,7 +10,9 @@ The form is that of ``points.json`` in the project's shared measurements: an obj
 * ``weight_dtype``, ``kv_dtype``, ``act_dtype``, ``compute_dtype``: the precision;
 * ``metric``, ``value``, ``unit`` and ``mapping``: what was measured and how it maps onto steps of
   the model (:mod:`symbolic.measurements.mapping`);
-* ``engine``, ``source``, ``quote``: who measured it and where it was read (kept, not used).
+* ``engine``, ``engine_version``: who measured it, with which release (shipped profiles are
+  fitted per engine and release line, and ``--engine auto`` picks by both);
+* ``source``, ``quote``: where it was read (kept, not used).
 
 A point that is malformed (a field missing or not a number) is refused in one line naming the
 point and the field: it is bad input. A well-formed point the model cannot express (an unknown
@@ -31,7 +33,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "data" / "measurements.json"
 
 _COUNTS = ("tp", "pp", "ep", "batch", "concurrency", "isl", "osl", "devices")
 _TEXTS = ("id", "preset", "hardware", "metric", "unit", "mapping", "weight_dtype", "kv_dtype", "act_dtype",
-          "compute_dtype", "engine", "source", "quote")
+          "compute_dtype", "engine", "engine_version", "source", "quote")
 _REQUIRED = ("id", "preset", "hardware", "value", "unit", "mapping", "isl", "osl")
 
 
@@ -59,6 +61,7 @@ class Measurement:
     act_dtype: str | None = None
     compute_dtype: str | None = None
     engine: str = ""
+    engine_version: str = ""
     source: str = ""
     quote: str = field(default="", compare=False)
 
@@ -120,21 +123,39 @@ def read_measurements(path: str | Path) -> list[Measurement]:
     return read
 
 
-def select(points: list[Measurement], selections: list[str]) -> list[Measurement]:
-    """The points whose fields match every ``KEY=PATTERN`` (a shell pattern, any case):
-    ``engine=vLLM``, ``hardware=h100*``."""
+def _selection(text: str) -> tuple[str, bool, list[str]]:
+    """``KEY=PATTERN`` or ``KEY!=PATTERN`` as (key, whether it must match, the patterns): a pattern
+    is a shell pattern, any case, and ``A|B`` matches either."""
     import dataclasses
-    import fnmatch
 
     fields = {f.name for f in dataclasses.fields(Measurement)}
-    chosen = points
+    key, sep, pattern = text.partition("=")
+    negated = key.endswith("!")
+    key = key.removesuffix("!").strip()
+    if not sep or key not in fields:
+        raise SymbolicError(f"--select {text!r} must read KEY=PATTERN or KEY!=PATTERN with KEY one of "
+                            f"{', '.join(sorted(fields))}")
+    return key, not negated, [p.strip().lower() for p in pattern.split("|")]
+
+
+def matches(point: Measurement, selections: list[str] | tuple[str, ...]) -> bool:
+    """Whether the point's fields match every selection (see :func:`select`)."""
+    import fnmatch
+
     for text in selections:
-        key, sep, pattern = text.partition("=")
-        key = key.strip()
-        if not sep or key not in fields:
-            raise SymbolicError(f"--select {text!r} must read KEY=PATTERN with KEY one of "
-                                f"{', '.join(sorted(fields))}")
-        chosen = [p for p in chosen if fnmatch.fnmatch(str(getattr(p, key)).lower(), pattern.strip().lower())]
+        key, wanted, patterns = _selection(text)
+        value = str(getattr(point, key)).lower()
+        if any(fnmatch.fnmatch(value, p) for p in patterns) != wanted:
+            return False
+    return True
+
+
+def select(points: list[Measurement], selections: list[str]) -> list[Measurement]:
+    """The points whose fields match every ``KEY=PATTERN`` (a shell pattern, any case; ``A|B``
+    for either; ``KEY!=PATTERN`` for the others): ``engine=vLLM``, ``hardware=h100*|h200``."""
+    for text in selections:
+        _selection(text)
+    chosen = [p for p in points if matches(p, selections)]
     if not chosen:
         raise SymbolicError(f"--select {' '.join(selections)}: no point matches")
     return chosen

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..outputs.files import dumps
 from .mapping import REGIMES, TIME, UNITS, NotExpressible, Prediction, predict
-from .points import Measurement
+from .points import Measurement, matches
 
 
 @dataclass(frozen=True)
@@ -55,18 +55,29 @@ class Validation:
 
 
 AUTO = "auto"
-"""``--engine auto``: each point with the shipped profile of the engine that measured it."""
+"""``--engine auto``: each point with the shipped profile of the engine and release that measured it."""
+
+
+def profile_for(point: Measurement) -> str | None:
+    """The shipped profile whose measurements (its ``fit.selection``) include points like this one:
+    the same engine, and the same release line."""
+    from ..performance.profiles import engine_names, engine_profile
+
+    for name in engine_names():
+        selection = engine_profile(name).selection
+        if selection and matches(point, selection):
+            return name
+    return None
 
 
 def options_for(point: Measurement, options: Mapping) -> Mapping:
     """The options a point is predicted with: ``--engine auto`` becomes its own engine's profile."""
-    from ..performance.profiles import profile_for_engine
-
     if options.get("engine") != AUTO:
         return options
-    name = profile_for_engine(point.engine)
+    name = profile_for(point)
     if name is None:
-        raise NotExpressible(f"no shipped profile for engine {point.engine!r} (--engine auto)")
+        raise NotExpressible(f"no shipped profile for engine {point.engine!r} "
+                             f"{point.engine_version!r} (--engine auto)")
     return {**options, "engine": name}
 
 

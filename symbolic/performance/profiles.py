@@ -33,6 +33,7 @@ class Profile:
     label: str
     parameters: tuple[tuple[str, object], ...]
     engines: tuple[str, ...] = ()         # the serving engines whose measurements it was fitted on
+    selection: tuple[str, ...] = ()       # the measurements it was fitted on (``--select``)
     by_hardware: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()   # values of one accelerator
 
     def on(self, hardware: str | None) -> dict:
@@ -61,7 +62,9 @@ def _read(text: str, where: str) -> Profile:
     label = data.get("label") if isinstance(data.get("label"), str) else name
     engines = tuple(e for e in data.get("engines", ()) if isinstance(e, str))
     own = tuple(sorted((h.lower(), tuple(sorted(v.items()))) for h, v in by_hardware.items()))
-    return Profile(name, label, tuple(sorted(parameters.items())), engines, own)
+    fit = data.get("fit") if isinstance(data.get("fit"), dict) else {}
+    selection = tuple(s for s in fit.get("selection", ()) if isinstance(s, str))
+    return Profile(name, label, tuple(sorted(parameters.items())), engines, selection, own)
 
 
 @cache
@@ -94,18 +97,3 @@ def engine_profile(name: str) -> Profile:
         raise SymbolicError(f"--engine: unknown engine {name!r}; known: {', '.join(engine_names())}")
     text = (resources.files("symbolic") / "data" / "profiles" / f"{key}.json").read_text(encoding="utf-8")
     return _read(text, f"--engine {key}")
-
-
-def _engine_key(text: str) -> str:
-    """An engine as measurements name it, compared without case or a parenthesis:
-    'llama.cpp (llama-bench)' is 'llama.cpp'."""
-    return text.split("(")[0].strip().lower()
-
-
-def profile_for_engine(engine: str) -> str | None:
-    """The shipped profile fitted on measurements of ``engine``, or None."""
-    key = _engine_key(engine)
-    for name in engine_names():
-        if key == name or key in map(_engine_key, engine_profile(name).engines):
-            return name
-    return None

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from symbolic.errors import SymbolicError
-from symbolic.measurements.calibrate import calibrate, error_summary, parse_fit
+from symbolic.measurements.calibrate import calibrate, error_summary
 from symbolic.measurements.points import SHIPPED, read_measurements, select
 from symbolic.measurements.shipped import ENGINE_FITS
 from symbolic.measurements.validate import AUTO, summaries, validate
@@ -50,10 +50,9 @@ def main() -> int:
             chosen = select(points, list(engine.selection))
         except SymbolicError:     # no point of this engine in the file
             continue
-        per_hardware = tuple(p.key for p in parse_fit(engine.per_hardware)) if engine.per_hardware else ()
         start = time.perf_counter()
         try:
-            fit = calibrate(chosen, parse_fit(engine.fit), per_hardware=per_hardware)
+            fit = calibrate(chosen, engine.fitted, per_hardware=engine.per_hardware_keys)
         except SymbolicError as exc:   # too few points of this engine to refit its profile
             print(f"{engine.name}: not refitted ({exc})")
             continue

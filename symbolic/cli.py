@@ -585,7 +585,8 @@ def _calibrate(args) -> str:
         raise SymbolicError("--engine auto is for validate; calibrate fits one profile")
     points = read_measurements(_measurements_file(args))
     chosen = select(points, args.select) if args.select else points
-    per_hardware = tuple(p.key for p in parse_fit(args.per_hardware)) if args.per_hardware else ()
+    per_hardware = (tuple(p.key for p in parse_fit(args.per_hardware, "--per-hardware"))
+                    if args.per_hardware is not None else ())
     fit = calibrate(chosen, fitted, options, per_hardware=per_hardware, leave_one_out=args.leave_one_out)
     name = args.name or (Path(args.out_file).stem if args.out_file else "calibrated")
     sources = _sources_of(_measurements_file(args))

@@ -181,6 +181,13 @@ def _check_profile(fields: dict, flag) -> None:
     profile = read_profile(fields["profile"]) if fields.get("profile") else \
         engine_profile(fields["engine"]) if fields.get("engine") else None
     if profile is not None:      # every value it may give, read as the option would be
+        from .config.hardware import accelerators
+
+        known = accelerators(fields.get("hardware_file"))
+        unknown = [name for name, _ in profile.by_hardware if name not in known]
+        if unknown:
+            raise SymbolicError(f"{profile.name}: by_hardware names an unknown accelerator {unknown[0]!r} "
+                                f"(see symbolic hardware, or give --hardware-file)")
         for values in (dict(profile.parameters), *(dict(own) for _, own in profile.by_hardware)):
             for key, value in values.items():
                 _READERS[key](value, f"{profile.name}: {key}")

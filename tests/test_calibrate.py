@@ -87,6 +87,19 @@ def test_calibrate_refuses_what_the_data_cannot_determine():
         calibrate(decode_only, parse_fit("kernel_latency,overhead"))   # per step or per kernel: alike
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--fit", ""], "--fit names no parameter"),
+    (["--fit", "mfu", "--per-hardware", "speed"], "--per-hardware: unknown parameter 'speed'"),
+    (["--fit", "mfu", "--per-hardware", "mbu"], "--per-hardware mbu: only fitted parameters"),
+    (["--select", "engine=vLLM", "--engine", "auto"], "--engine auto is for validate"),
+])
+def test_bad_calibrate_options_are_refused_in_one_line(tmp_path, args, message):
+    out = tmp_path / "p.json"
+    result = symbolic_cli("calibrate", *args, "-o", out)
+    assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
 def test_a_profile_written_by_calibrate_is_applied_by_every_command(tmp_path):
     source, profile = tmp_path / "points.json", tmp_path / "mine.json"
     rows = [{k: v for k, v in p.__dict__.items() if v is not None} for p in _measured(_design(), 0.02)]
@@ -117,7 +130,9 @@ def test_a_profile_written_by_calibrate_is_applied_by_every_command(tmp_path):
 
 @pytest.mark.parametrize("content,message", [("[1, 2]", "'parameters'"),
                                              ('{"parameters": {"speed": 2}}', "unknown parameter 'speed'"),
-                                             ('{"parameters": {"mfu": 1.5}}', "mfu")])
+                                             ('{"parameters": {"mfu": 1.5}}', "mfu"),
+                                             ('{"parameters": {"mfu": 0.5}, "by_hardware": {"h1000": '
+                                              '{"mbu": 0.5}}}', "unknown accelerator 'h1000'")])
 def test_a_bad_profile_is_refused_in_one_line(tmp_path, content, message):
     profile = tmp_path / "bad.json"
     profile.write_text(content)

@@ -75,6 +75,7 @@ def test_serving_at_a_concurrency_adds_the_prefills_of_the_requests_that_start_m
     ({"preset": "no-such-model"}, "no-such-model"),
     ({"hardware": "a100-sxm-80gb", "weight_dtype": "fp8", "compute_dtype": "fp8"}, "fp8"),
     ({"preset": "llama-3.1-405b"}, "shard them"),
+    ({"tp": 2, "devices": 4}, "devices 4 is not tp x pp x ep = 2"),
 ])
 def test_a_point_the_model_cannot_express_is_listed_with_its_reason(fields, reason):
     with pytest.raises(NotExpressible, match=reason):

@@ -55,24 +55,33 @@ def test_the_draft_holds_memory_and_prefills_the_prompt():
     assert spec["speculative"]["draft_weights_bytes_per_device"] == draft
 
 
-def test_multi_token_prediction_adds_one_layer_and_shares_the_head():
-    """DeepSeek-V3's MTP module (num_nextn_predict_layers = 1): one more decoder layer of the last
-    kind; it shares the embedding and the output head with the model, so it holds what one more
-    layer of the model would."""
+def test_multi_token_prediction_adds_one_layer_and_shares_the_head(tmp_path):
+    """An MTP module (DeepSeek-V3's num_nextn_predict_layers = 1, here on the smaller DeepSeek-V2-Lite
+    shapes): one more decoder layer of the last kind; it shares the embedding and the output head with
+    the model, so it holds what one more layer of the model would."""
     import symbolic
     from symbolic.config.presets import get_preset
 
-    result = symbolic_cli("derive", "deepseek-v2-lite", "--hardware", "h100-sxm", "--draft", "mtp",
+    config = {**get_preset("deepseek-v2-lite").config, "num_nextn_predict_layers": 1}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = symbolic_cli("derive", path, "--hardware", "h100-sxm", "--draft", "mtp",
                           "--speculative-tokens", "1", "--acceptance", "0.85")
     assert result.returncode == 0, result.stderr
     spec = json.loads(result.stdout)["performance"]["speculative"]
-    config = get_preset("deepseek-v2-lite").config
     deeper = {**config, "num_hidden_layers": config["num_hidden_layers"] + 1}
     one_layer = symbolic.derive(deeper).value("memory.weights_bytes") - symbolic.derive(config).value(
         "memory.weights_bytes")
     assert spec["draft_shares_embedding_and_head"] is True
     assert spec["draft_weights_bytes_per_device"] == one_layer
     assert spec["expected_tokens_per_step"] == pytest.approx(1.85)
+
+
+def test_a_model_without_an_mtp_layer_has_no_mtp_draft():
+    result = symbolic_cli("derive", "deepseek-v2-lite", "--hardware", "h100-sxm", "--draft", "mtp",
+                          "--speculative-tokens", "1", "--acceptance", "0.85")
+    assert result.returncode == 2 and "num_nextn_predict_layers" in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize("args,message", [

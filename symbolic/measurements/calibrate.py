@@ -77,15 +77,19 @@ PARAMETERS = {p.key: p for p in (
 DEFAULT_FIT = ("mfu", "mbu", "attention_efficiency", "kernel_latency", "padding_rows", "overhead")
 
 
-def parse_fit(text: str | None) -> tuple[Parameter, ...]:
-    """``--fit mfu,mbu,kernel_latency`` (option names with - or _ also read) as parameters."""
-    names = DEFAULT_FIT if not text else [n.strip().replace("-", "_") for n in text.split(",") if n.strip()]
+def parse_fit(text: str | None, flag: str = "--fit") -> tuple[Parameter, ...]:
+    """``--fit mfu,mbu,kernel_latency`` (option names with - or _ also read) as parameters; the
+    default set where the option is not given."""
+    if text is None:
+        return tuple(PARAMETERS[n] for n in DEFAULT_FIT)
+    names = [n.strip().replace("-", "_") for n in text.split(",") if n.strip()]
+    if not names:
+        raise SymbolicError(f"{flag} names no parameter; known: {', '.join(PARAMETERS)}")
     unknown = [n for n in names if n not in PARAMETERS]
-    if unknown or not names:
-        raise SymbolicError(f"--fit: unknown parameter {(unknown or [''])[0]!r}; "
-                            f"known: {', '.join(PARAMETERS)}")
+    if unknown:
+        raise SymbolicError(f"{flag}: unknown parameter {unknown[0]!r}; known: {', '.join(PARAMETERS)}")
     if len(set(names)) != len(names):
-        raise SymbolicError("--fit names a parameter twice")
+        raise SymbolicError(f"{flag} names a parameter twice")
     return tuple(PARAMETERS[n] for n in names)
 
 

@@ -182,6 +182,9 @@ def recipe(point: Measurement, options: Mapping | None = None) -> tuple[Recipe, 
     if kind != found.kind:
         raise NotExpressible(f"unit {point.unit!r} is a {kind}, but {point.mapping} predicts a {found.kind}")
     devices = found.setting.performance.deployment.devices
+    if point.devices is not None and point.devices != devices:
+        raise NotExpressible(f"devices {point.devices} is not tp x pp x ep = {devices}: the layout "
+                             f"does not say how the devices are used")
     return found, 1 / (scale * (devices if per_device else 1))
 
 

@@ -30,6 +30,14 @@ class EngineFit:
     fit: str
     per_hardware: str = ""
 
+    @property
+    def fitted(self):
+        return parse_fit(self.fit)
+
+    @property
+    def per_hardware_keys(self) -> tuple[str, ...]:
+        return tuple(p.key for p in parse_fit(self.per_hardware, "per_hardware")) if self.per_hardware else ()
+
 
 _TRT_2023 = "engine_version=0.5*|0.6*|v0.5*|v0.6*"
 _VLLM_2024 = "engine_version=*2024*"
@@ -61,9 +69,8 @@ def fitted_profile(engine: EngineFit) -> dict:
     import json
 
     points = select(read_measurements(SHIPPED), list(engine.selection))
-    fitted = parse_fit(engine.fit)
-    per_hardware = tuple(p.key for p in parse_fit(engine.per_hardware)) if engine.per_hardware else ()
-    fit = calibrate(points, fitted, per_hardware=per_hardware)
+    fitted = engine.fitted
+    fit = calibrate(points, fitted, per_hardware=engine.per_hardware_keys)
     sources = json.loads(SHIPPED.read_text(encoding="utf-8"))["sources"]
     return profile_document(fit, fitted, engine.name, engines=sorted({p.engine for p in points}),
                             measured_in=SHIPPED.name, selection=list(engine.selection), sources=sources,

@@ -24,6 +24,7 @@ import sympy
 
 from ..architecture.spec import Architecture, LayerGroup
 from ..architecture.workload import Phase
+from ..errors import SymbolicError
 from ..symbols import c
 
 MTP = "mtp"
@@ -41,9 +42,29 @@ def verify_phase(gamma: int) -> Phase:
                  f"with c tokens already cached")
 
 
+MTP_FIELDS = ("num_nextn_predict_layers", "mtp_num_hidden_layers")
+"""The config fields that declare multi-token-prediction layers (DeepSeek-V3 and GLM-4.5 name them
+the first way, Qwen3-Next and Qwen3.5 the second)."""
+
+
+def mtp_layers(arch: Architecture) -> int:
+    """How many multi-token-prediction layers the model's config declares (0 where none)."""
+    configs = [arch.config, arch.config.get("text_config")]
+    for config in configs:
+        if isinstance(config, dict):
+            for name in MTP_FIELDS:
+                value = config.get(name)
+                if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                    return value
+    return 0
+
+
 def mtp_architecture(arch: Architecture) -> Architecture:
     """The multi-token-prediction module of ``arch`` as a model of its own: one decoder layer of its
-    last layer kind, with its embedding and head."""
+    last layer kind, with its embedding and head. Refused for a model whose config declares none."""
+    if not mtp_layers(arch):
+        raise SymbolicError(f"--draft mtp: {arch.name} declares no multi-token-prediction layer "
+                            f"({' or '.join(MTP_FIELDS)}); name a draft model instead")
     last = arch.layer_groups[-1]
     return dataclasses.replace(arch, name=f"{arch.name} MTP", num_layers=1,
                                layer_groups=(LayerGroup(last.spec, 1),))

@@ -12,6 +12,7 @@ import symbolic
 from symbolic.cli import main
 from symbolic.outputs.render import LANGUAGES, render
 from symbolic.printing import latex_number
+from symbolic.units import bytes_both
 
 from .renderers import ROOT, compile_latex, katex_errors, math_spans
 
@@ -181,6 +182,31 @@ def test_performance_sections_render_parse_and_compile(name, hardware, tp, pp, t
         assert ok, errors
     checked, errors = katex_errors(spans)
     assert errors == []
+
+
+SERVING = ["llama-3.1-8b", "--hardware", "h100-sxm", "--draft", "llama-3.2-1b", "--speculative-tokens", "4",
+           "--acceptance", "0.8", "--workspace-tokens", "8192", "--kv-block", "16", "--engine", "vllm"]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_document_explains_speculation_the_workspace_and_the_efficiency_model(lang, tmp_path, capsys):
+    """What --draft, --workspace-tokens, --kv-block and --engine change is said in the document,
+    with the same figures the JSON gives; the math parses and the LaTeX compiles."""
+    import json
+
+    assert main(["derive", *SERVING, "--format", "json"]) == 0
+    performance = json.loads(capsys.readouterr().out)["performance"]
+    assert main(["derive", *SERVING, "--format", "md", "--lang", lang]) == 0
+    markdown = capsys.readouterr().out
+    workspace = performance["kv_allocation"]["workspace_bytes_per_device"]
+    assert bytes_both(workspace) in markdown
+    assert f"{performance['speculative']['expected_tokens_per_step']:.3f}" in markdown
+    assert "vllm profile" in markdown and "16" in markdown and "llama-3.2-1b" in markdown
+    checked, errors = katex_errors(math_spans(markdown, f"serving/{lang}"))
+    assert errors == []
+    assert main(["derive", *SERVING, "--format", "tex", "--lang", lang, "-o", str(tmp_path / "d.tex")]) == 0
+    ok, errors = compile_latex((tmp_path / "d.tex").read_text(), tmp_path, f"serving-{lang}")
+    assert ok, errors
 
 
 def test_every_symbol_and_convention_means_something_in_both_languages():

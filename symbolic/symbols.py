@@ -219,6 +219,9 @@ TERMS: tuple[Term, ...] = (
     Term("BW_link", r"BW_{link}", "interconnect bandwidth between devices, one direction", "B/s", (),
          ("link_bandwidth", "interconnect_bandwidth", "nvlink_bandwidth", "a_c"), integer=False,
          zh="设备间互连的单向带宽"),
+    Term("BW_host", r"BW_{host}", "bandwidth between a device and host memory (PCIe), one direction", "B/s",
+         (), ("host_bandwidth", "pcie_bandwidth"), integer=False,
+         zh="设备与主机内存之间（PCIe）的单向带宽"),
     Term("t_link", r"t_{link}", "latency of one collective call or transfer between devices", "s", (),
          ("latency", "link_latency"), integer=False,
          zh="设备间一次集合通信调用或一次传输的延迟"),
@@ -328,6 +331,7 @@ F_peak = VOCABULARY["F_peak"].symbol
 BW_mem = VOCABULARY["BW_mem"].symbol
 M_dev = VOCABULARY["M_dev"].symbol
 BW_link = VOCABULARY["BW_link"].symbol
+BW_host = VOCABULARY["BW_host"].symbol
 t_link = VOCABULARY["t_link"].symbol
 eta_f = VOCABULARY["eta_f"].symbol
 eta_m = VOCABULARY["eta_m"].symbol

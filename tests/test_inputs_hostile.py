@@ -305,7 +305,7 @@ def test_hardware_listing_json_has_the_figures_and_their_sources():
     assert [e["name"] for e in entries] == list(known)
     h100 = next(e for e in entries if e["name"] == "h100-sxm")
     assert set(h100) == {"name", "label", "peak_flops", "memory_bytes", "memory_bandwidth",
-                         "link_bandwidth_per_direction", "sources"}
+                         "link_bandwidth_per_direction", "host_link_bandwidth_per_direction", "sources"}
     assert h100["memory_bytes"] == 80 * 2**30
     assert h100["sources"] == known["h100-sxm"].sources
     assert all(e["sources"] for e in entries)

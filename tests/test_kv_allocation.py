@@ -86,3 +86,38 @@ def test_a_workspace_that_fills_memory_is_named_as_the_cause():
     result = symbolic_cli("derive", *BASE, "--workspace-tokens", "1000000000")
     assert result.returncode == 2 and "activation workspace" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("hardware", ["a100-sxm-80gb", "h100-sxm", "l40s"])
+def test_swapping_kv_to_host_memory_costs_what_the_host_link_carries(hardware):
+    """One GiB over the quoted PCIe host link (half its bidirectional figure) takes 10-40 ms.
+    The seed talk (shared/seeds/003, 'Mem Offload':
+    '切换1GB数据需要20ms，所有用户少一次decoding',
+    moving 1 GB costs 20 ms, one decode step fewer for every user) sits between PCIe Gen4 (33.6 ms) and Gen5 (16.8 ms). A sequence's swap is its
+    KV bytes at that rate, and in decode steps it is that time over the step the JSON reports."""
+    from symbolic.config.hardware import get_accelerator
+
+    perf = _perf("--hardware", hardware, "--batch", "8")
+    swap = perf["kv_swap"]
+    sources = get_accelerator(hardware).sources["host_link"]
+    import re
+
+    bidirectional = float(re.search(r"PCIe Gen\d(?: x16)?:? (\d+) ?GB", sources["quote"])[1])
+    assert swap["host_link_bandwidth_per_direction"] == bidirectional * 1e9 / 2
+    assert 0.010 <= swap["seconds_per_gib"] <= 0.040
+    assert swap["sequence_kv_bytes_per_device"] == perf["kv_bytes_per_sequence_per_device"]
+    per_byte = swap["seconds_per_gib"] / 2**30
+    assert swap["swap_out_s"] == pytest.approx(swap["sequence_kv_bytes_per_device"] * per_byte)
+    assert swap["decode_steps_per_swap_out_and_in"] == pytest.approx(
+        swap["swap_out_and_in_s"] / perf["tpot_at_context_s"][0])
+
+
+def test_a_device_without_a_host_link_figure_says_so_and_a_hardware_file_can_give_one(tmp_path):
+    assert "no host-link figure" in _perf("--hardware", "h200")["kv_swap"]["reason"]
+    own = {"accelerators": [{"name": "mine", "peak_flops": {"bf16": 1e15}, "memory": {"value": 80e9},
+                             "memory_bandwidth": 3e12,
+                             "host_link": {"name": "CXL", "per_direction": 1e11}}]}
+    path = tmp_path / "hw.json"
+    path.write_text(json.dumps(own))
+    swap = _perf("--hardware", "mine", "--hardware-file", path)["kv_swap"]
+    assert swap["host_link"] == "CXL" and swap["seconds_per_gib"] == pytest.approx(2**30 / 1e11)

@@ -49,6 +49,8 @@ def _numbers(argv: list[str], capsys) -> dict | None:
         for key in NEW_EFFICIENCY_KEYS:
             efficiency.pop(key)
         data["performance"].pop("kv_allocation")
+        data["performance"].pop("kv_swap")
+        data["performance"]["accelerator"].pop("host_link_bandwidth_per_direction", None)
     return {k: v for k, v in data.items() if k not in LEFT_OUT}
 
 

@@ -33,6 +33,8 @@ class Accelerator:
     memory_bandwidth: sympy.Rational
     link_bandwidth: sympy.Rational | None          # one direction
     link_name: str = ""
+    host_link_bandwidth: sympy.Rational | None = None    # to host memory, one direction (PCIe)
+    host_link_name: str = ""
     peak_flops_sparse: dict[str, sympy.Rational] = field(default_factory=dict)
     notes: str = ""
     sources: dict = field(default_factory=dict, compare=False, repr=False)
@@ -96,6 +98,7 @@ def _accelerator(fields: Fields) -> Accelerator:
         raise memory.fail(f"{memory.field('unit')} must be a byte unit (B, GB, GiB, ...), "
                           f"got {shown(memory.data.get('unit'))}")
     link = fields.section("interconnect")
+    host = fields.section("host_link")
     return Accelerator(
         name=written.strip().lower(),
         label=fields.text("label", default=None) or written.strip(),
@@ -105,6 +108,9 @@ def _accelerator(fields: Fields) -> Accelerator:
         memory_bandwidth=_figure(fields, "memory_bandwidth"),
         link_bandwidth=_figure(link, "per_direction") if link and link.present("per_direction") else None,
         link_name=link.text("name", default="") if link else "",
+        host_link_bandwidth=(_figure(host, "per_direction") if host and host.present("per_direction")
+                             else None),
+        host_link_name=host.text("name", default="") if host else "",
         notes=fields.text("notes", default=""),
         sources=_sources(fields),
     )
@@ -162,6 +168,8 @@ def hardware_listing(known: dict[str, Accelerator], fmt: str) -> str:
                             "memory_bandwidth": float(a.memory_bandwidth),
                             "link_bandwidth_per_direction": None if a.link_bandwidth is None
                             else float(a.link_bandwidth),
+                            "host_link_bandwidth_per_direction": None if a.host_link_bandwidth is None
+                            else float(a.host_link_bandwidth),
                             "sources": a.sources}
                            for a in known.values()], indent=2, allow_nan=False) + "\n"
     rows = [("name", "accelerator", "bf16/fp16 dense", "memory", "bandwidth")]

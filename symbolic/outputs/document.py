@@ -25,6 +25,7 @@ from ..performance.roofline import (
     Deployment,
     Performance,
     devices_for_users,
+    kv_swap,
 )
 from ..printing import Form, latex, latex_form, latex_number
 from ..quantities.closed_forms import closed_form
@@ -320,6 +321,7 @@ class PerfDoc:
     points: tuple[BatchPoint, ...]
     max_batch: int | None
     users: tuple[int, int, int] | None
+    swap: dict                      # swapping one sequence's KV cache to host memory (kv_swap)
 
     @property
     def deployment(self) -> Deployment:
@@ -386,7 +388,7 @@ def build_performance(perf: Performance, batches: list[int], users: int | None =
     return PerfDoc(perf=perf, batch=batch, roofline=_roofline(perf, batch), lines=lines,
                    point=points[0],
                    critical=perf.critical_batch(), critical_without_kv=perf.critical_batch(context=0),
-                   points=points, max_batch=max_batch, users=users_row)
+                   points=points, max_batch=max_batch, users=users_row, swap=kv_swap(perf, batch))
 
 
 def build(d: Derivation, performance: Performance | None = None, batches: list[int] | None = None,

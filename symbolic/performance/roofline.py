@@ -30,6 +30,7 @@ from ..quantities import sums as q
 from ..quantities.derive import Derivation
 from ..symbols import (
     B,
+    BW_host,
     BW_link,
     BW_mem,
     F_peak,
@@ -240,6 +241,8 @@ class Deployment:
         }
         if a.link_bandwidth is not None:
             values[BW_link] = a.link_bandwidth
+        if a.host_link_bandwidth is not None:
+            values[BW_host] = a.host_link_bandwidth
         if self.price_per_hour is not None:
             values[p_h] = self.price_per_hour
         return values
@@ -455,6 +458,13 @@ class Performance:
         if dep.kv_reserve:
             return tokens * 0 + dep.kv_reserve
         return -(-tokens // dep.kv_block) * dep.kv_block
+
+    def swap_time(self, moved: sympy.Expr) -> sympy.Expr:
+        """Seconds to move ``moved`` bytes between a device and host memory, one way, at the host
+        link's bandwidth: what swapping a preempted sequence's KV cache out (or back in) costs. An
+        engine that swaps inside its step (vLLM's swap preemption) stalls every sequence's decode
+        step for that long; the seed talk's figure is about 20 ms per GB."""
+        return moved / BW_host
 
     @cached_property
     def kv_bytes_per_sequence_at_end(self) -> sympy.Rational:
@@ -824,6 +834,7 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
         "kv_allocation": {"block_tokens": dep.kv_block, "reserved_tokens": dep.kv_reserve,
                           "workspace_tokens": dep.workspace_tokens,
                           "workspace_bytes_per_device": int(perf.workspace_bytes)},
+        "kv_swap": kv_swap(perf, batches[0]),
         "usable_bytes_per_device": int(perf.usable_bytes_per_device),
         "max_batch": max_batch,
         "critical_batch": _float(critical),
@@ -850,6 +861,26 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
                                                    f"weights takes at least as long as with {name} weights"}
                                  for name, other in crossovers.items()}} if crossovers else {}),
     }
+
+
+def kv_swap(perf: Performance, batch: int) -> dict:
+    """The KV-swapping section of the JSON: the host link, seconds per GiB, and what swapping one
+    sequence at the end of its request out to host memory costs, in seconds and in decode steps of
+    ``batch`` (each waits for it where the engine swaps inside its step)."""
+    acc = perf.deployment.accelerator
+    if acc.host_link_bandwidth is None:
+        return {"host_link": None, "reason": f"{acc.name} has no host-link figure; give one as host_link "
+                                             f"in a --hardware-file"}
+    sequence = perf.kv_bytes_per_sequence_at_end
+    one_way = perf.evaluate(perf.swap_time(sequence))
+    return {"host_link": acc.host_link_name,
+            "host_link_bandwidth_per_direction": float(acc.host_link_bandwidth),
+            "formula": "t_swap = M_KV,seq / BW_host (one way)",
+            "seconds_per_gib": float(perf.evaluate(perf.swap_time(sympy.Integer(2**30)))),
+            "sequence_kv_bytes_per_device": int(sequence),
+            "swap_out_s": float(one_way),
+            "swap_out_and_in_s": float(2 * one_way),
+            "decode_steps_per_swap_out_and_in": float(2 * one_way / perf.token_step_time(batch))}
 
 
 def _speculative(perf: Performance) -> dict:

@@ -91,9 +91,8 @@ def test_a_workspace_that_fills_memory_is_named_as_the_cause():
 @pytest.mark.parametrize("hardware", ["a100-sxm-80gb", "h100-sxm", "l40s"])
 def test_swapping_kv_to_host_memory_costs_what_the_host_link_carries(hardware):
     """One GiB over the quoted PCIe host link (half its bidirectional figure) takes 10-40 ms.
-    The seed talk (shared/seeds/003, 'Mem Offload':
-    '切换1GB数据需要20ms，所有用户少一次decoding',
-    moving 1 GB costs 20 ms, one decode step fewer for every user) sits between PCIe Gen4 (33.6 ms) and Gen5 (16.8 ms). A sequence's swap is its
+    The seed talk (shared/seeds/003, 'Mem Offload', line 90: moving 1 GB costs 20 ms, one decode
+    step fewer for every user) sits between PCIe Gen4 (33.6 ms) and Gen5 (16.8 ms). A sequence's swap is its
     KV bytes at that rate, and in decode steps it is that time over the step the JSON reports."""
     from symbolic.config.hardware import get_accelerator
 

@@ -565,7 +565,7 @@ def _validate(args) -> str:
     points = read_measurements(_measurements_file(args))
     points = select(points, args.select) if args.select else points
     label = ("each point's own engine profile" if options.get("engine") == AUTO
-             else _efficiency_label(Setting.from_mapping(None, {"hardware": "none", **options}), options))
+             else Setting.from_mapping(None, {"hardware": "none", **options}).efficiency_model)
     result = validate(points, options, label=label)
     if args.format == "json":
         return json_report(result)
@@ -627,13 +627,6 @@ def _sources_of(path: str) -> dict:
 
 EFFICIENCY_KEYS = ("mfu", "mbu", "overhead", "link_latency", "kernel_latency", "padding_rows",
                    "dequant_flops", "attention_efficiency", "link_efficiency")
-
-
-def _efficiency_label(setting: Setting, options: dict) -> str:
-    """The efficiency model of a command: a profile's label or the ideal roofline, with the options
-    given beside it."""
-    given = [f"{_flag(key)} {options[key]}" for key in EFFICIENCY_KEYS if key in options]
-    return setting.efficiency_model + (" with " + ", ".join(given) if given else "")
 
 
 def _engines(args) -> str:

@@ -184,10 +184,11 @@ def _check_profile(fields: dict, flag) -> None:
         from .config.hardware import accelerators
 
         known = accelerators(fields.get("hardware_file"))
-        unknown = [name for name, _ in profile.by_hardware if name not in known]
-        if unknown:
-            raise SymbolicError(f"{profile.name}: by_hardware names an unknown accelerator {unknown[0]!r} "
-                                f"(see symbolic hardware, or give --hardware-file)")
+        for name, _ in profile.by_hardware:   # another file's accelerator is unused; a typo is refused
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
+            if name not in known and close:
+                raise SymbolicError(f"{profile.name}: by_hardware names an unknown accelerator {name!r} "
+                                    f"(did you mean {close[0]}?)")
         for values in (dict(profile.parameters), *(dict(own) for _, own in profile.by_hardware)):
             for key, value in values.items():
                 _READERS[key](value, f"{profile.name}: {key}")
@@ -383,11 +384,14 @@ class Setting:
 
     @property
     def efficiency_model(self) -> str:
-        """What the efficiencies are: a profile's label, or the ideal roofline."""
-        from .performance.profiles import IDEAL
+        """What the efficiencies are: a profile's label, or the ideal roofline, with the efficiency
+        options given beside it ("ideal roofline with --mfu 0.5")."""
+        from .performance.profiles import IDEAL, PROFILE_KEYS
 
         profile = self._profile()
-        return profile.label if profile else IDEAL
+        given = [f"--{key.replace('_', '-')} {float(getattr(self, key)):g}" for key in PROFILE_KEYS
+                 if getattr(self, key) is not None]
+        return (profile.label if profile else IDEAL) + (" with " + ", ".join(given) if given else "")
 
     @cached_property
     def performance(self):
@@ -415,6 +419,8 @@ class Setting:
         mtp = self.draft.lower() == MTP
         model = mtp_architecture(self.loaded.arch) if mtp else self.draft
         plain = self.replace(model=model, draft=None, speculative_tokens=None, acceptance=None)
+        if mtp and plain.pp and plain.pp > 1:
+            plain = plain.replace(pp=None)   # the MTP layer runs on the last stage, after the head
         if plain.ep and plain.ep > 1 and not plain.loaded.arch.has_moe:
             plain = plain.replace(ep=None)   # a dense draft has no experts to spread: each device runs it
         draft = plain.performance

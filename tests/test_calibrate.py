@@ -131,8 +131,8 @@ def test_a_profile_written_by_calibrate_is_applied_by_every_command(tmp_path):
 @pytest.mark.parametrize("content,message", [("[1, 2]", "'parameters'"),
                                              ('{"parameters": {"speed": 2}}', "unknown parameter 'speed'"),
                                              ('{"parameters": {"mfu": 1.5}}', "mfu"),
-                                             ('{"parameters": {"mfu": 0.5}, "by_hardware": {"h1000": '
-                                              '{"mbu": 0.5}}}', "unknown accelerator 'h1000'")])
+                                             ('{"parameters": {"mfu": 0.5}, "by_hardware": {"h100-smx": '
+                                              '{"mbu": 0.5}}}', "did you mean h100-sxm")])
 def test_a_bad_profile_is_refused_in_one_line(tmp_path, content, message):
     profile = tmp_path / "bad.json"
     profile.write_text(content)

@@ -120,3 +120,17 @@ def test_a_device_without_a_host_link_figure_says_so_and_a_hardware_file_can_giv
     path.write_text(json.dumps(own))
     swap = _perf("--hardware", "mine", "--hardware-file", path)["kv_swap"]
     assert swap["host_link"] == "CXL" and swap["seconds_per_gib"] == pytest.approx(2**30 / 1e11)
+
+
+def test_a_swap_moves_the_cached_tokens_and_counts_whole_speculative_steps():
+    """A reservation's unused tail is not moved; whole blocks are. With speculation a step is gamma
+    draft steps and a verify step: E tokens' worth of TPOT."""
+    plain = _perf()["kv_swap"]
+    reserved = _perf("--kv-reserve", "4096")["kv_swap"]
+    assert reserved["sequence_kv_bytes_per_device"] == plain["sequence_kv_bytes_per_device"]
+    blocks = _perf("--kv-block", "64")["kv_swap"]
+    assert blocks["sequence_kv_bytes_per_device"] == plain["sequence_kv_bytes_per_device"] * 2112 // 2050
+    spec = _perf("--draft", "llama-3.2-1b", "--speculative-tokens", "4", "--acceptance", "0.8")
+    step = spec["tpot_at_context_s"][0] * spec["speculative"]["expected_tokens_per_step"]
+    assert spec["kv_swap"]["decode_steps_per_swap_out_and_in"] == pytest.approx(
+        spec["kv_swap"]["swap_out_and_in_s"] / step)

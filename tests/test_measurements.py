@@ -127,6 +127,9 @@ def test_a_selection_can_name_alternatives_and_exclusions():
 
 @pytest.mark.parametrize("engine,version,profile", [
     ("vLLM", "main, Jan 2024 (~v0.2.7/v0.3.0)", "vllm-2024"),
+    ("vLLM", "0.3.3", "vllm-2024"),
+    ("vLLM", "v0.4.0", "vllm-2024"),
+    ("vLLM", "v0.6.3 (Oct 2024)", "vllm"),
     ("vLLM", "v0.11.0", "vllm"),
     ("vLLM", "", "vllm"),
     ("TensorRT-LLM", "0.6.1", "tensorrt-llm-2023"),
@@ -169,6 +172,7 @@ def test_a_malformed_file_is_refused_in_one_line_and_writes_nothing(tmp_path, co
 @pytest.mark.parametrize("args,message", [
     (["--select", "nonsense"], "KEY=PATTERN"),
     (["--select", "engine=nothing-like-this"], "no point matches"),
+    (["--select", "engine=vLLM|"], "an empty alternative"),
     (["--engine", "nope"], "unknown engine"),
     (["--mbu", "2"], "--mbu"),
     (["--engine", "vllm", "--profile", "x.json"], "give one"),

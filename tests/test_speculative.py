@@ -77,6 +77,15 @@ def test_multi_token_prediction_adds_one_layer_and_shares_the_head(tmp_path):
     assert spec["expected_tokens_per_step"] == pytest.approx(1.85)
 
 
+def test_qwen3_next_has_its_mtp_layer_beside_a_pipeline():
+    """Qwen3-Next's config names no MTP field, but every checkpoint ships one layer (vLLM serves it as
+    qwen3_next_mtp from the model type); the layer runs whole on the last stage under --pp."""
+    result = symbolic_cli("derive", "qwen3-next-80b-a3b", "--hardware", "h200", "--tp", "4", "--pp", "2",
+                          "--draft", "mtp", "--speculative-tokens", "2", "--acceptance", "0.8")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["performance"]["speculative"]["draft_shares_embedding_and_head"]
+
+
 def test_a_model_without_an_mtp_layer_has_no_mtp_draft():
     result = symbolic_cli("derive", "deepseek-v2-lite", "--hardware", "h100-sxm", "--draft", "mtp",
                           "--speculative-tokens", "1", "--acceptance", "0.85")

@@ -135,7 +135,10 @@ def _selection(text: str) -> tuple[str, bool, list[str]]:
     if not sep or key not in fields:
         raise SymbolicError(f"--select {text!r} must read KEY=PATTERN or KEY!=PATTERN with KEY one of "
                             f"{', '.join(sorted(fields))}")
-    return key, not negated, [p.strip().lower() for p in pattern.split("|")]
+    patterns = [p.strip().lower() for p in pattern.split("|")]
+    if len(patterns) > 1 and "" in patterns:
+        raise SymbolicError(f"--select {text!r}: an empty alternative (KEY= alone selects an empty field)")
+    return key, not negated, patterns
 
 
 def matches(point: Measurement, selections: list[str] | tuple[str, ...]) -> bool:

@@ -40,7 +40,7 @@ class EngineFit:
 
 
 _TRT_2023 = "engine_version=0.5*|0.6*|v0.5*|v0.6*"
-_VLLM_2024 = "engine_version=*2024*"
+_VLLM_2024 = "engine_version=0.[234]*|v0.[234]*|*~v0.[234]*"
 _TRT = "engine=TensorRT-LLM*|TRT-LLM*|TRTLLM*"
 
 ENGINE_FITS = (
@@ -51,7 +51,7 @@ ENGINE_FITS = (
     EngineFit("vllm", ("engine=vLLM*", _VLLM_2024.replace("=", "!=", 1)),
               "vLLM of 2025", "mfu,mbu,attention_efficiency"),
     EngineFit("vllm-2024", ("engine=vLLM*", _VLLM_2024),
-              "vLLM 0.2.7 to 0.4 (early 2024)", "mfu,mbu,kernel_latency", "mfu,mbu"),
+              "vLLM 0.2.7 to 0.4 (early 2024)", "mfu,kernel_latency", "mfu"),
     EngineFit("sglang", ("engine=SGLang*",), "SGLang 0.5 (2025)", "mfu,kernel_latency,padding_rows"),
     EngineFit("llama.cpp", ("engine=llama.cpp*|llama-bench*",), "llama.cpp builds of May 2024",
               "mfu,mbu,kernel_latency", "mfu,mbu"),

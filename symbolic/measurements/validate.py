@@ -76,8 +76,8 @@ def options_for(point: Measurement, options: Mapping) -> Mapping:
         return options
     name = profile_for(point)
     if name is None:
-        raise NotExpressible(f"no shipped profile for engine {point.engine!r} "
-                             f"{point.engine_version!r} (--engine auto)")
+        version = f" {point.engine_version}" if point.engine_version else ""
+        raise NotExpressible(f"no shipped profile for engine {point.engine!r}{version} (--engine auto)")
     return {**options, "engine": name}
 
 

@@ -865,22 +865,28 @@ def performance_dict(perf: Performance, batches: list[int], users: int | None = 
 
 def kv_swap(perf: Performance, batch: int) -> dict:
     """The KV-swapping section of the JSON: the host link, seconds per GiB, and what swapping one
-    sequence at the end of its request out to host memory costs, in seconds and in decode steps of
-    ``batch`` (each waits for it where the engine swaps inside its step)."""
+    sequence's cache at the end of its request (its tokens in whole blocks, not a reservation's
+    unused tail) out to host memory and back costs, in seconds and in decode steps of ``batch``
+    (a speculative step being gamma draft steps and a verify step), which every sequence waits for
+    where the engine swaps inside its step."""
     acc = perf.deployment.accelerator
     if acc.host_link_bandwidth is None:
         return {"host_link": None, "reason": f"{acc.name} has no host-link figure; give one as host_link "
                                              f"in a --hardware-file"}
-    sequence = perf.kv_bytes_per_sequence_at_end
+    end = perf.derivation.workload.prompt + perf.generated
+    block = perf.deployment.kv_block
+    sequence = perf.evaluate(perf.kv_bytes_per_sequence(sympy.Integer(-(-end // block) * block)))
     one_way = perf.evaluate(perf.swap_time(sequence))
+    spec = perf.speculation
+    step = perf.token_step_time(batch) * (spec.tokens_per_step if spec else 1)
     return {"host_link": acc.host_link_name,
             "host_link_bandwidth_per_direction": float(acc.host_link_bandwidth),
-            "formula": "t_swap = M_KV,seq / BW_host (one way)",
+            "formula": "t_swap = M_KV,dev / BW_host (one way)",
             "seconds_per_gib": float(perf.evaluate(perf.swap_time(sympy.Integer(2**30)))),
             "sequence_kv_bytes_per_device": int(sequence),
             "swap_out_s": float(one_way),
             "swap_out_and_in_s": float(2 * one_way),
-            "decode_steps_per_swap_out_and_in": float(2 * one_way / perf.token_step_time(batch))}
+            "decode_steps_per_swap_out_and_in": float(2 * one_way / step)}
 
 
 def _speculative(perf: Performance) -> dict:

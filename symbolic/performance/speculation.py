@@ -42,20 +42,28 @@ def verify_phase(gamma: int) -> Phase:
                  f"with c tokens already cached")
 
 
-MTP_FIELDS = ("num_nextn_predict_layers", "mtp_num_hidden_layers")
-"""The config fields that declare multi-token-prediction layers (DeepSeek-V3 and GLM-4.5 name them
-the first way, Qwen3-Next and Qwen3.5 the second)."""
+MTP_FIELDS = ("num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_modules")
+"""The config fields that declare multi-token-prediction layers: DeepSeek-V3 and GLM-4.5 name them
+the first way, Qwen3.5 the second, MiniMax-M2 the third (beside ``use_mtp``)."""
+
+MTP_MODEL_TYPES = {"qwen3_next": 1}
+"""Models whose MTP layer no config field declares: Qwen3-Next ships one (vLLM serves every
+``qwen3_next`` checkpoint's ``qwen3_next_mtp`` draft from the model type alone)."""
 
 
 def mtp_layers(arch: Architecture) -> int:
-    """How many multi-token-prediction layers the model's config declares (0 where none)."""
-    configs = [arch.config, arch.config.get("text_config")]
-    for config in configs:
-        if isinstance(config, dict):
-            for name in MTP_FIELDS:
-                value = config.get(name)
-                if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-                    return value
+    """How many multi-token-prediction layers the model has (0 where none is declared)."""
+    for config in (arch.config, arch.config.get("text_config")):
+        if not isinstance(config, dict):
+            continue
+        if config.get("use_mtp") is False:
+            return 0
+        for name in MTP_FIELDS:
+            value = config.get(name)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value
+        if config.get("model_type") in MTP_MODEL_TYPES:
+            return MTP_MODEL_TYPES[config["model_type"]]
     return 0
 
 
@@ -64,7 +72,7 @@ def mtp_architecture(arch: Architecture) -> Architecture:
     last layer kind, with its embedding and head. Refused for a model whose config declares none."""
     if not mtp_layers(arch):
         raise SymbolicError(f"--draft mtp: {arch.name} declares no multi-token-prediction layer "
-                            f"({' or '.join(MTP_FIELDS)}); name a draft model instead")
+                            f"({', '.join(MTP_FIELDS)}); name a draft model instead")
     last = arch.layer_groups[-1]
     return dataclasses.replace(arch, name=f"{arch.name} MTP", num_layers=1,
                                layer_groups=(LayerGroup(last.spec, 1),))

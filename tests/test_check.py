@@ -140,3 +140,17 @@ def test_pytest_helpers():
     assert_number("16.06 GB", "memory.weights_bytes", model="llama-3.1-8b")
     with pytest.raises(AssertionError, match="GQA caches only the n_kv KV heads"):
         assert_formula("2 * n_layers * hidden_size * 2", "kv_cache.bytes_per_token", model="llama-3.1-8b")
+
+
+@pytest.mark.parametrize("claim,status", [
+    ("7.61B", "truncated"),      # the Qwen2.5-7B model card: 'Number of Parameters: 7.61B' (issue 16)
+    ("7.62B", "agrees"),         # rounded
+    ("7.60B", "differs"),        # neither: 15.6 million below, more than one unit of the last digit
+    ("7.61 billion", "truncated"),
+    ("7,615,616,512", "exact"),  # transformers' count (test_oracle_presets)
+])
+def test_a_parameter_count_written_as_model_cards_write_it(claim, status):
+    """'B' after a parameter count is billions; a figure cut to its digits holds, as one rounded does."""
+    d = Derivation(load("qwen2.5-7b"), Workload())
+    check = check_number(claim, "params.total", d)
+    assert check.verdict.status == status and check.holds == (status != "differs")

@@ -444,6 +444,8 @@ def check_number(claim: str, against: str, derivation: Derivation,
     stated = read_claimed(claim)
     dimensions = {"kv": "bytes", "bytes": "bytes", "flops": "flop", "params": "count"}
     expected_dimension = dimensions[quantity_kind(key)]
+    if expected_dimension == "count" and stated.unit == "B":   # '405B' parameters: billions, not bytes
+        stated = read_claimed(claim.strip()[:-1] + " billion")
     if stated.dimension != expected_dimension:
         raise SymbolicError(f"{claim!r} is in {stated.dimension} but {key} is in {expected_dimension}")
     verdict = judge(stated, derivation.value(key))

@@ -54,7 +54,7 @@ def read_stated(text: str) -> Stated:
 
 @dataclass(frozen=True)
 class Verdict:
-    status: str                 # exact | agrees | unit_mixup | differs
+    status: str                 # exact | agrees | truncated | unit_mixup | differs
     exact: sympy.Rational
     stated: Stated
     relative_error: sympy.Rational   # stated / exact - 1
@@ -63,13 +63,14 @@ class Verdict:
 
     @property
     def holds(self) -> bool:
-        return self.status in ("exact", "agrees")
+        return self.status in ("exact", "agrees", "truncated")
 
 
 def judge(stated: Stated, exact: sympy.Rational) -> Verdict:
     """How ``stated`` compares with ``exact`` (both in base units). In order: the same number; the
     right number under the twin unit (2 GB written for 2 GiB: a unit mix-up, named); agreement to
-    the precision written; agreement only under the twin unit; a difference."""
+    the precision written (rounded); the exact value cut to the digits written (truncated, as model
+    cards write 7,615,616,512 as '7.61B'); agreement only under the twin unit; a difference."""
     error = stated.value / exact - 1 if exact else sympy.Integer(0)
     if stated.value == exact:
         return Verdict("exact", exact, stated, error)
@@ -81,6 +82,8 @@ def judge(stated: Stated, exact: sympy.Rational) -> Verdict:
             return Verdict("unit_mixup", exact, stated, error, reading=twin)
     if abs(stated.value - exact) <= stated.tolerance:
         return Verdict("agrees", exact, stated, error)
+    if 0 < abs(exact) - abs(stated.value) < 2 * stated.tolerance and (exact > 0) == (stated.value > 0):
+        return Verdict("truncated", exact, stated, error)     # model cards cut digits: "7.61B" for 7.6156e9
     if scale is not None and abs(stated.value * scale - exact) <= stated.tolerance * scale:
         return Verdict("unit_mixup", exact, stated, error, reading=twin)
     return Verdict("differs", exact, stated, error, factor=telling_factor(stated, exact))

@@ -16,6 +16,7 @@ STATUS_WORDS = {
     "not_equivalent": "not equivalent",
     "exact": "exact",
     "agrees": "agrees to the precision written",
+    "truncated": "agrees: the exact value cut to the digits written",
     "unit_mixup": "unit mix-up",
     "differs": "wrong",
 }

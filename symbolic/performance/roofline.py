@@ -450,12 +450,13 @@ class Performance:
 
         return max(self.evaluate(held(op)) for section in self.model.device_sections for op in section.ops)
 
-    def allocated_tokens(self, tokens):
+    def allocated_tokens(self, tokens, reserved: bool = True):
         """Tokens of cache a sequence holds room for when it has ``tokens``: its reservation (the
         maximum length, reserved whole) or its tokens rounded up to whole blocks of ``kv_block``
-        (paged attention; vLLM's blocks hold 16 tokens). Works on ints and NumPy arrays."""
+        (paged attention; vLLM's blocks hold 16 tokens). ``reserved=False``: the blocks its tokens
+        fill, whatever is reserved (what a swap moves). Works on ints and NumPy arrays."""
         dep = self.deployment
-        if dep.kv_reserve:
+        if dep.kv_reserve and reserved:
             return tokens * 0 + dep.kv_reserve
         return -(-tokens // dep.kv_block) * dep.kv_block
 
@@ -873,9 +874,8 @@ def kv_swap(perf: Performance, batch: int) -> dict:
     if acc.host_link_bandwidth is None:
         return {"host_link": None, "reason": f"{acc.name} has no host-link figure; give one as host_link "
                                              f"in a --hardware-file"}
-    end = perf.derivation.workload.prompt + perf.generated
-    block = perf.deployment.kv_block
-    sequence = perf.evaluate(perf.kv_bytes_per_sequence(sympy.Integer(-(-end // block) * block)))
+    filled = perf.allocated_tokens(perf.derivation.workload.prompt + perf.generated, reserved=False)
+    sequence = perf.evaluate(perf.kv_bytes_per_sequence(sympy.Integer(filled)))
     one_way = perf.evaluate(perf.swap_time(sequence))
     spec = perf.speculation
     step = perf.token_step_time(batch) * (spec.tokens_per_step if spec else 1)

@@ -188,10 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--tolerance", default=None,
                        help="relative tolerance: a number within it holds; a formula within it is "
                             "approximately equal (5%%)")
+    check.add_argument("--neglect", metavar="TERMS",
+                       help="terms a formula may leave out and still be approximate, beside norms and "
+                            "elementwise FLOPs: attention, embedding, lm_head, state (none: not even those)")
     check.add_argument("--claims", help="a claims file (Markdown table, YAML or JSON) to check in one run")
     check.add_argument("--hardware", help="for hardware.* quantities: the accelerator")
     check.add_argument("--hardware-file", help="a JSON file of your own accelerators")
     check.add_argument("--compute-dtype", help="for hardware.peak_flops (bf16)")
+    check.add_argument("--tp", help="for per_device.* quantities: tensor-parallel degree (1)")
+    check.add_argument("--pp", help="for per_device.* quantities: pipeline-parallel degree (1)")
+    check.add_argument("--ep", help="for per_device.* quantities: expert-parallel degree (1)")
     check.add_argument("--format", choices=["text", "json", "md"], default="text")
     check.add_argument("--json", action="store_const", const="json", dest="format",
                        help="same as --format json")
@@ -395,43 +401,24 @@ def _lets(args) -> dict:
 
 def _check_claim(args, claim: str):
     """One claim: arithmetic (``a = b``), a hardware figure, a stated number or a formula."""
-    from .check.checker import (
-        check_arithmetic,
-        check_formula,
-        check_hardware_number,
-        check_number,
-        derivations_for,
-        looks_like_number,
-    )
+    from .check.checker import check_claim, parse_neglect
     from .check.claims_file import tolerance_of
+    from .check.mutations import NEGLIGIBLE_BY_DEFAULT
 
     lets = _lets(args)
     tolerance = tolerance_of({"tolerance": args.tolerance}) if args.tolerance else None
+    neglect = parse_neglect(args.neglect) if args.neglect is not None else NEGLIGIBLE_BY_DEFAULT
     hardware_quantity = bool(args.against and args.against.startswith("hardware."))
     if (args.hardware or args.hardware_file or args.compute_dtype) and not hardware_quantity:
         raise SymbolicError("--hardware, --hardware-file and --compute-dtype are for hardware.* "
                             "quantities (--against hardware.peak_flops)")
-    if "=" in claim and not args.against:
-        return check_arithmetic(claim, lets)
-    if hardware_quantity:
-        if not args.hardware:
-            raise SymbolicError(f"{args.against} needs --hardware")
-        return check_hardware_number(claim, args.against, get_accelerator(args.hardware, args.hardware_file),
-                                     args.compute_dtype or "bf16", tolerance)
-    if not args.against:
-        raise SymbolicError("--against QUANTITY is needed for a formula or a number")
-    base = setting_from_args(args, None)
-
-    def derive(model):
-        return base.replace(model=model).derivation
-
-    if looks_like_number(claim):
-        if len(args.model) != 1:
-            raise SymbolicError("a stated number is checked against one --model")
-        return check_number(claim, args.against, derive(args.model[0]), tolerance)
-    derivations = derivations_for(args.model or None, derive)
-    options = {"tolerance": tolerance} if tolerance is not None else {}
-    return check_formula(claim, args.against, derivations, lets=lets, **options)
+    if hardware_quantity and not args.hardware:
+        raise SymbolicError(f"{args.against} needs --hardware")
+    devices = {f"--{name}": getattr(args, name) for name in ("tp", "pp", "ep")}
+    without = argparse.Namespace(**{**vars(args), "tp": None, "pp": None, "ep": None})
+    return check_claim(claim, args.against or "", setting_from_args(without, None), args.model,
+                       lets=lets, tolerance=tolerance, neglect=neglect,
+                       devices=devices)
 
 
 def _sweep(args) -> int:

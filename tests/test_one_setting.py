@@ -93,7 +93,7 @@ def test_derive_sweep_plot_and_check_agree_on_a_drawn_setting(line, tmp_path_fac
     (["plot", "kv", "gpt2", "--hardware", "h100-sxm", "-o", "kv.png"], "the kv figure does not use"),
     (["plot", "roofline", "gpt2", "--hardware", "h100-sxm", "--users", "3", "-o", "r.png"],
      "unrecognized arguments: --users"),
-    (["check", "2*L", "--against", "params.total", "--tp", "2"], "unrecognized arguments: --tp"),
+    (["check", "2*L", "--against", "params.total", "--tp", "2"], "--tp is for per_device.* quantities"),
     (["check", "2*L", "--against", "params.total", "--hardware", "h100-sxm"], "for hardware.* quantities"),
     (["sweep", "gpt2", "--hardware", "h100-sxm", "--users", "3"], "unrecognized arguments: --users"),
 ])

@@ -14,9 +14,11 @@ Without a model, a formula is checked against every preset and the outcomes grou
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from fractions import Fraction
 
 import mpmath
 import sympy
@@ -25,15 +27,15 @@ from ..config.hardware import Accelerator
 from ..config.presets import preset_names
 from ..errors import SymbolicError
 from ..exact import plain, to_rational
-from ..ops.model import Model
-from ..ops.op import OpKind
 from ..printing import text
-from ..quantities import sums as q
 from ..quantities.derive import Derivation
-from ..symbols import B, E, L, W, b_kv, b_w, c, k
+from ..symbols import H, L, V, layer_counts, term_of
+from ..units import count
 from . import equivalence as eq
+from . import mutations as mut
 from .claims import Stated, Verdict, judge, read_stated
 from .parser import FormulaError, no_real_value, parse_formula, read_number
+from .posable import EXAMPLES, posed
 
 QUANTITY_ALIASES = {
     "params": "params.total",
@@ -57,12 +59,21 @@ MAX_SHOWN_BITS = 13_000
 def quantity_key(name: str, derivation: Derivation) -> str:
     key = QUANTITY_ALIASES.get(name, name)
     if key not in derivation.quantities:
-        known = ", ".join(sorted(k for k in derivation.quantities if k.count(".") <= 2))
-        raise SymbolicError(f"unknown quantity {name!r}; known: {known}")
+        close = difflib.get_close_matches(key, derivation.quantities, n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]}? " if close else ""
+        known = ", ".join([*derivation.quantities, *QUANTITY_ALIASES, *EXAMPLES])
+        raise SymbolicError(f"unknown quantity {name!r} for {derivation.model.arch.name}; {hint}"
+                            f"known: {known}")
     return key
 
 
 def quantity_kind(key: str) -> str:
+    """kv, flops, params or bytes: what a quantity counts (a per-device share, an op's field and
+    training FLOPs as their kind)."""
+    key = key.removeprefix("per_device.")
+    if key.startswith(("ops.", "kernels.")):
+        field = key.split(".")[3]
+        return {"params": "params", "flops": "flops"}.get(field, "bytes")
     if key.startswith("kv_cache"):
         return "kv"
     if key.startswith("flops"):
@@ -83,7 +94,9 @@ class ModelVerdict:
     exact: sympy.Expr
     assumptions: tuple[eq.Assumption, ...] = ()
     violated: tuple[eq.Assumption, ...] = ()
-    mistakes: tuple[eq.Mistake, ...] = ()
+    mistakes: tuple[mut.Finding, ...] = ()
+    neglected: tuple[mut.Finding, ...] = ()
+    alternatives: tuple[tuple[mut.Finding, ...], ...] = ()   # other explanations as small as ``mistakes``
     ratio: sympy.Rational | None = None
     formula_value: sympy.Rational | None = None
     exact_value: sympy.Rational | None = None
@@ -94,6 +107,11 @@ class ModelVerdict:
         return self.status in ("equivalent", "assumptions", "approximate")
 
     @property
+    def explanations(self) -> tuple[tuple[mut.Finding, ...], ...]:
+        """Every explanation found, the first (``mistakes``) and the others as small."""
+        return (self.mistakes, *self.alternatives) if self.mistakes else ()
+
+    @property
     def relative_error(self) -> sympy.Rational | None:
         if self.formula_value is None or not self.exact_value:
             return None
@@ -101,7 +119,7 @@ class ModelVerdict:
 
     def signature(self) -> tuple:
         return (self.status, tuple(a.key for a in self.assumptions), tuple(a.key for a in self.violated),
-                tuple(m.key for m in self.mistakes), text(self.exact))
+                tuple(m.key for m in self.mistakes), tuple(m.key for m in self.neglected), text(self.exact))
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,9 @@ class FormulaCheck:
                 "assumptions": [a.description for a in group[0].assumptions],
                 "violated_assumptions": [a.description for a in group[0].violated],
                 "reasons": [m.reason for m in group[0].mistakes],
+                "mistakes": [m.key for m in group[0].mistakes],
+                "alternatives": [[m.key for m in alt] for alt in group[0].alternatives],
+                "neglected": [m.reason for m in group[0].neglected],
                 "ratio": json_number(group[0].ratio),
                 "difference": text(group[0].difference) if group[0].difference is not None else None,
                 "examples": [{"model": v.model, "formula": json_number(v.formula_value),
@@ -188,82 +209,20 @@ def json_real(value: sympy.Rational | None) -> float | str | None:
     return number if number is not None else scientific(value, 15)
 
 
-def relatives(derivation: Derivation, key: str) -> dict[str, sympy.Expr]:
-    """The exact expression's relatives that common mistakes match (see equivalence.Case)."""
-    model, exact = derivation.model, derivation[key].expr
-    found: dict[str, sympy.Expr] = {}
-    if W in exact.free_symbols:
-        found["no_window"] = exact.xreplace({W: sympy.Integer(10) ** 30})
-    if key.startswith("flops."):
-        conv = model.conventions
-        other = "full" if conv.attention_count == "causal" else "causal"
-        twin = Derivation(Model(model.arch, conv.replace(attention_count=other)), derivation.workload,
-                          derivation.precision)
-        if not eq.same(twin[key].expr, exact):
-            found["other_attention_count"] = twin[key].expr
-        if key.startswith("flops.decode_step.") and key.endswith(("total", "attention")):
-            found["decode_attention"] = derivation["flops.decode_step.attention"].expr
-    if key.startswith("kv_cache.") and "kv_cache.state_elements_per_sequence" in derivation.quantities:
-        found.update(_state_relatives(derivation, key))
-    if key.startswith("params."):
-        found["weights_only"] = _weights_only(derivation, key)
-    if k in exact.free_symbols:
-        found["all_experts"] = exact.xreplace({k: E})
-    if E in exact.free_symbols:
-        found["active_experts_only"] = exact.xreplace({E: k})
-        if key == "params.total":
-            found["active_experts_only"] = derivation["params.active"].expr
-        elif key == "memory.weights_bytes":
-            found["active_experts_only"] = derivation["params.active"].expr * b_w
-    return found
-
-
-def _state_relatives(derivation: Derivation, key: str) -> dict[str, sympy.Expr]:
-    """For a model whose layers keep fixed-size states beside attention layers (Qwen3-Next,
-    Nemotron-H, LFM2): its cache as if every layer cached keys and values like its attention layers
-    (a Llama's cache, grown in every layer), and its cache with the states left out."""
-    model = derivation.model
-    attending = {q.layer_cache(s)["elements_per_token"] for s in model.layer_sections
-                 if s.group.spec.attention is not None}
-    found = {}
-    scale = {"kv_cache.elements_per_token": 1, "kv_cache.bytes_per_token": b_kv,
-             "kv_cache.bytes_per_sequence": c * b_kv, "kv_cache.bytes_per_batch": B * c * b_kv}
-    layers = sympy.Add(*(s.repeats for s in model.layer_sections))   # L, as the kinds' counts
-    if len(attending) == 1 and key in scale:
-        found["every_layer_caches_kv"] = layers * attending.pop() * scale[key]
-    state = derivation["kv_cache.state_bytes_per_sequence"].expr
-    if key in ("kv_cache.bytes_per_sequence", "kv_cache.bytes_per_batch"):
-        found["state_left_out"] = derivation[key].expr - state * (B if key.endswith("batch") else 1)
-    # the same with each kind's layer count as a number, as a formula that names no kind writes it
-    counts = {s.repeats: sympy.Integer(s.group.count) for s in model.layer_sections}
-    found.update({f"{name}_counted": expr.xreplace(counts) for name, expr in list(found.items())})
-    return found
-
-
-def _weights_only(derivation: Derivation, key: str) -> sympy.Expr:
-    """A parameter count without norm and bias parameters: matrices and tables only."""
-    model = derivation.model
-    kinds = [OpKind.MATMUL, OpKind.GATHER]
-    if key == "params.total":
-        return q.model_sum(model, "params", kinds=kinds)
-    if key == "params.layers":
-        return q.model_sum(model, "params", kinds=kinds, sections=model.layer_sections)
-    parts = key.split(".")
-    if parts[1] == "per_layer":
-        section = next(s for s in model.layer_sections if s.name == parts[2])
-        components = None if parts[3] == "total" else [parts[3]]
-        return q.section_sum(section, "params", kinds=kinds, components=components)
-    return derivation[key].expr
-
-
 def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
-                     tolerance: sympy.Rational = DEFAULT_APPROXIMATION) -> ModelVerdict:
+                     tolerance: sympy.Rational = DEFAULT_APPROXIMATION,
+                     neglect: tuple[str, ...] = mut.NEGLIGIBLE_BY_DEFAULT, declared: bool = False
+                     ) -> ModelVerdict:
     """One model: is ``formula`` its exact ``key``, and if not, how does it differ?
 
-    In order: the same expression; the same under catalogue assumptions this model satisfies; the
-    same once norm and bias parameters are neglected (approximate); within ``tolerance`` on this
-    model (approximate); otherwise not equivalent, with the assumptions it needs that this model
-    breaks, and the known mistakes that explain the difference."""
+    Structure before numbers: the same expression is equivalent; the same under catalogue
+    assumptions this model satisfies is equivalent under them; the exact expression less terms
+    one may neglect (``neglect``: norms and biases, elementwise FLOPs, by default) is approximate,
+    naming them. Anything else is not equivalent, however close its value on this model, with the
+    mistakes of the catalogue (:mod:`symbolic.check.mutations`) that turn the exact expression into
+    the formula, or its difference in its simplest form when none does. A formula of numbers alone
+    is a number: within ``tolerance`` it is approximate. A ``declared`` tolerance (the user's own)
+    makes any formula within it on this model approximate, its differences still named."""
     quantity = derivation[key]
     exact = quantity.expr
     name = derivation.model.arch.name
@@ -271,50 +230,130 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
         formula = formula.xreplace({L: sum(g.count_symbol for g in derivation.model.arch.layer_groups)})
     point = _at(formula, derivation)
     formula_value = point if point is not None and point.is_Rational else None
-    undefined = point is not None and no_real_value(point)
     values = {"formula_value": formula_value, "exact_value": quantity.value}
+    ratio = _ratio(formula, exact)
+    close = formula_value is not None and bool(quantity.value) and \
+        abs(formula_value / quantity.value - 1) <= tolerance
     if not formula.free_symbols:
-        status = "equivalent" if formula == quantity.value else "not_equivalent"
-        return ModelVerdict(name, status, exact, ratio=_ratio(formula, quantity.value), **values)
+        status = "equivalent" if formula == quantity.value else "approximate" if close else "not_equivalent"
+        findings = () if close or formula_value is None else \
+            _figure_findings(Stated(text(formula), formula_value, "", "", sympy.Integer(0)), derivation, key)
+        return ModelVerdict(name, status, exact, ratio=ratio, mistakes=findings[0] if findings else (),
+                            alternatives=tuple(findings[1:]), **values)
     if eq.same(formula, exact):
         return ModelVerdict(name, "equivalent", exact, **values)
-    kin = relatives(derivation, key)
-    broken: ModelVerdict | None = None
-    for label, target in (("exact", exact), ("weights_only", kin.get("weights_only"))):
-        if target is None:
+    assumptions, neglected = eq.smallest_assumptions(formula, exact), ()
+    if assumptions is None:     # the same under assumptions once negligible terms are left out?
+        lighter, terms = mut.negligible_total(mut.Context(derivation, key, quantity_kind(key), exact,
+                                                          neglect=neglect))
+        assumptions = (() if eq.same(formula, lighter) else eq.smallest_assumptions(formula, lighter)) \
+            if terms else None
+        neglected = terms if assumptions is not None else ()
+    assumptions = assumptions or ()
+    violated = tuple(a for a in assumptions if not _satisfied(a, derivation))
+    if (assumptions or neglected) and not violated:
+        return ModelVerdict(name, "approximate" if neglected else "assumptions", exact,
+                            assumptions=assumptions, neglected=neglected, **values)
+    holding = [a for a in eq.CATALOGUE if _satisfied(a, derivation)
+               and (not assumptions or a in assumptions)]
+    proportions = _proportions(formula, exact, derivation)
+    scaled = [*holding, proportions]
+    if proportions is not None and not violated \
+            and eq.same(transform(formula, scaled), transform(exact, scaled)):
+        return ModelVerdict(name, "assumptions", exact, assumptions=(*assumptions, proportions), **values)
+    found, ctx = [], None
+    for held in (holding, [*holding, proportions] if proportions is not None else None):
+        if held is None or found:
             continue
-        assumptions = () if eq.same(formula, target) else eq.smallest_assumptions(formula, target)
-        if assumptions is None:
-            continue
-        extra = (eq.NEGLECT_SMALL,) if label == "weights_only" else ()
-        violated = tuple(a for a in assumptions if not _satisfied(a, derivation))
-        if not violated:
-            status = "approximate" if extra else ("assumptions" if assumptions else "equivalent")
-            return ModelVerdict(name, status, exact, assumptions=assumptions + extra, **values)
-        if broken is None:
-            f, e = formula, target
-            for assumption in assumptions:
-                if assumption not in violated:
-                    f, e = assumption.apply(f), assumption.apply(e)
-            case = eq.Case(f, e, quantity_kind(key), key, dict(kin), formula_value, quantity.value, undefined)
-            broken = ModelVerdict(name, "not_equivalent", exact, assumptions=assumptions + extra,
-                                  violated=violated, mistakes=tuple(eq.diagnose(case)),
-                                  ratio=eq.constant_ratio(f, e), **values)
-    if broken is not None:
-        return broken
-    holding = [a for a in eq.CATALOGUE if _satisfied(a, derivation)]
-    f, e, kin_held = formula, exact, dict(kin)
-    for assumption in holding:  # what is true of this model anyway (B = 1, 2-byte elements, ...)
-        f, e = assumption.apply(f), assumption.apply(e)
-        kin_held = {k: assumption.apply(v) for k, v in kin_held.items()}
-    case = eq.Case(f, e, quantity_kind(key), key, kin_held, formula_value, quantity.value, undefined)
-    mistakes = tuple(eq.diagnose(case))
-    ratio = eq.constant_ratio(formula, exact)
-    error = formula_value / quantity.value - 1 if formula_value is not None and quantity.value else None
-    if not mistakes and error is not None and abs(error) <= tolerance:
-        return ModelVerdict(name, "approximate", exact, ratio=ratio, **values)
-    return ModelVerdict(name, "not_equivalent", exact, mistakes=mistakes, ratio=ratio,
-                        difference=_small_difference(formula, exact), **values)
+        ctx = mut.Context(derivation, key, quantity_kind(key), transform(exact, held),
+                          lambda expr, held=held: transform(expr, held), neglect)
+        mut.relatives(ctx)
+        found = _diagnose(transform(formula, held), ctx)
+    if found and not found[0].mistakes and not violated:
+        return ModelVerdict(name, "approximate", exact, assumptions=assumptions,
+                            neglected=tuple(e.finding for e in found[0].neglected), **values)
+    mistakes = found[0].findings if found else ()
+    alternatives = tuple(d.findings for d in found[1:])
+    neglected = tuple(e.finding for e in found[0].neglected) if found else neglected
+    if not found:
+        undefined = point is not None and no_real_value(point)
+        mistakes = _value_hints(ctx, formula_value, quantity.value, undefined, tolerance)
+    status = "approximate" if declared and close else "not_equivalent"
+    return ModelVerdict(name, status, exact, assumptions=assumptions, violated=violated,
+                        mistakes=mistakes, alternatives=alternatives, neglected=neglected, ratio=ratio,
+                        difference=None if found else _small_difference(formula, exact), **values)
+
+
+def transform(expr: sympy.Expr, assumptions) -> sympy.Expr:
+    """``expr`` under each of ``assumptions`` in turn."""
+    for assumption in assumptions:
+        expr = assumption.apply(expr)
+    return expr
+
+
+def _proportions(formula: sympy.Expr, exact: sympy.Expr, derivation: Derivation) -> eq.Assumption | None:
+    """This model's proportions, for a formula that writes them as numbers (``12.75 H^2`` for
+    Llama-3-70B's layer): every architecture symbol but the sizes H, V and the layer counts, a
+    width as its multiple of H (d_ff = 3.5 H) where the formula names H, a count as its value
+    (n_kv = 8), on both sides. The formula then holds for this model only, and says so."""
+    model_values = derivation.model.bindings()
+    kept = {H, V, *layer_counts()}
+    if not formula.free_symbols & set(layer_counts()):      # '2 * 12 * n_kv * d_h': the layers as a number
+        kept -= set(layer_counts())
+    named = formula.free_symbols | exact.free_symbols
+    bound = sorted((named & set(model_values)) - kept, key=lambda s: s.name)
+    if not bound or not (exact.free_symbols - formula.free_symbols) & set(bound):
+        return None
+    scale = H in formula.free_symbols
+    mapping = {}
+    for symbol in bound:
+        value = model_values[symbol]
+        if scale and term_of(symbol).unit == "elements":
+            mapping[symbol] = value / model_values[H] * H
+        else:
+            mapping[symbol] = value
+    shown = ", ".join(f"{s.name} = {text(v)}" for s, v in mapping.items())
+    return eq.Assumption("proportions", f"this model's proportions written as numbers ({shown})", mapping)
+
+
+def _diagnose(formula: sympy.Expr, ctx: mut.Context) -> list[mut.Diagnosis]:
+    """The catalogue's smallest explanation of ``formula`` (see mutations.search)."""
+    edits = mut.edits_for(ctx)
+    extra = [e.delta for e in edits] + [v for e in edits for _, v in e.sigma]
+    point = mut.random_point(formula, ctx.exact, *extra)
+    target = eq.evaluate(formula, point)
+    if target in eq._NO_VALUE:
+        return []
+    return mut.search(ctx, target, point, lambda value: value == target,
+                      confirm=lambda candidate: mut.same_as_formula(formula, candidate))
+
+
+NO_VALUE = mut.Finding("no_value", "on this model the formula has no finite real value, or one too large to "
+                                   "evaluate exactly (a division by zero, the logarithm or square root of a "
+                                   "negative number, a huge power)")
+
+
+def _value_hints(ctx: mut.Context, formula_value, exact_value, undefined: bool,
+                 tolerance: sympy.Rational) -> tuple[mut.Finding, ...]:
+    """When no mistake of the catalogue explains a formula: what its value on this model suggests."""
+    if undefined:
+        return (NO_VALUE,)
+    if formula_value is None or not exact_value:
+        return ()
+    ratio = formula_value / exact_value
+    if abs(ratio - 1) <= tolerance:
+        closeness = "equal" if ratio == 1 else f"within {float(abs(ratio - 1)) * 100:.2g}%"
+        return (mut.Finding("close_but_different",
+                            f"{closeness} on this model, but a different expression: it drops or changes a "
+                            f"term that other models (or settings) do not forgive"),)
+    hints = {"flops": ((sympy.Rational(1, 2), "about_half_flops", "about half the exact count: "
+                        "multiply-accumulates (MACs) counted as FLOPs?"),
+                       (3, "about_training_flops", "about three times the exact count: 6N (training, "
+                        "forward and backward) used for inference, which is about 2N?"))}
+    for factor, key, words in hints.get(ctx.kind, ()):
+        if abs(ratio / factor - 1) <= sympy.Rational(5, 100):
+            return (mut.Finding(key, words),)
+    return ()
 
 
 def _small_difference(formula: sympy.Expr, exact: sympy.Expr) -> sympy.Expr | None:
@@ -377,17 +416,20 @@ DERIVED_NAMES = {"P": "params.total", "params": "params.total", "num_params": "p
 
 def check_formula(formula_text: str, against: str, derivations: list[Derivation], *,
                   lets: dict[str, sympy.Expr] | None = None,
-                  tolerance: sympy.Rational = DEFAULT_APPROXIMATION) -> FormulaCheck:
+                  tolerance: sympy.Rational | None = None,
+                  neglect: tuple[str, ...] = mut.NEGLIGIBLE_BY_DEFAULT) -> FormulaCheck:
     """The formula against ``against`` on every derivation. It is read once, with placeholders for
     the models' own quantities (DERIVED_NAMES), which each model then fills in."""
     key = quantity_key(against, derivations[0])
+    declared = tolerance is not None
+    tolerance = DEFAULT_APPROXIMATION if tolerance is None else tolerance
     own = {name: sympy.Dummy(name, positive=True) for name in DERIVED_NAMES}
     formula = parse_formula(formula_text, {**own, **(lets or {})})
 
     def on(derivation: Derivation) -> sympy.Expr:
         return formula.xreplace({own[name]: derivation[k].expr for name, k in DERIVED_NAMES.items()})
 
-    verdicts = tuple(check_formula_on(on(d), d, key, tolerance) for d in derivations)
+    verdicts = tuple(check_formula_on(on(d), d, key, tolerance, neglect, declared) for d in derivations)
     return FormulaCheck(formula_text, on(derivations[0]), key, verdicts, tolerance)
 
 
@@ -398,6 +440,12 @@ class NumberCheck:
     model: str
     verdict: Verdict
     tolerance: sympy.Rational | None = None
+    findings: tuple[mut.Finding, ...] = ()    # what explains a wrong figure (see mutations.search)
+    alternatives: tuple[tuple[mut.Finding, ...], ...] = ()
+
+    @property
+    def explanations(self) -> tuple[tuple[mut.Finding, ...], ...]:
+        return (self.findings, *self.alternatives) if self.findings else ()
 
     @property
     def holds(self) -> bool:
@@ -411,11 +459,72 @@ class NumberCheck:
                 "verdict": v.status if not (self.holds and v.status == "differs") else "within_tolerance",
                 "holds": self.holds, "exact": json_number(v.exact),
                 "stated": json_number(v.stated.value), "relative_error": json_real(v.relative_error),
-                "reading": v.reading or None, "factor": v.factor or None}
+                "reading": v.reading or None, "factor": v.factor or None,
+                "mistakes": [f.key for f in self.findings], "reasons": [f.reason for f in self.findings],
+                "alternatives": [[f.key for f in alt] for alt in self.alternatives]}
 
 
 HARDWARE_KEYS = {"hardware.peak_flops": "flop_rate", "hardware.memory_bytes": "bytes",
                  "hardware.memory_bandwidth": "byte_rate"}
+
+
+def parse_neglect(text: str, where: str = "--neglect") -> tuple[str, ...]:
+    """``--neglect attention,lm_head``: terms declared negligible, beside the default ones (norms and
+    biases, elementwise FLOPs); ``none`` first leaves the defaults out."""
+    names = [name.strip() for name in str(text).split(",")]
+    chosen = list(mut.NEGLIGIBLE_BY_DEFAULT)
+    if names and names[0] == "none":
+        chosen, names = [], names[1:]
+    for name in names:
+        if name not in mut.NEGLECTABLE:
+            raise SymbolicError(f"{where}: unknown term {name[:40]!r}; known: none, "
+                                f"{', '.join(mut.NEGLECTABLE)}")
+        chosen.append(name)
+    return tuple(dict.fromkeys(chosen))
+
+
+def check_claim(claim: str, against: str, setting, models: list | None = None, *,
+                lets: dict | None = None, tolerance: sympy.Rational | None = None,
+                neglect: tuple[str, ...] = mut.NEGLIGIBLE_BY_DEFAULT, devices: dict | None = None):
+    """Any claim, as the command line and claims files pose it: arithmetic (``a = b``), a figure of
+    an accelerator (``hardware.*``, the setting's hardware), a stated number (one model) or a
+    formula (the models given, or every preset), in ``setting`` (a :class:`symbolic.setting.Setting`).
+    ``devices`` (tp, pp, ep: degrees) are for ``per_device.*`` quantities alone."""
+    devices = {name: read_degree(value, name) for name, value in (devices or {}).items() if value is not None}
+    if devices and not against.startswith("per_device."):
+        raise SymbolicError(f"{', '.join(devices)} {'is' if len(devices) == 1 else 'are'} for per_device.* "
+                            f"quantities (against per_device.weights_bytes)")
+    if "=" in claim and not against:
+        return check_arithmetic(claim, lets)
+    if not against:
+        raise SymbolicError("a formula or a number needs a quantity to check against (--against)")
+    if against.startswith("hardware."):
+        if setting.accelerator is None:
+            raise SymbolicError(f"{against} needs a hardware (--hardware)")
+        return check_hardware_number(claim, against, setting.accelerator, setting.compute_dtype or "bf16",
+                                     tolerance)
+
+    def derive(model) -> Derivation:
+        return posed(setting.replace(model=model).derivation, QUANTITY_ALIASES.get(against, against),
+                     **{name.strip("-"): degree for name, degree in devices.items()})
+
+    if looks_like_number(claim):
+        if len(models or ()) != 1:
+            raise SymbolicError("a stated number is checked against one model (--model)")
+        return check_number(claim, against, derive(models[0]), tolerance)
+    return check_formula(claim, against, derivations_for(models or None, derive), lets=lets,
+                         tolerance=tolerance, neglect=neglect)
+
+
+MAX_DEGREE = 4096
+
+
+def read_degree(value, name: str) -> int:
+    """A parallel degree: a whole number from 1 to MAX_DEGREE."""
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_DEGREE:
+        raise SymbolicError(f"{name} must be a whole number from 1 to {MAX_DEGREE}, got {text[:20]!r}")
+    return int(text)
 
 
 def check_hardware_number(claim: str, against: str, accelerator: Accelerator, dtype: str = "bf16",
@@ -431,11 +540,49 @@ def check_hardware_number(claim: str, against: str, accelerator: Accelerator, dt
              "hardware.memory_bytes": lambda: accelerator.memory_bytes,
              "hardware.memory_bandwidth": lambda: accelerator.memory_bandwidth}[against]()
     verdict = judge(stated, exact)
+    found = [] if verdict.holds else [f for f in _hardware_findings(stated, against, accelerator, dtype) if f]
+    return NumberCheck(claim, against, accelerator.name, verdict, tolerance,
+                       found[0] if found else (), tuple(found[1:]))
+
+
+def _hardware_findings(stated: Stated, against: str, accelerator: Accelerator, dtype: str
+                       ) -> list[tuple[mut.Finding, ...]]:
+    """A peak quoted for the wrong thing: the 2:4 sparse peak, or another dtype's peak."""
+    if against != "hardware.peak_flops":
+        return [_unit_findings(stated, {"hardware.memory_bytes": accelerator.memory_bytes,
+                                        "hardware.memory_bandwidth": accelerator.memory_bandwidth}[against])]
+    close = sympy.Rational(2, 100)
+    found = []
     sparse = accelerator.peak_flops_sparse.get(dtype)
-    if against == "hardware.peak_flops" and sparse and verdict.status == "differs" \
-            and abs(stated.value / sparse - 1) <= sympy.Rational(2, 100):
-        verdict = replace(verdict, factor="the sparse peak (2:4 structured sparsity) quoted as the dense one")
-    return NumberCheck(claim, against, accelerator.name, verdict, tolerance)
+    if sparse and abs(stated.value / sparse - 1) <= close:
+        found.append(mut.Finding("sparse_peak", "the sparse peak (2:4 structured sparsity) quoted as the "
+                                                "dense one"))
+    for other, value in sorted(accelerator.peak_flops_sparse.items()):
+        if other != dtype and abs(stated.value / value - 1) <= close:
+            found.append(mut.Finding("other_dtype_peak", f"the {other} sparse peak quoted as the {dtype} "
+                                                         f"dense one"))
+    for other in sorted(accelerator.peak_flops):
+        if other != dtype and abs(stated.value / accelerator.peak(other) - 1) <= close:
+            found.append(mut.Finding("other_dtype_peak", f"the {other} peak quoted as the {dtype} one"))
+    return [(f,) for f in found] or [_unit_findings(stated, accelerator.peak(dtype))]
+
+
+def _unit_findings(stated: Stated, exact: sympy.Rational) -> tuple[mut.Finding, ...]:
+    """A figure off by a unit (GB for GiB) or by a telling factor (2, 1000, 1024)."""
+    verdict = judge(stated, exact)
+    if verdict.status == "unit_mixup":
+        return (mut.Finding("decimal_for_binary", f"the number is right in {verdict.reading}, "
+                                                  f"not in {stated.unit}"),)
+    if verdict.factor:
+        words = verdict.factor.split(" (")[0].removeprefix("about ")
+        return (mut.Finding(TELLING_KEYS.get(words, "factor"), verdict.factor),)
+    return ()
+
+
+TELLING_KEYS = {"twice the exact value": "double_counted", "half the exact value": "half",
+                "ten times the exact value": "decimal_slip", "a tenth of the exact value": "decimal_slip",
+                "1000 times the exact value": "unit_prefix", "a thousandth of the exact value": "unit_prefix",
+                "1024 times the exact value": "unit_prefix", "1/1024 of the exact value": "unit_prefix"}
 
 
 def check_number(claim: str, against: str, derivation: Derivation,
@@ -449,7 +596,73 @@ def check_number(claim: str, against: str, derivation: Derivation,
     if stated.dimension != expected_dimension:
         raise SymbolicError(f"{claim!r} is in {stated.dimension} but {key} is in {expected_dimension}")
     verdict = judge(stated, derivation.value(key))
-    return NumberCheck(claim, key, derivation.model.arch.name, verdict, tolerance)
+    found = _figure_findings(stated, derivation, key) if not verdict.holds else []
+    return NumberCheck(claim, key, derivation.model.arch.name, verdict, tolerance,
+                       found[0] if found else (), tuple(found[1:]))
+
+
+def _figure_findings(stated: Stated, derivation: Derivation, key: str) -> list[tuple[mut.Finding, ...]]:
+    """What explains a wrong figure: a unit mixed up; else the catalogue's mistakes (see
+    :func:`_diagnose_figure`); else a telling factor; and, beside them, another quantity the
+    figure is right for."""
+    if judge(stated, derivation.value(key)).status == "unit_mixup":
+        return [_unit_findings(stated, derivation.value(key))]
+    found = [d.findings for d in _diagnose_figure(stated, derivation, key)] \
+        or [_unit_findings(stated, derivation.value(key))]
+    sibling = _sibling(stated, derivation, key)
+    return [f for f in (*found, (sibling,) if sibling else ()) if f]
+
+
+def _diagnose_figure(stated: Stated, derivation: Derivation, key: str) -> list[mut.Diagnosis]:
+    """The catalogue's smallest explanation of a wrong figure: the mistakes whose value on this
+    model, in this setting, agrees with the figure to the precision written (or cut to it)."""
+    ctx = mut.Context(derivation, key, quantity_kind(key), derivation[key].expr, neglect=())
+    ctx.cache["unit"] = stated.unit
+    mut.relatives(ctx)
+    target = Fraction(int(stated.value.p), int(stated.value.q))
+    half = Fraction(int(stated.tolerance.p), int(stated.tolerance.q))
+    exact = Fraction(int(derivation.value(key).p), int(derivation.value(key).q))
+    miss = abs(target - exact)
+
+    def telling(value: Fraction) -> bool:    # a mistake the figure tells apart from no mistake
+        return abs(value - exact) > 2 * half and abs(value - target) * 2 <= miss
+
+    def to_precision(value: Fraction) -> bool:     # rounded or cut to the digits written
+        gap = abs(value) - abs(target)
+        close = abs(value - target) <= half or (0 < gap < 2 * half and (value > 0) == (target > 0))
+        return close and telling(value)
+
+    def loosely(value: Fraction) -> bool:          # "about 340 GB"
+        return value != 0 and abs(target / value - 1) <= LOOSE_FIGURE and telling(value)
+
+    precise = stated.tolerance <= stated.value * PRECISE_FIGURE
+    return (mut.search(ctx, target, derivation.bindings, to_precision, figures=True, most=2 if precise else 1)
+            or mut.search(ctx, target, derivation.bindings, loosely, figures=True, most=1))
+
+
+PRECISE_FIGURE = sympy.Rational(35, 10000)
+"""A figure written this precisely (to 0.35%: 'GB' to three digits or more) may be explained by two
+mistakes together; a rounder one ('7.3B') by one only, as two mistakes of the catalogue can
+between them land near almost any round figure."""
+LOOSE_FIGURE = Fraction(5, 100)
+"""How far a wrong figure may be from the value a mistake gives and still be explained by it (and
+then it must be twice as near that value as the exact one): writers round loosely ("about
+340 GB" for 343.6 GB, "56B" for eight 7.2B models)."""
+
+
+SIBLINGS = {"params": "params.", "kv": "kv_cache.", "flops": "flops.", "bytes": "memory."}
+
+
+def _sibling(stated: Stated, derivation: Derivation, key: str) -> mut.Finding | None:
+    """Another quantity of the same kind that the figure states (model cards count active
+    parameters without the embedding, DeepSeek's 37B): named, as the figure is right for it."""
+    family = SIBLINGS[quantity_kind(key)]
+    for other in derivation.quantities:
+        if other != key and other.startswith(family) and quantity_kind(other) == quantity_kind(key) \
+                and judge(stated, derivation.value(other)).holds:
+            return mut.Finding("sibling_key", f"the figure is {other} ({count(derivation.value(other))}), "
+                                              f"not {key}")
+    return None
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,8 @@ def judge(stated: Stated, exact: sympy.Rational) -> Verdict:
 TELLING_FACTORS = (
     (sympy.Integer(2), "twice the exact value (a factor of 2)"),
     (sympy.Rational(1, 2), "half the exact value (a factor of 2)"),
+    (sympy.Integer(10), "ten times the exact value (a decimal point slipped one place)"),
+    (sympy.Rational(1, 10), "a tenth of the exact value (a decimal point slipped one place)"),
     (sympy.Integer(1000), "1000 times the exact value (a unit prefix: ms for s, MB for GB?)"),
     (sympy.Rational(1, 1000), "a thousandth of the exact value (a unit prefix: s for ms, GB for MB?)"),
     (sympy.Integer(1024), "1024 times the exact value (a binary prefix off by one step)"),

@@ -12,10 +12,13 @@ columns; only ``claim`` is required:
   kv_dtype, activation_dtype, any counting convention, ``tolerance=2%``, ``let:NAME=FORMULA``;
 * ``expect``: ``holds`` or ``fails``, what the claim is known to do (an audit of a wrong source
   expects ``fails``);
-* ``source``: free text, where the claim comes from.
+* ``reason``: with ``expect: fails``, the mistake the verdict must name (a key of
+  :mod:`symbolic.check.mutations`' catalogue, such as ``query_heads_for_kv``; ``violates:mha`` for
+  a broken assumption; ``none`` where no known mistake explains it);
+* ``source``, ``quote``, ``id``, ``note``: free text, where the claim comes from and what it says.
 
-A claim passes when its outcome matches ``expect`` (or holds, when ``expect`` is empty); the run
-exits with status 1 when any claim does not pass.
+A claim passes when its outcome matches ``expect`` (or holds, when ``expect`` is empty), naming
+``reason`` when one is given; the run exits with status 1 when any claim does not pass.
 """
 
 from __future__ import annotations
@@ -28,13 +31,13 @@ import sympy
 from ..config.userfiles import parse_json, read_text
 from ..errors import SymbolicError
 from ..exact import to_rational
-from ..quantities.derive import Derivation
 from ..setting import Setting
-from .checker import check_arithmetic, check_formula, check_number, derivations_for, looks_like_number
+from .checker import check_claim, parse_neglect
+from .mutations import NEGLIGIBLE_BY_DEFAULT
 from .parser import parse_formula
 from .report import explain, verdict_words
 
-COLUMNS = ("claim", "against", "model", "setting", "expect", "source")
+COLUMNS = ("claim", "against", "model", "setting", "expect", "reason", "source", "quote", "id", "note")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class ClaimSpec:
     expect: str = ""
     source: str = ""
     line: int = 0
+    reason: str = ""       # with expect fails: the mistake the verdict must name ('none': no reason)
 
 
 def _cells(line: str) -> list[str]:
@@ -138,9 +142,12 @@ def _spec(row: object, where: str, line: int) -> ClaimSpec:
     if expect not in ("", "holds", "fails"):
         raise SymbolicError(f"{where}: expect must be 'holds' or 'fails', got {expect[:40]!r}")
     setting = row.get("setting")
+    reason = fields.get("reason", "")
+    if reason and expect != "fails":
+        raise SymbolicError(f"{where}: a reason is for a claim that fails (expect: fails)")
     return ClaimSpec(fields["claim"], fields.get("against", ""), fields.get("model", ""),
                      parse_setting("" if setting is None else setting, where), expect,
-                     fields.get("source", ""), line)
+                     fields.get("source", ""), line, reason)
 
 
 def parse_setting(setting: str | dict, where: str) -> dict:
@@ -178,7 +185,10 @@ def parse_setting(setting: str | dict, where: str) -> dict:
                 raise SymbolicError(f"let:{name[:40]} must name a symbol")
             parse_formula(str(formula))
         tolerance_of(checked)
-        Setting.from_mapping(None, {k: v for k, v in checked.items() if k not in ("tolerance", "let")})
+        if "neglect" in checked:
+            parse_neglect(checked["neglect"], "neglect")
+        Setting.from_mapping(None, {k: v for k, v in checked.items()
+                                    if k not in (*OWN_KEYS, "tp", "pp", "ep")})
     except SymbolicError as exc:
         raise SymbolicError(f"{where}: setting: {exc}") from None
     return checked
@@ -200,17 +210,6 @@ def read_claims(path: Path) -> list[ClaimSpec]:
     return read_markdown(text, where)
 
 
-def derivation_factory(setting: dict, where: str = "setting"):
-    """A function model -> Derivation in the claim's setting (read by
-    :meth:`symbolic.setting.Setting.from_mapping`, as the command line's options are)."""
-    values = {k: v for k, v in setting.items() if k not in ("tolerance", "let")}
-    base = Setting.from_mapping(None, values, flag=lambda key: f"{where}: setting {key}")
-
-    def derive(model) -> Derivation:
-        return base.replace(model=model).derivation
-    return derive
-
-
 def tolerance_of(setting: dict) -> sympy.Rational | None:
     raw = setting.get("tolerance")
     if raw is None:
@@ -224,27 +223,40 @@ def tolerance_of(setting: dict) -> sympy.Rational | None:
 
 
 def run_claim(spec: ClaimSpec):
-    """The check a claim asks for."""
+    """The check a claim asks for (see checker.check_claim), in the claim's setting."""
     lets = {name: parse_formula(value) for name, value in spec.setting.get("let", {}).items()}
-    tolerance = tolerance_of(spec.setting)
-    if "=" in spec.claim and not spec.against:
-        return check_arithmetic(spec.claim, lets)
-    if not spec.against:
-        raise SymbolicError(f"claim {spec.claim!r} needs an 'against' quantity")
-    derive = derivation_factory(spec.setting, f"claim {spec.line}")
-    if looks_like_number(spec.claim):
-        if not spec.model:
-            raise SymbolicError(f"claim {spec.claim!r} is a number: it needs a model")
-        return check_number(spec.claim, spec.against, derive(spec.model), tolerance)
-    derivations = derivations_for([spec.model] if spec.model else None, derive)
-    options = {"tolerance": tolerance} if tolerance is not None else {}
-    return check_formula(spec.claim, spec.against, derivations, lets=lets, **options)
+    values = {k: v for k, v in spec.setting.items() if k not in OWN_KEYS}
+    devices = {name: values.pop(name) for name in ("tp", "pp", "ep") if name in values}
+    where = f"claim {spec.line}"
+    setting = Setting.from_mapping(None, values, flag=lambda key: f"{where}: setting {key}")
+    neglect = parse_neglect(spec.setting["neglect"], f"{where}: setting neglect") \
+        if "neglect" in spec.setting else NEGLIGIBLE_BY_DEFAULT
+    return check_claim(spec.claim, spec.against, setting, [spec.model] if spec.model else None,
+                       lets=lets, tolerance=tolerance_of(spec.setting), neglect=neglect, devices=devices)
+
+
+OWN_KEYS = ("tolerance", "let", "neglect")
+"""Setting keys of a claim that are not a :class:`Setting`'s."""
 
 
 def passes(spec: ClaimSpec, check) -> bool:
+    """The claim does what it is expected to: holds, or fails, naming the expected reason."""
     if spec.expect == "fails":
-        return not check.holds
+        return not check.holds and (not spec.reason or spec.reason in reasons_named(check)
+                                    or (spec.reason == "none" and not reasons_named(check)))
     return check.holds
+
+
+def reasons_named(check) -> list[str]:
+    """The mistakes a verdict names (every explanation of every model), and the assumptions a
+    formula breaks (``violates:mha``)."""
+    verdicts = getattr(check, "verdicts", (check,))
+    named = []
+    for verdict in verdicts:
+        named += [finding.key for explanation in getattr(verdict, "explanations", ())
+                  for finding in explanation]
+        named += [f"violates:{assumption.key}" for assumption in getattr(verdict, "violated", ())]
+    return named
 
 
 def markdown_report(specs: list[ClaimSpec], checks: list, title: str = "Claims checked") -> str:

@@ -75,6 +75,12 @@ def _explain_formula(check: FormulaCheck) -> list[str]:
                          + (f", which {models} does not satisfy" if broken else ""))
         for mistake in first.mistakes:
             lines.append(f"    reason: {mistake.reason}")
+        for alternative in first.alternatives:
+            lines.append(f"    or, as simply: {'; '.join(m.reason for m in alternative)}")
+        for term in first.neglected:
+            lines.append(f"    neglects: {term.reason.removeprefix('leaves out ')}")
+        if first.status == "not_equivalent" and not first.mistakes and first.difference is not None:
+            lines.append("    no mistake of the catalogue explains it; the difference is below")
         if first.status in ("not_equivalent", "approximate") and first.ratio is not None:
             lines.append(f"    ratio formula / exact: {_number(first.ratio)}")
         elif first.difference is not None:
@@ -93,10 +99,12 @@ def _explain_number(check: NumberCheck) -> list[str]:
     lines = [f"claim: {check.claim}  against {check.quantity} of {check.model}",
              f"verdict: {status}",
              f"  exact: {_number(v.exact)}; stated: {_number(v.stated.value)} ({_pct(v.relative_error)})"]
-    if v.reading:
+    if v.reading and not check.findings:
         lines.append(f"  the number is right in {v.reading}, not in {v.stated.unit}")
-    if v.factor:
-        lines.append(f"  reason: {v.factor}")
+    for finding in check.findings:
+        lines.append(f"  reason: {finding.reason}")
+    for alternative in check.alternatives:
+        lines.append(f"  or, as simply: {'; '.join(f.reason for f in alternative)}")
     return lines
 
 

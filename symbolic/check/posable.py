@@ -1,0 +1,105 @@
+"""Quantities a claim may be held against beyond ``symbolic derive``'s JSON, read from the same op
+lists: training FLOPs, one device's share under tensor, pipeline and expert parallelism, the bytes
+one device sends over its links in a step, and the FLOPs, parameters and bytes of one op or one
+fused kernel.
+
+* ``flops.training.total`` / ``.per_token``: a forward over the B S prompt tokens with logits at
+  every position, and a backward of twice its FLOPs (a gradient for the inputs and one for the
+  weights of every matmul; Kaplan et al. 2020, "Scaling Laws", section 2.1, the basis of 6N).
+* ``per_device.weights_bytes``, ``per_device.kv_cache.bytes_per_sequence``,
+  ``per_device.flops.{prefill,decode_step}``, ``per_device.link_bytes.{prefill,decode_step}``:
+  :func:`symbolic.quantities.sums.weights_bytes_per_device` and its kin, N_tp, N_pp and N_ep bound
+  to the setting's ``--tp``, ``--pp`` and ``--ep`` (1 when not given).
+* ``ops.<section>.<op>.<field>`` and ``kernels.<section>.<kernel>.<field>``: one op (or the ops one
+  fused kernel runs) in one layer of a kind; fields ``params``, ``flops.<phase>`` and
+  ``bytes.<phase>`` (weights read, KV cache read and written, activations read and written).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import sympy
+
+from ..architecture.workload import PHASES, PREFILL
+from ..ops.model import Model
+from ..ops.op import Op, kernels
+from ..quantities import sums as q
+from ..quantities.derive import Derivation
+from ..symbols import B, N_ep, N_pp, N_tp, S, b_a, b_kv, c
+
+PER_DEVICE_TOTALS = {"per_device.weights_bytes": "memory.weights_bytes",
+                     "per_device.kv_cache.bytes_per_sequence": "kv_cache.bytes_per_sequence",
+                     "per_device.flops.prefill": "flops.prefill.total",
+                     "per_device.flops.decode_step": "flops.decode_step.total"}
+"""Each per-device quantity and the whole-model quantity it is a share of."""
+
+
+FAMILIES = ("flops.training.", "per_device.", "ops.", "kernels.")
+
+
+def posed(derivation: Derivation, key: str, tp: int | None = None, pp: int | None = None,
+          ep: int | None = None) -> Derivation:
+    """``derivation``, or where ``key`` is one of this module's quantities a copy that also holds
+    that quantity's family, with N_tp, N_pp and N_ep bound (the original is left as it is: its
+    JSON and documents do not change)."""
+    family = next((f for f in FAMILIES if key.startswith(f)), None)
+    if family is None:
+        return derivation
+    extended = copy.copy(derivation)
+    extended.quantities = dict(derivation.quantities)
+    extended.bindings = {**derivation.bindings, N_tp: sympy.Integer(tp or 1), N_pp: sympy.Integer(pp or 1),
+                         N_ep: sympy.Integer(ep or 1)}
+    model = derivation.model
+    if family == "flops.training.":
+        every_position = Model(model.arch, training_conventions(model))
+        training = 3 * q.flops(every_position, PREFILL)["total"]
+        extended._add("flops.training.total", training, "FLOP")
+        extended._add("flops.training.per_token", training / (B * S), "FLOP")
+    elif family == "per_device.":
+        for name, expr in per_device(model).items():
+            extended._add(name, expr, "B" if "bytes" in name else "FLOP")
+    else:
+        for section in model.layer_sections:
+            for op in section.ops:
+                _add_ops(extended, f"ops.{section.name}.{op.name}", (op,))
+            for kernel in kernels(section.ops):
+                if len(kernel.ops) > 1:
+                    _add_ops(extended, f"kernels.{section.name}.{kernel.name}", kernel.ops)
+    return extended
+
+
+def training_conventions(model: Model):
+    """How a training step counts: logits at every position, and MLA in its expanded form (the
+    absorbed form saves work only when the cache is read token by token)."""
+    changes = {"lm_head_positions": "all"}
+    if model.arch.all_mla:
+        changes["mla_form"] = "expanded"
+    return model.conventions.replace(**changes)
+
+
+def per_device(model: Model) -> dict[str, sympy.Expr]:
+    """One device's share of the weights, of one sequence's cache, of a step's FLOPs, and the bytes
+    it sends over its links in a step."""
+    shares = {"per_device.weights_bytes": q.weights_bytes_per_device(model),
+              "per_device.kv_cache.bytes_per_sequence": q.kv_bytes_per_sequence_per_device(model, c)}
+    for phase in PHASES:
+        shares[f"per_device.flops.{phase.name}"] = q.device_sum(model, "flops", phase)
+        shares[f"per_device.link_bytes.{phase.name}"] = q.device_sum(model, "link_elements", phase) * b_a
+    return shares
+
+
+EXAMPLES = ("flops.training.total", "flops.training.per_token", *PER_DEVICE_TOTALS,
+            "per_device.link_bytes.decode_step", "ops.<layer kind>.<op>.{params,flops.<phase>,bytes.<phase>}",
+            "kernels.<layer kind>.<kernel>.{params,flops.<phase>,bytes.<phase>}")
+"""How the quantities of this module are named, for an error that lists what may be checked."""
+
+
+def _add_ops(derivation: Derivation, prefix: str, ops: tuple[Op, ...]) -> None:
+    derivation._add(f"{prefix}.params", sympy.Add(*(op.params for op in ops)), "parameters")
+    for phase in PHASES:
+        flops = sympy.Add(*(op.flops for op in ops))
+        moved = sympy.Add(*(op.weights_read_bytes + (op.kv_read + op.kv_written) * b_kv
+                            + (op.activations_read + op.activations_written) * b_a for op in ops))
+        derivation._add(f"{prefix}.flops.{phase.name}", q.at(flops, phase), "FLOP")
+        derivation._add(f"{prefix}.bytes.{phase.name}", q.at(moved, phase), "B")

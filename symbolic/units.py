@@ -48,8 +48,10 @@ DECIMAL_BYTES = {"B": 1, "KB": 10**3, "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB
 BINARY_BYTES = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
 FLOP_UNITS = {"FLOP": 1, "kFLOP": 10**3, "KFLOP": 10**3, "MFLOP": 10**6, "GFLOP": 10**9,
               "TFLOP": 10**12, "PFLOP": 10**15}
-COUNT_UNITS = {"": 1, "K": 10**3, "M": 10**6, "thousand": 10**3, "million": 10**6, "billion": 10**9,
-               "trillion": 10**12}
+COUNT_UNITS = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "bn": 10**9,
+               "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12, "elements": 1}
+"""Counts as model cards and papers write them: 7.61B is read as billions where a count is meant
+(see symbolic.check.checker.check_number), 1.03T, 405 billion, 65536 elements."""
 
 # A decimal byte unit and the binary unit people often mean by it.
 BINARY_READING = {"KB": "KiB", "kB": "KiB", "MB": "MiB", "GB": "GiB", "TB": "TiB", "PB": "PiB"}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import mpmath
@@ -223,11 +223,38 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
     the formula, or its difference in its simplest form when none does. A formula of numbers alone
     is a number: within ``tolerance`` it is approximate. A ``declared`` tolerance (the user's own)
     makes any formula within it on this model approximate, its differences still named."""
+    if not derivation.model.arch.single_kind:   # an identity, not an assumption: L = L_full + L_sliding
+        formula = formula.xreplace({L: sum(g.count_symbol for g in derivation.model.arch.layer_groups)})
+    formula, divided = _exact_divisions(formula, derivation)
+    verdict = _verdict_on(formula, derivation, key, tolerance, neglect, declared)
+    if divided is None:
+        return verdict
+    status = "assumptions" if verdict.status == "equivalent" else verdict.status
+    return replace(verdict, status=status, assumptions=(*verdict.assumptions, divided))
+
+
+def _exact_divisions(formula: sympy.Expr, derivation: Derivation) -> tuple[sympy.Expr, eq.Assumption | None]:
+    """A formula that rounds down a division (``H // n_q``, as transformers computes head_dim)
+    that is exact on this model: the division itself, and the assumption that says so."""
+    exact_here = {}
+    for rounded in formula.atoms(sympy.floor, sympy.ceiling):
+        inner = rounded.args[0]
+        if inner.free_symbols and inner.free_symbols <= set(derivation.bindings):
+            value = eq.evaluate(inner, derivation.bindings)
+            if value.is_Integer:
+                exact_here[rounded] = inner
+    if not exact_here:
+        return formula, None
+    shown = ", ".join(text(inner) for inner in exact_here.values())
+    return formula.xreplace(exact_here), eq.Assumption(
+        "exact_division", f"divisions rounded down that are exact on this model ({shown})", {})
+
+
+def _verdict_on(formula: sympy.Expr, derivation: Derivation, key: str, tolerance: sympy.Rational,
+                neglect: tuple[str, ...], declared: bool) -> ModelVerdict:
     quantity = derivation[key]
     exact = quantity.expr
     name = derivation.model.arch.name
-    if not derivation.model.arch.single_kind:   # an identity, not an assumption: L = L_full + L_sliding
-        formula = formula.xreplace({L: sum(g.count_symbol for g in derivation.model.arch.layer_groups)})
     point = _at(formula, derivation)
     formula_value = point if point is not None and point.is_Rational else None
     values = {"formula_value": formula_value, "exact_value": quantity.value}
@@ -265,10 +292,9 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
     for held in (holding, [*holding, proportions] if proportions is not None else None):
         if held is None or found:
             continue
-        ctx = mut.Context(derivation, key, quantity_kind(key), transform(exact, held),
-                          lambda expr, held=held: transform(expr, held), neglect)
+        ctx = mut.Context(derivation, key, quantity_kind(key), exact, tuple(held), neglect)
         mut.relatives(ctx)
-        found = _diagnose(transform(formula, held), ctx)
+        found = _diagnose(formula, ctx)
     if found and not found[0].mistakes and not violated:
         return ModelVerdict(name, "approximate", exact, assumptions=assumptions,
                             neglected=tuple(e.finding for e in found[0].neglected), **values)
@@ -317,15 +343,20 @@ def _proportions(formula: sympy.Expr, exact: sympy.Expr, derivation: Derivation)
 
 
 def _diagnose(formula: sympy.Expr, ctx: mut.Context) -> list[mut.Diagnosis]:
-    """The catalogue's smallest explanation of ``formula`` (see mutations.search)."""
+    """The catalogue's smallest explanation of ``formula`` (see mutations.search), the assumptions
+    that hold on the model applied to both."""
     edits = mut.edits_for(ctx)
     extra = [e.delta for e in edits] + [v for e in edits for _, v in e.sigma]
-    point = mut.random_point(formula, ctx.exact, *extra)
-    target = eq.evaluate(formula, point)
-    if target in eq._NO_VALUE:
+    point = mut.random_point([formula, ctx.exact, *extra], ctx.assumptions)
+    moved = mut.assumed({s: Fraction(int(v.p), int(v.q)) for s, v in point.items()}, ctx.assumptions)
+    if any(v is None for v in moved.values()):
         return []
-    return mut.search(ctx, target, point, lambda value: value == target,
-                      confirm=lambda candidate: mut.same_as_formula(formula, candidate))
+    target = eq.evaluate(formula, {s: sympy.Rational(v.numerator, v.denominator) for s, v in moved.items()})
+    if not target.is_Rational:
+        return []
+    goal = Fraction(int(target.p), int(target.q))
+    return mut.search(ctx, goal, point, lambda value: value == goal,
+                      confirm=lambda candidate: mut.same_as_formula(formula, candidate, ctx.assumptions))
 
 
 NO_VALUE = mut.Finding("no_value", "on this model the formula has no finite real value, or one too large to "
@@ -590,7 +621,7 @@ def check_number(claim: str, against: str, derivation: Derivation,
     key = quantity_key(against, derivation)
     stated = read_claimed(claim)
     dimensions = {"kv": "bytes", "bytes": "bytes", "flops": "flop", "params": "count"}
-    expected_dimension = dimensions[quantity_kind(key)]
+    expected_dimension = "count" if "elements" in key else dimensions[quantity_kind(key)]
     if expected_dimension == "count" and stated.unit == "B":   # '405B' parameters: billions, not bytes
         stated = read_claimed(claim.strip()[:-1] + " billion")
     if stated.dimension != expected_dimension:

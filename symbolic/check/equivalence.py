@@ -224,6 +224,17 @@ def smallest_assumptions(formula: sympy.Expr, exact: sympy.Expr, max_size: int =
     return None
 
 
+def exponent_symbols(exprs, assumptions=()) -> frozenset:
+    """The symbols in an exponent of ``exprs``, and those that replace them under ``assumptions``
+    (sampled small, see EXPONENT_VALUES)."""
+    exponents = set().union(*(_in_exponents(e) for e in exprs))
+    for assumption in assumptions:
+        for s, v in assumption.substitutions.items():
+            if s in exponents:
+                exponents |= v.free_symbols
+    return frozenset(exponents)
+
+
 def same_under(a: sympy.Expr, b: sympy.Expr, assumptions: tuple[Assumption, ...]) -> bool:
     """:func:`same` for ``a`` and ``b`` with each of ``assumptions`` applied in turn, worked out by
     moving the sample points instead of rewriting the expressions (rewriting a min or a max makes
@@ -232,12 +243,7 @@ def same_under(a: sympy.Expr, b: sympy.Expr, assumptions: tuple[Assumption, ...]
     used = {s for assumption in assumptions
             for v in assumption.substitutions.values() for s in v.free_symbols}
     symbols = tuple(sorted(a.free_symbols | b.free_symbols | moved | used, key=lambda s: s.name))
-    exponents = set(_in_exponents(a) | _in_exponents(b))
-    for assumption in assumptions:      # what an exponent's symbol is replaced by sits in the exponent
-        for s, v in assumption.substitutions.items():
-            if s in exponents:
-                exponents |= v.free_symbols
-    for point in _points(symbols, frozenset(exponents), POINTS):
+    for point in _points(symbols, exponent_symbols((a, b), assumptions), POINTS):
         for assumption in reversed(assumptions):
             point = {**point, **{s: evaluate(v, point) for s, v in assumption.substitutions.items()}}
         x, y = evaluate(a, point), evaluate(b, point)

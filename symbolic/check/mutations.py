@@ -39,7 +39,6 @@ from ..symbols import (
     B,
     E,
     H,
-    L,
     L_sliding,
     L_sliding_moe,
     S,
@@ -103,13 +102,13 @@ class Edit:
 @dataclass
 class Context:
     """What a mutation needs to know: the derivation, the quantity, its exact expression (with the
-    assumptions that hold on the model applied, by ``transform``), and what the user neglects."""
+    the assumptions that hold on the model, under which it is compared), and what the user neglects."""
 
     derivation: object
     key: str
     kind: str                       # kv, flops, params, bytes
     exact: sympy.Expr
-    transform: Callable[[sympy.Expr], sympy.Expr] = lambda expr: expr
+    assumptions: tuple = ()         # equivalence.Assumption's this model satisfies, applied to every point
     neglect: tuple[str, ...] = NEGLIGIBLE_BY_DEFAULT
     cache: dict = field(default_factory=dict)
 
@@ -120,7 +119,7 @@ class Context:
     def quantity(self, key: str) -> sympy.Expr | None:
         if key not in self.derivation.quantities:
             return None
-        return self.transform(self.derivation[key].expr)
+        return self.derivation[key].expr
 
     @property
     def phase(self) -> str | None:
@@ -167,7 +166,7 @@ class Context:
         model = self.model
         every_position = Model(model.arch, training_conventions(model))
         part = 3 * q.flops(every_position, PREFILL)[name]
-        return self.transform(part / (B * S) if self.key.endswith("per_token") else part)
+        return part / (B * S) if self.key.endswith("per_token") else part
 
     def ops_part(self, wanted: Callable) -> sympy.Expr | None:
         """The part of this quantity that the ops ``wanted(op)`` make (a parameter, weight-byte or
@@ -197,7 +196,7 @@ class Context:
             total = total / sections[0].repeats if sections else total
         if parts[1] == "active":
             total = total.xreplace({E: k})
-        return self.transform(q.at(total, phase) * scale)
+        return q.at(total, phase) * scale
 
 
 Variants = Callable[[Context], list[Edit]]
@@ -220,8 +219,7 @@ class Mutation:
         found = []
         for edit in self.variants(ctx):
             reason = edit.reason or self.reason
-            sigma = tuple((symbol, ctx.transform(value)) for symbol, value in edit.sigma)
-            found.append(Edit(self.key, reason, sigma, edit.factor, ctx.transform(edit.delta), negligible))
+            found.append(Edit(self.key, reason, edit.sigma, edit.factor, edit.delta, negligible))
         return found
 
 
@@ -364,7 +362,7 @@ def _own_key(ctx: Context) -> sympy.Expr | None:
     attention = ctx.derivation["flops.decode_step.attention"].expr
     if c not in attention.free_symbols:
         return None
-    return ctx.transform(attention.xreplace({c: c - 1})) - ctx.transform(attention)
+    return attention.xreplace({c: c - 1}) - attention
 
 
 def _causal_in_decode(ctx: Context) -> sympy.Expr | None:
@@ -421,7 +419,7 @@ def _training(ctx: Context) -> list[Edit]:
             per_token = per_token.xreplace({S: c})
         edits.append(Edit("", "the FLOPs of training on these tokens (forward and backward, about 6N per "
                               "token), not of running them (about 2N)",
-                          delta=ctx.transform(ctx.tokens * per_token) - ctx.exact))
+                          delta=ctx.tokens * per_token - ctx.exact))
     return edits
 
 
@@ -473,6 +471,11 @@ def _unit_factors(ctx: Context) -> list[Edit]:
     factor = sympy.Rational(unit_factor(twin)[1], unit_factor(unit)[1])
     return [Edit("", f"decimal and binary units mixed up: the figure is right in {twin}, not in {unit}",
                  factor=1 / factor)]
+
+
+def _layers(ctx: Context, power: int) -> list[Edit]:
+    """A factor of L (the layers of every kind together) too many or too few."""
+    return [Edit("", "", factor=sympy.Add(*(s.repeats for s in ctx.model.layer_sections)) ** power)]
 
 
 def _pair(reason_up: str, reason_down: str, factor) -> Variants:
@@ -556,8 +559,8 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation("per_device_for_total", "the whole model's figure where one device holds (or does) only its "
                                      "share under tensor or pipeline parallelism", None,
              _toward(lambda ctx: ctx.quantity(PER_DEVICE_TOTALS.get(ctx.key, "")))),
-    Mutation("per_layer", "counted once per layer (L times too many)", None, _scale(L)),
-    Mutation("layers_missing", "the number of layers L is missing", None, _scale(1 / L)),
+    Mutation("per_layer", "counted once per layer (L times too many)", None, lambda ctx: _layers(ctx, 1)),
+    Mutation("layers_missing", "the number of layers L is missing", None, lambda ctx: _layers(ctx, -1)),
     Mutation("experts_as_whole_models", "experts counted as whole models", PARAMS + BYTES,
              _experts_as_models),
     Mutation("double_counted", "twice the exact value", None, _scale(2)),
@@ -601,6 +604,14 @@ class _Values(dict):
 MAX_MISTAKES = 2
 MAX_SCALES = 2
 _SEED = 20261201
+
+
+def assumed(point: dict, assumptions) -> dict:
+    """``point`` moved so that ``assumptions`` hold there (n_kv = n_q, ...): an expression with the
+    assumptions applied has, at ``point``, the value the expression has at the moved point."""
+    for assumption in reversed(tuple(assumptions)):
+        point = {**point, **{s: value_at(v, point) for s, v in assumption.substitutions.items()}}
+    return point
 
 
 def _sigma_point(sigma: tuple, point: dict) -> dict:
@@ -660,7 +671,7 @@ def search(ctx: Context, target, point: dict, matches: Callable, figures: bool =
     value at ``point`` ``matches`` ``target``, each ``confirm``-ed when given. All of the smallest
     size are returned (two mistakes can make the same expression on one model)."""
     edits = edits_for(ctx, figures)
-    point = {s: Fraction(int(v.p), int(v.q)) for s, v in point.items()}
+    point = assumed({s: Fraction(int(v.p), int(v.q)) for s, v in point.items()}, ctx.assumptions)
     ctx.cache["point"] = point
     if value_at(ctx.exact, point) is None:
         return []
@@ -777,12 +788,16 @@ def _simplest(found: list[Diagnosis]) -> list[Diagnosis]:
     return list(kept.values())
 
 
-def random_point(*exprs: sympy.Expr) -> dict:
-    """One point of exact values for every symbol of ``exprs`` (fixed seed), drawn as
-    :func:`equivalence.sample` draws: whole numbers for integer symbols, small ones in exponents."""
-    symbols = tuple(sorted(set().union(*(e.free_symbols for e in exprs)), key=lambda s: s.name))
-    exponents = frozenset().union(*(eq._in_exponents(e) for e in exprs))
-    return eq._point(symbols, exponents, random.Random(_SEED))
+def random_point(exprs, assumptions=()) -> dict:
+    """One point of exact values for every symbol of ``exprs`` and of ``assumptions`` (fixed seed),
+    drawn as :func:`equivalence.sample` draws: whole numbers for integer symbols, small ones in
+    exponents."""
+    named = set().union(*(e.free_symbols for e in exprs))
+    for assumption in assumptions:
+        named |= set(assumption.substitutions)
+        named |= set().union(*(v.free_symbols for v in assumption.substitutions.values()))
+    symbols = tuple(sorted(named, key=lambda s: s.name))
+    return eq._point(symbols, eq.exponent_symbols(exprs, assumptions), random.Random(_SEED))
 
 
 def relatives(ctx: Context) -> None:
@@ -797,7 +812,7 @@ def relatives(ctx: Context) -> None:
         conv = model.conventions
         other = "full" if conv.attention_count == "causal" else "causal"
         twin = q.flops(Model(model.arch, conv.replace(attention_count=other)), PREFILL)[parts[2]]
-        ctx.cache["other_attention_count"] = ctx.transform(twin)
+        ctx.cache["other_attention_count"] = twin
     if key.startswith("kv_cache.") and "kv_cache.state_elements_per_sequence" in derivation.quantities:
         attending = {q.layer_cache(s)["elements_per_token"] for s in model.layer_sections
                      if s.group.spec.attention is not None}
@@ -805,19 +820,23 @@ def relatives(ctx: Context) -> None:
                  "kv_cache.bytes_per_sequence": c * b_kv, "kv_cache.bytes_per_batch": B * c * b_kv}
         if len(attending) == 1 and key in scale:
             layers = sympy.Add(*(s.repeats for s in model.layer_sections))
-            ctx.cache["every_layer_caches_kv"] = ctx.transform(layers * attending.pop() * scale[key])
+            ctx.cache["every_layer_caches_kv"] = layers * attending.pop() * scale[key]
 
 
-def same_as_formula(formula: sympy.Expr, candidate: sympy.Expr) -> bool:
+def same_as_formula(formula: sympy.Expr, candidate: sympy.Expr, assumptions=()) -> bool:
     """:func:`equivalence.same` for a user's formula and a candidate built from the exact
-    expression: the formula evaluated as ``same`` does (bounded, remembered), the candidate with
-    plain fractions (:func:`value_at`), at the same points."""
-    symbols = tuple(sorted(formula.free_symbols | candidate.free_symbols, key=lambda s: s.name))
-    key = (symbols, eq._in_exponents(formula) | eq._in_exponents(candidate), eq.POINTS)
-    for index, point in enumerate(eq._points(*key)):
-        value = eq._evaluated(formula, key, index)
-        fractions = {s: Fraction(int(v.p), int(v.q)) for s, v in point.items()}
-        mine = value_at(candidate, fractions)
+    expression, with ``assumptions`` applied to both: the formula evaluated as ``same`` does
+    (bounded), the candidate with plain fractions (:func:`value_at`), at the same points."""
+    used = {s for a in assumptions for s in (*a.substitutions, *(v for x in a.substitutions.values()
+                                                               for v in x.free_symbols))}
+    symbols = tuple(sorted(formula.free_symbols | candidate.free_symbols | used, key=lambda s: s.name))
+    for point in eq._points(symbols, eq.exponent_symbols((formula, candidate), assumptions), eq.POINTS):
+        moved = assumed({s: Fraction(int(v.p), int(v.q)) for s, v in point.items()}, assumptions)
+        if any(v is None for v in moved.values()):
+            return False
+        value = eq.evaluate(formula, {s: sympy.Rational(v.numerator, v.denominator)
+                                      for s, v in moved.items()})
+        mine = value_at(candidate, moved)
         if mine is None or not value.is_Rational or Fraction(int(value.p), int(value.q)) != mine:
             return False
     return True

@@ -66,7 +66,7 @@ _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|[-+*/(),])
+  | (?P<op>\*\*|//|[-+*/(),])
 """, re.VERBOSE)
 
 
@@ -172,7 +172,7 @@ class _Reader:
 
     def term(self) -> sympy.Expr:
         value = self.unary()
-        while (token := self.peek()) is not None and token.text in ("*", "/"):
+        while (token := self.peek()) is not None and token.text in ("*", "/", "//"):
             self.index += 1
             right = self.unary()
             if token.text == "*":
@@ -180,7 +180,8 @@ class _Reader:
             else:
                 if right == 0:
                     raise FormulaError(f"division by zero at position {token.position}")
-                value = value / right
+                value = value / right if token.text == "/" else _real(sympy.floor(value / right),
+                                                                      f"// at position {token.position}")
             _check_size(value, f"at position {token.position}")
         return value
 

@@ -191,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--neglect", metavar="TERMS",
                        help="terms a formula may leave out and still be approximate, beside norms and "
                             "elementwise FLOPs: attention, embedding, lm_head, state (none: not even those)")
+    check.add_argument("--notation", default="default",
+                       help="read one-letter names as a source writes them: scaling-book (K KV heads, "
+                            "N query heads, H head dim, D width, F MLP width, T length), megatron (l, h, a, "
+                            "s), kipply")
     check.add_argument("--claims", help="a claims file (Markdown table, YAML or JSON) to check in one run")
     check.add_argument("--hardware", help="for hardware.* quantities: the accelerator")
     check.add_argument("--hardware-file", help="a JSON file of your own accelerators")
@@ -418,7 +422,7 @@ def _check_claim(args, claim: str):
     without = argparse.Namespace(**{**vars(args), "tp": None, "pp": None, "ep": None})
     return check_claim(claim, args.against or "", setting_from_args(without, None), args.model,
                        lets=lets, tolerance=tolerance, neglect=neglect,
-                       devices=devices)
+                       devices=devices, notation=args.notation)
 
 
 def _sweep(args) -> int:

@@ -295,6 +295,11 @@ class Setting:
     def replace(self, **changes) -> Setting:
         return dataclasses.replace(self, **changes)
 
+    def with_model(self, model) -> Setting:
+        """This setting for ``model``, shared with an equal setting read before (see :func:`_shared`)."""
+        setting = self.replace(model=model)
+        return _shared(setting) if setting.of_a_preset else setting
+
     # --- what a setting builds ------------------------------------------------------------
 
     @cached_property

@@ -49,7 +49,8 @@ BINARY_BYTES = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2
 FLOP_UNITS = {"FLOP": 1, "kFLOP": 10**3, "KFLOP": 10**3, "MFLOP": 10**6, "GFLOP": 10**9,
               "TFLOP": 10**12, "PFLOP": 10**15}
 COUNT_UNITS = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "bn": 10**9,
-               "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12, "elements": 1}
+               "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12, "elements": 1,
+               "%": sympy.Rational(1, 100)}
 """Counts as model cards and papers write them: 7.61B is read as billions where a count is meant
 (see symbolic.check.checker.check_number), 1.03T, 405 billion, 65536 elements."""
 

@@ -34,6 +34,7 @@ from ..units import count
 from . import equivalence as eq
 from . import mutations as mut
 from .claims import Stated, Verdict, judge, read_stated
+from .notation import notation_names, reading_warnings
 from .parser import FormulaError, no_real_value, parse_formula, read_number
 from .posable import EXAMPLES, posed
 
@@ -129,6 +130,7 @@ class FormulaCheck:
     quantity: str
     verdicts: tuple[ModelVerdict, ...]
     tolerance: sympy.Rational = DEFAULT_APPROXIMATION
+    warnings: tuple[str, ...] = ()       # how one-letter names of another case or notation were read
 
     @property
     def holds(self) -> bool:
@@ -153,6 +155,7 @@ class FormulaCheck:
         return {
             "kind": "formula", "claim": self.formula_text, "formula": text(self.formula),
             "against": self.quantity, "verdict": self.status, "holds": self.holds,
+            "warnings": list(self.warnings),
             "groups": [{
                 "models": [v.model for v in group],
                 "verdict": group[0].status,
@@ -293,7 +296,6 @@ def _verdict_on(formula: sympy.Expr, derivation: Derivation, key: str, tolerance
         if held is None or found:
             continue
         ctx = mut.Context(derivation, key, quantity_kind(key), exact, tuple(held), neglect)
-        mut.relatives(ctx)
         found = _diagnose(formula, ctx)
     if found and not found[0].mistakes and not violated:
         return ModelVerdict(name, "approximate", exact, assumptions=assumptions,
@@ -448,20 +450,23 @@ DERIVED_NAMES = {"P": "params.total", "params": "params.total", "num_params": "p
 def check_formula(formula_text: str, against: str, derivations: list[Derivation], *,
                   lets: dict[str, sympy.Expr] | None = None,
                   tolerance: sympy.Rational | None = None,
-                  neglect: tuple[str, ...] = mut.NEGLIGIBLE_BY_DEFAULT) -> FormulaCheck:
+                  neglect: tuple[str, ...] = mut.NEGLIGIBLE_BY_DEFAULT,
+                  notation: str = "default") -> FormulaCheck:
     """The formula against ``against`` on every derivation. It is read once, with placeholders for
     the models' own quantities (DERIVED_NAMES), which each model then fills in."""
     key = quantity_key(against, derivations[0])
     declared = tolerance is not None
     tolerance = DEFAULT_APPROXIMATION if tolerance is None else tolerance
     own = {name: sympy.Dummy(name, positive=True) for name in DERIVED_NAMES}
-    formula = parse_formula(formula_text, {**own, **(lets or {})})
+    readings: list = []
+    formula = parse_formula(formula_text, {**notation_names(notation), **own, **(lets or {})}, readings)
 
     def on(derivation: Derivation) -> sympy.Expr:
         return formula.xreplace({own[name]: derivation[k].expr for name, k in DERIVED_NAMES.items()})
 
     verdicts = tuple(check_formula_on(on(d), d, key, tolerance, neglect, declared) for d in derivations)
-    return FormulaCheck(formula_text, on(derivations[0]), key, verdicts, tolerance)
+    return FormulaCheck(formula_text, on(derivations[0]), key, verdicts, tolerance,
+                        tuple(reading_warnings(readings, notation)))
 
 
 @dataclass(frozen=True)
@@ -516,7 +521,8 @@ def parse_neglect(text: str, where: str = "--neglect") -> tuple[str, ...]:
 
 def check_claim(claim: str, against: str, setting, models: list | None = None, *,
                 lets: dict | None = None, tolerance: sympy.Rational | None = None,
-                neglect: tuple[str, ...] = mut.NEGLIGIBLE_BY_DEFAULT, devices: dict | None = None):
+                neglect: tuple[str, ...] = mut.NEGLIGIBLE_BY_DEFAULT, devices: dict | None = None,
+                notation: str = "default"):
     """Any claim, as the command line and claims files pose it: arithmetic (``a = b``), a figure of
     an accelerator (``hardware.*``, the setting's hardware), a stated number (one model) or a
     formula (the models given, or every preset), in ``setting`` (a :class:`symbolic.setting.Setting`).
@@ -525,7 +531,7 @@ def check_claim(claim: str, against: str, setting, models: list | None = None, *
     if devices and not against.startswith("per_device."):
         raise SymbolicError(f"{', '.join(devices)} {'is' if len(devices) == 1 else 'are'} for per_device.* "
                             f"quantities (against per_device.weights_bytes)")
-    if "=" in claim and not against:
+    if any(sign in claim for sign in ARITHMETIC_SIGNS) and not against:
         return check_arithmetic(claim, lets)
     if not against:
         raise SymbolicError("a formula or a number needs a quantity to check against (--against)")
@@ -536,7 +542,7 @@ def check_claim(claim: str, against: str, setting, models: list | None = None, *
                                      tolerance)
 
     def derive(model) -> Derivation:
-        return posed(setting.replace(model=model).derivation, QUANTITY_ALIASES.get(against, against),
+        return posed(setting.with_model(model).derivation, QUANTITY_ALIASES.get(against, against),
                      **{name.strip("-"): degree for name, degree in devices.items()})
 
     if looks_like_number(claim):
@@ -544,7 +550,7 @@ def check_claim(claim: str, against: str, setting, models: list | None = None, *
             raise SymbolicError("a stated number is checked against one model (--model)")
         return check_number(claim, against, derive(models[0]), tolerance)
     return check_formula(claim, against, derivations_for(models or None, derive), lets=lets,
-                         tolerance=tolerance, neglect=neglect)
+                         tolerance=tolerance, neglect=neglect, notation=notation)
 
 
 MAX_DEGREE = 4096
@@ -649,7 +655,6 @@ def _diagnose_figure(stated: Stated, derivation: Derivation, key: str) -> list[m
     model, in this setting, agrees with the figure to the precision written (or cut to it)."""
     ctx = mut.Context(derivation, key, quantity_kind(key), derivation[key].expr, neglect=())
     ctx.cache["unit"] = stated.unit
-    mut.relatives(ctx)
     target = Fraction(int(stated.value.p), int(stated.value.q))
     half = Fraction(int(stated.tolerance.p), int(stated.tolerance.q))
     exact = Fraction(int(derivation.value(key).p), int(derivation.value(key).q))
@@ -714,9 +719,17 @@ class ArithmeticCheck:
                 "factor": v.factor or None}
 
 
+ARITHMETIC_SIGNS = ("==", "≈", "~=", "=")
+"""How people write that a computation comes to a number (all read as '=', to the digits written)."""
+
+
 def check_arithmetic(claim: str, lets: dict[str, sympy.Expr] | None = None) -> ArithmeticCheck:
-    """``'16/900 = 22.22'``: the left side evaluated exactly, the right side read as written."""
-    left, sep, right = claim.rpartition("=")
+    """``'16/900 = 22.22'``: the left side evaluated exactly, the right side read as written (a
+    percentage as a share: ``16/900 = 1.78%``)."""
+    written = claim
+    for sign in ARITHMETIC_SIGNS:
+        written = written.replace(sign, "=")
+    left, sep, right = written.rpartition("=")
     if not sep or not left.strip():
         raise FormulaError(f"an arithmetic claim reads 'EXPRESSION = NUMBER', got {claim!r}")
     value = parse_formula(left, lets)
@@ -724,7 +737,11 @@ def check_arithmetic(claim: str, lets: dict[str, sympy.Expr] | None = None) -> A
         names = ", ".join(sorted(s.name for s in value.free_symbols))
         raise FormulaError(f"arithmetic claim has symbols ({names}); check it --against a quantity")
     exact = _rational(value)
-    return ArithmeticCheck(claim, exact, judge(read_claimed(right), exact))
+    stated = read_claimed(right)
+    if stated.dimension != "count":
+        raise FormulaError(f"the result of arithmetic is a plain number or a percentage, "
+                           f"got {right.strip()!r}")
+    return ArithmeticCheck(claim, exact, judge(stated, exact))
 
 
 ARITHMETIC_DIGITS = 50

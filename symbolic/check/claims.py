@@ -20,7 +20,7 @@ from ..exact import to_rational
 from ..units import BINARY_READING, DECIMAL_READING, unit_factor
 
 _STATED = re.compile(
-    r"^\s*(?P<number>[0-9][0-9,]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*(?P<unit>[A-Za-zµμ/]*)\s*$")
+    r"^\s*(?P<number>[0-9][0-9,]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*(?P<unit>[A-Za-zµμ/%]*)\s*$")
 
 
 @dataclass(frozen=True)

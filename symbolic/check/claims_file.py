@@ -34,6 +34,7 @@ from ..exact import to_rational
 from ..setting import Setting
 from .checker import check_claim, parse_neglect
 from .mutations import NEGLIGIBLE_BY_DEFAULT
+from .notation import notation_names
 from .parser import parse_formula
 from .report import explain, verdict_words
 
@@ -187,6 +188,7 @@ def parse_setting(setting: str | dict, where: str) -> dict:
         tolerance_of(checked)
         if "neglect" in checked:
             parse_neglect(checked["neglect"], "neglect")
+        notation_names(str(checked.get("notation", "default")))
         Setting.from_mapping(None, {k: v for k, v in checked.items()
                                     if k not in (*OWN_KEYS, "tp", "pp", "ep")})
     except SymbolicError as exc:
@@ -232,10 +234,11 @@ def run_claim(spec: ClaimSpec):
     neglect = parse_neglect(spec.setting["neglect"], f"{where}: setting neglect") \
         if "neglect" in spec.setting else NEGLIGIBLE_BY_DEFAULT
     return check_claim(spec.claim, spec.against, setting, [spec.model] if spec.model else None,
-                       lets=lets, tolerance=tolerance_of(spec.setting), neglect=neglect, devices=devices)
+                       lets=lets, tolerance=tolerance_of(spec.setting), neglect=neglect, devices=devices,
+                       notation=spec.setting.get("notation", "default"))
 
 
-OWN_KEYS = ("tolerance", "let", "neglect")
+OWN_KEYS = ("tolerance", "let", "neglect", "notation")
 """Setting keys of a claim that are not a :class:`Setting`'s."""
 
 

@@ -65,6 +65,8 @@ def _apply(node: sympy.Expr, args: list[sympy.Expr]) -> sympy.Expr:
     try:
         if isinstance(node, sympy.Pow):
             return _power(*args)
+        if isinstance(node, (sympy.Min, sympy.Max)) and all(arg.is_Rational for arg in args):
+            return (min if isinstance(node, sympy.Min) else max)(args)   # without SymPy's search
         if isinstance(node, (sympy.Add, sympy.Mul)) and _too_large(node, args):
             return sympy.zoo
         return node.func(*args)

@@ -573,8 +573,15 @@ UNIT_MUTATION = Mutation("decimal_for_binary", "", KV + BYTES, _unit_factors)
 
 
 def edits_for(ctx: Context, figures: bool = False) -> list[Edit]:
-    catalogue = (*CATALOGUE, UNIT_MUTATION) if figures else CATALOGUE
-    return [edit for mutation in catalogue for edit in mutation.edits(ctx)]
+    """Every mistake's edits on this model and quantity (with a figure's unit mixed up too),
+    remembered with the derivation: they depend on nothing else."""
+    memo = ctx.derivation.built.setdefault("mistakes", {})
+    key = (ctx.key, ctx.neglect, figures, ctx.cache.get("unit", ""))
+    if key not in memo:
+        relatives(ctx)
+        catalogue = (*CATALOGUE, UNIT_MUTATION) if figures else CATALOGUE
+        memo[key] = [edit for mutation in catalogue for edit in mutation.edits(ctx)]
+    return memo[key]
 
 
 @dataclass(frozen=True)
@@ -697,30 +704,40 @@ def search(ctx: Context, target, point: dict, matches: Callable, figures: bool =
                 found += _matching(ctx, combo[0] + combo[1], at, neglect_sets, matches, confirm)
         if found:
             return _simplest(found)
-    return _partly_neglected(ctx, at(()), matches, confirm)
+    return _partly_neglected(ctx, at(()), target, confirm)
 
 
 MAX_NEGLECTED_PARTS = 14
 
 
-def _partly_neglected(ctx: Context, values: dict, matches: Callable, confirm: Callable | None
-                      ) -> list[Diagnosis]:
+def _partly_neglected(ctx: Context, values: dict, target, confirm: Callable | None) -> list[Diagnosis]:
     """A formula that leaves out some of the negligible terms and keeps others (the norms' FLOPs but
-    not the activation's): the exact expression less a subset of the negligible ops' parts."""
+    not the activation's): the exact expression less a subset of the negligible ops' parts, found
+    by meeting in the middle (the subsets' sums of each half of the parts, matched), smallest
+    subsets first."""
     parts = negligible_parts(ctx)
-    if not parts or len(parts) > MAX_NEGLECTED_PARTS:
+    if not parts or len(parts) > MAX_NEGLECTED_PARTS or not isinstance(target, Fraction):
         return []
     point_values = [value_at(delta, ctx.cache["point"]) for _, delta in parts]
     if values["exact"] is None or None in point_values:
         return []
-    for size in range(1, len(parts) + 1):
-        for chosen in itertools.combinations(range(len(parts)), size):
-            if not matches(values["exact"] - sum(point_values[i] for i in chosen)):
-                continue
-            edits = tuple(Edit(parts[i][0], f"the {parts[i][0]} {ctx.kind_words}", delta=-parts[i][1],
-                               negligible=True) for i in chosen)
-            if confirm is None or confirm(_build(ctx.exact, edits)):
-                return [Diagnosis((), edits)]
+    need = values["exact"] - target
+    half = len(parts) // 2
+    first: dict = {}
+    for size in range(half + 1):
+        for chosen in itertools.combinations(range(half), size):
+            first.setdefault(sum((point_values[i] for i in chosen), Fraction(0)), chosen)
+    found = []
+    for size in range(len(parts) - half + 1):
+        for chosen in itertools.combinations(range(half, len(parts)), size):
+            rest = need - sum((point_values[i] for i in chosen), Fraction(0))
+            if rest in first and first[rest] + chosen:
+                found.append(first[rest] + chosen)
+    for chosen in sorted(found, key=len)[:8]:
+        edits = tuple(Edit(parts[i][0], f"the {parts[i][0]} {ctx.kind_words}", delta=-parts[i][1],
+                           negligible=True) for i in chosen)
+        if confirm is None or confirm(_build(ctx.exact, edits)):
+            return [Diagnosis((), edits)]
     return []
 
 
@@ -801,8 +818,8 @@ def random_point(exprs, assumptions=()) -> dict:
 
 
 def relatives(ctx: Context) -> None:
-    """The relatives some mutations read, computed once: the cache of a hybrid as if every layer
-    cached keys and values, and a prefill's FLOPs under the other attention-count convention."""
+    """The relatives some mutations read: the cache of a hybrid as if every layer cached keys and
+    values, and a prefill's FLOPs under the other attention-count convention."""
     derivation, key = ctx.derivation, ctx.key
     model = derivation.model
     parts = key.split(".")

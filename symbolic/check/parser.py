@@ -32,6 +32,7 @@ from ..errors import SymbolicError
 from ..exact import to_rational, unreadable
 from ..symbols import closest_names, lookup
 from .equivalence import number_bits, unroundable
+from .notation import unknown_name_hint
 
 MAX_LENGTH = 10_000
 MAX_TOKENS = 2_000
@@ -132,11 +133,12 @@ class _Reader:
     """Recursive descent over the tokens: expr := term (+|- term)*, term := unary (*|/ unary)*,
     unary := (+|-) unary | power, power := atom (** unary)?, atom := number | name | call | (expr)."""
 
-    def __init__(self, tokens: list[Token], lets: Mapping[str, sympy.Expr]):
+    def __init__(self, tokens: list[Token], lets: Mapping[str, sympy.Expr], readings: list | None = None):
         self.tokens = tokens
         self.index = 0
         self.depth = 0
         self.lets = {k.lower(): v for k, v in lets.items()}
+        self.readings = readings if readings is not None else []
 
     def peek(self) -> Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -242,9 +244,11 @@ class _Reader:
             return self.lets[key]
         term = lookup(token.text)
         if term is not None:
+            self.readings.append((token.text, term.name))
             return term.symbol
         close = closest_names(token.text)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint += unknown_name_hint(token.text)
         raise FormulaError(f"unknown symbol '{token.text}' at position {token.position}{hint}")
 
 
@@ -312,14 +316,16 @@ def _shown(number: sympy.Expr) -> str:
     return str(number) if number.is_Rational and max(abs(number.p), number.q) < 10**20 else "(huge)"
 
 
-def parse_formula(text: str, lets: Mapping[str, sympy.Expr] | None = None) -> sympy.Expr:
-    """The SymPy expression a formula stands for; a :class:`FormulaError` if it cannot be read."""
+def parse_formula(text: str, lets: Mapping[str, sympy.Expr] | None = None,
+                  readings: list | None = None) -> sympy.Expr:
+    """The SymPy expression a formula stands for; a :class:`FormulaError` if it cannot be read.
+    ``readings``, if given, receives (name as written, vocabulary name) for each name read."""
     if not isinstance(text, str):
         raise FormulaError("a formula must be text")
     tokens = tokenize(text)
     if not tokens:
         raise FormulaError("empty formula")
-    reader = _Reader(tokens, lets or {})
+    reader = _Reader(tokens, lets or {}, readings)
     try:
         value = reader.expression()
     except ArithmeticError:  # SymPy's precision exhausted: ceil(sqrt(2) 10^399)

@@ -63,6 +63,7 @@ def explain(check) -> list[str]:
 def _explain_formula(check: FormulaCheck) -> list[str]:
     lines = [f"formula: {check.formula_text}  (read as {text(check.formula)})",
              f"against: {check.quantity}",
+             *(f"note: {warning}" for warning in check.warnings),
              f"verdict: {STATUS_WORDS[check.status]}"]
     for group in check.groups():
         first = group[0]

@@ -169,3 +169,101 @@ def test_a_causal_discount_in_decode_is_named():
     halved = check_formula("2 * B * L * n_q * d_h * (c + 1)", "flops.decode_step.attention",
                            [derivation("llama-3.1-8b")])
     assert "causal_discount_in_decode" in [m.key for e in halved.verdicts[0].explanations for m in e]
+
+
+# --- issue 16: verdicts that say why, figures as people write them, names people use ----------
+
+WRONG_CLAIMS = [
+    ["2*L*H", "--against", "kv_cache.elements_per_token", "--model", "llama-3.1-8b"],   # a formula
+    ["2 GB", "--against", "memory.weights_bytes", "--model", "llama-3.1-8b"],          # a number
+    ["16/900 = 0.5"],                                                                  # arithmetic
+    ["1979 TFLOPS", "--against", "hardware.peak_flops", "--hardware", "h100-sxm"],     # a datasheet
+    ["16 GB", "--against", "per_device.weights_bytes", "--model", "llama-3.1-8b", "--tp", "2"],
+]
+
+
+@pytest.mark.parametrize("args", WRONG_CLAIMS,
+                         ids=["formula", "number", "arithmetic", "hardware", "per-device"])
+@pytest.mark.parametrize("form", ["text", "json"])
+def test_a_claim_that_does_not_hold_exits_1_whatever_its_kind(args, form):
+    result = check_cli(*args, "--format", form)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_wrong_figure_is_named_for_the_mistake_that_makes_it():
+    # "340 GB" for Llama-3.1-70B at 128K: 2 x 80 layers x 8192 hidden x 131072 x 2 bytes = 343.6 GB
+    # (the dev.to post quoted in tests/corpus/checker.json); the exact cache is 42.9 GB
+    d = derivation("llama-3.1-70b", context=131072)
+    check = check_number("340 GB", "kv_cache.bytes_per_sequence", d)
+    assert not check.holds
+    assert [f.key for f in check.findings] == ["query_heads_for_kv"]
+
+
+def test_a_figure_right_for_a_sibling_quantity_says_which():
+    # DeepSeek-V3's card: "37B activated"; 36.6B is the count without the embedding table
+    check = check_number("36.6B", "params.active", derivation("deepseek-v3"))
+    keys = [f.key for e in check.explanations for f in e]
+    assert "sibling_key" in keys
+    assert any("params.active_without_embedding" in f.reason for e in check.explanations for f in e)
+
+
+@pytest.mark.parametrize("claim", ["671B", "671 billion", "0.671T", "671G", "671bn"])
+def test_counts_are_read_as_model_cards_write_them(claim):
+    # DeepSeek-V3's model card: "671B total parameters", in each way people write it
+    check = check_number(claim, "params.total", derivation("deepseek-v3"))
+    assert check.holds, claim
+
+
+def test_elements_are_a_unit_and_floor_division_reads_as_transformers_computes_head_dim():
+    d = derivation("llama-3.1-8b")
+    assert check_number("65536 elements", "kv_cache.elements_per_token", d).holds
+    check = check_formula("2*L*(H//n_q)*n_kv", "kv_cache.elements_per_token", [d])
+    assert check.holds
+    assert "exact_division" in [a.key for a in check.verdicts[0].assumptions]
+
+
+def test_a_one_letter_name_read_another_way_gets_a_note_and_notation_reads_it_as_meant():
+    d = derivation("llama-3.1-8b")
+    default = check_formula("2*L*K*H", "kv_cache.elements_per_token", [d])
+    assert not default.holds
+    assert any("read K as k" in w and "--notation scaling-book" in w for w in default.warnings)
+    scaling_book = check_formula("2*L*K*H", "kv_cache.elements_per_token", [d], notation="scaling-book")
+    assert scaling_book.status == "equivalent" and not scaling_book.warnings
+    unknown = check_cli("2*L*D", "--against", "kv_cache.elements_per_token", "--model", "llama-3.1-8b")
+    assert unknown.returncode == 2 and "--notation scaling-book" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
+
+
+def test_the_unknown_quantity_error_lists_every_key():
+    result = check_cli("2*L", "--against", "kv_cach.bytes", "--model", "deepseek-v3")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    for key in ("params.per_layer.full_attention_moe.mlp", "moe.tokens_per_expert_decode",
+                "mla.kv_elements_per_token_compressed", "flops.training.per_token",
+                "per_device.weights_bytes"):
+        assert key in result.stderr, key
+
+
+def test_neglected_terms_are_declared_and_a_bad_one_refused():
+    result = check_cli("2*P", "--against", "flops.decode_step.total", "--model", "llama-3.1-8b",
+                       "--neglect", "attentoin")
+    assert result.returncode == 2 and "attentoin" in result.stderr
+    strict = check_formula("12*L*H^2", "params.layers", [derivation("gpt2")], neglect=())
+    assert strict.status == "not_equivalent"
+    assert "norms_left_out" in [m.key for m in strict.verdicts[0].mistakes]
+
+
+def test_per_device_quantities_need_their_degrees_and_refuse_them_elsewhere():
+    ok = check_cli("8.03 GB", "--against", "per_device.weights_bytes", "--model", "llama-3.1-8b",
+                   "--tp", "2")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    refused = check_cli("8.03 GB", "--against", "memory.weights_bytes", "--model", "llama-3.1-8b",
+                        "--tp", "2")
+    assert refused.returncode == 2 and "--tp is for per_device" in refused.stderr
+
+
+def test_percentages_and_approximate_signs_in_arithmetic():
+    assert check_arithmetic("16/900 = 1.78%").holds
+    assert check_arithmetic("16/900 ≈ 0.0178").holds
+    result = check_cli("2*3 = 6 GB")
+    assert result.returncode == 2 and "plain number" in result.stderr

@@ -228,7 +228,7 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
     makes any formula within it on this model approximate, its differences still named."""
     if not derivation.model.arch.single_kind:   # an identity, not an assumption: L = L_full + L_sliding
         formula = formula.xreplace({L: sum(g.count_symbol for g in derivation.model.arch.layer_groups)})
-    formula, divided = _exact_divisions(formula, derivation)
+    formula, divided = _exact_divisions(formula, derivation, derivation[key].expr)
     verdict = _verdict_on(formula, derivation, key, tolerance, neglect, declared)
     if divided is None:
         return verdict
@@ -236,11 +236,13 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
     return replace(verdict, status=status, assumptions=(*verdict.assumptions, divided))
 
 
-def _exact_divisions(formula: sympy.Expr, derivation: Derivation) -> tuple[sympy.Expr, eq.Assumption | None]:
+def _exact_divisions(formula: sympy.Expr, derivation: Derivation, exact: sympy.Expr
+                     ) -> tuple[sympy.Expr, eq.Assumption | None]:
     """A formula that rounds down a division (``H // n_q``, as transformers computes head_dim)
-    that is exact on this model: the division itself, and the assumption that says so."""
+    that is exact on this model, and that the exact expression does not round: the division
+    itself, and the assumption that says so."""
     exact_here = {}
-    for rounded in formula.atoms(sympy.floor, sympy.ceiling):
+    for rounded in formula.atoms(sympy.floor, sympy.ceiling) - exact.atoms(sympy.floor, sympy.ceiling):
         inner = rounded.args[0]
         if inner.free_symbols and inner.free_symbols <= set(derivation.bindings):
             value = eq.evaluate(inner, derivation.bindings)

@@ -135,9 +135,22 @@ def _point(symbols: tuple[sympy.Symbol, ...], in_exponents: frozenset, rng: rand
     return values
 
 
-def sample(a: sympy.Expr, b: sympy.Expr, points: int = POINTS) -> Iterator[tuple[sympy.Expr, sympy.Expr]]:
+POINTS_WITH_BRANCHES = 20
+"""Points for expressions with a min, max or rounding: a window W - 1 and a context c may fall the
+same way at a few random points (at each, either way about as often), never at twenty."""
+_BRANCHES = (sympy.Min, sympy.Max, sympy.floor, sympy.ceiling, sympy.Piecewise)
+
+
+def points_for(*exprs: sympy.Expr) -> int:
+    """How many points tell the expressions apart (see POINTS_WITH_BRANCHES)."""
+    return POINTS_WITH_BRANCHES if any(e.has(*_BRANCHES) for e in exprs) else POINTS
+
+
+def sample(a: sympy.Expr, b: sympy.Expr, points: int | None = None
+           ) -> Iterator[tuple[sympy.Expr, sympy.Expr]]:
     """Both expressions evaluated exactly at the same random points (fixed seed: deterministic),
     one point at a time, so that a caller may stop at the first disagreement."""
+    points = points_for(a, b) if points is None else points
     symbols = tuple(sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name))
     key = (symbols, _in_exponents(a) | _in_exponents(b), points)
     for index in range(points):
@@ -245,7 +258,7 @@ def same_under(a: sympy.Expr, b: sympy.Expr, assumptions: tuple[Assumption, ...]
     used = {s for assumption in assumptions
             for v in assumption.substitutions.values() for s in v.free_symbols}
     symbols = tuple(sorted(a.free_symbols | b.free_symbols | moved | used, key=lambda s: s.name))
-    for point in _points(symbols, exponent_symbols((a, b), assumptions), POINTS):
+    for point in _points(symbols, exponent_symbols((a, b), assumptions), points_for(a, b)):
         for assumption in reversed(assumptions):
             point = {**point, **{s: evaluate(v, point) for s, v in assumption.substitutions.items()}}
         x, y = evaluate(a, point), evaluate(b, point)

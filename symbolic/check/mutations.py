@@ -847,7 +847,8 @@ def same_as_formula(formula: sympy.Expr, candidate: sympy.Expr, assumptions=()) 
     used = {s for a in assumptions for s in (*a.substitutions, *(v for x in a.substitutions.values()
                                                                for v in x.free_symbols))}
     symbols = tuple(sorted(formula.free_symbols | candidate.free_symbols | used, key=lambda s: s.name))
-    for point in eq._points(symbols, eq.exponent_symbols((formula, candidate), assumptions), eq.POINTS):
+    exponents = eq.exponent_symbols((formula, candidate), assumptions)
+    for point in eq._points(symbols, exponents, eq.points_for(formula, candidate)):
         moved = assumed({s: Fraction(int(v.p), int(v.q)) for s, v in point.items()}, assumptions)
         if any(v is None for v in moved.values()):
             return False

@@ -23,9 +23,7 @@ terms it neglects.
 
 from __future__ import annotations
 
-import functools
 import itertools
-import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +60,7 @@ from ..symbols import (
 )
 from ..units import BINARY_READING, DECIMAL_READING, unit_factor
 from . import equivalence as eq
+from .equivalence import value_at
 from .posable import PER_DEVICE_TOTALS, training_conventions
 
 NEGLIGIBLE_BY_DEFAULT = ("norms", "elementwise", "own_key")
@@ -626,48 +625,6 @@ def _sigma_point(sigma: tuple, point: dict) -> dict:
     for symbol, replacement in sigma:
         moved[symbol] = value_at(replacement, point)
     return moved
-
-
-_OPERATIONS = {sympy.Add: sum, sympy.Mul: math.prod, sympy.Min: min, sympy.Max: max,
-               sympy.floor: lambda args: Fraction(math.floor(args[0])),
-               sympy.ceiling: lambda args: Fraction(math.ceil(args[0]))}
-
-
-@functools.lru_cache(maxsize=8192)
-def _compiled(expr: sympy.Expr) -> Callable[[dict], Fraction] | None:
-    """``expr`` as a function of a point (symbol -> Fraction) in plain Python fractions, fifty times
-    faster than SymPy's arithmetic; None for what it does not cover (a symbolic exponent, a function
-    other than min, max, floor and ceiling), which :func:`equivalence.evaluate` then evaluates."""
-    if expr.is_Symbol:
-        return lambda point: point[expr]
-    if expr.is_Rational:
-        constant = Fraction(int(expr.p), int(expr.q))
-        return lambda point: constant
-    if expr.is_Pow:
-        base = _compiled(expr.base)
-        if base is None or not expr.exp.is_Integer or abs(expr.exp) > 64:
-            return None
-        exponent = int(expr.exp)
-        return lambda point: base(point) ** exponent
-    operation = _OPERATIONS.get(expr.func)
-    if operation is None:
-        return None
-    parts = [_compiled(arg) for arg in expr.args]
-    if any(part is None for part in parts):
-        return None
-    return lambda point: operation([part(point) for part in parts])
-
-
-def value_at(expr: sympy.Expr, point: dict) -> Fraction | None:
-    """``expr`` at ``point`` (symbol -> Fraction) as a Fraction, or None where it has no finite value."""
-    compiled = _compiled(expr)
-    try:
-        if compiled is not None:
-            return compiled(point)
-    except (ZeroDivisionError, KeyError):
-        return None
-    value = eq.evaluate(expr, {s: sympy.Rational(v.numerator, v.denominator) for s, v in point.items()})
-    return Fraction(int(value.p), int(value.q)) if value.is_Rational else None
 
 
 def search(ctx: Context, target, point: dict, matches: Callable, figures: bool = False,

@@ -199,9 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--hardware", help="for hardware.* quantities: the accelerator")
     check.add_argument("--hardware-file", help="a JSON file of your own accelerators")
     check.add_argument("--compute-dtype", help="for hardware.peak_flops (bf16)")
-    check.add_argument("--tp", help="for per_device.* quantities: tensor-parallel degree (1)")
-    check.add_argument("--pp", help="for per_device.* quantities: pipeline-parallel degree (1)")
-    check.add_argument("--ep", help="for per_device.* quantities: expert-parallel degree (1)")
+    check.add_argument("--output", help="for time.request.*: tokens generated per request, g (256)")
+    check.add_argument("--tp", help="for per_device.* and time.* quantities: tensor-parallel degree (1)")
+    check.add_argument("--pp", help="for per_device.* and time.* quantities: pipeline-parallel degree (1)")
+    check.add_argument("--ep", help="for per_device.* and time.* quantities: expert-parallel degree (1)")
     check.add_argument("--format", choices=["text", "json", "md"], default="text")
     check.add_argument("--json", action="store_const", const="json", dest="format",
                        help="same as --format json")
@@ -412,12 +413,14 @@ def _check_claim(args, claim: str):
     lets = _lets(args)
     tolerance = tolerance_of({"tolerance": args.tolerance}) if args.tolerance else None
     neglect = parse_neglect(args.neglect) if args.neglect is not None else NEGLIGIBLE_BY_DEFAULT
-    hardware_quantity = bool(args.against and args.against.startswith("hardware."))
+    hardware_quantity = bool(args.against and args.against.startswith(("hardware.", "time.")))
     if (args.hardware or args.hardware_file or args.compute_dtype) and not hardware_quantity:
-        raise SymbolicError("--hardware, --hardware-file and --compute-dtype are for hardware.* "
+        raise SymbolicError("--hardware, --hardware-file and --compute-dtype are for hardware.* and time.* "
                             "quantities (--against hardware.peak_flops)")
     if hardware_quantity and not args.hardware:
         raise SymbolicError(f"{args.against} needs --hardware")
+    if args.output is not None and not (args.against or "").startswith("time.request."):
+        raise SymbolicError("--output is for time.request.* quantities (--against time.request.decode)")
     devices = {f"--{name}": getattr(args, name) for name in ("tp", "pp", "ep")}
     without = argparse.Namespace(**{**vars(args), "tp": None, "pp": None, "ep": None})
     return check_claim(claim, args.against or "", setting_from_args(without, None), args.model,

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import sympy
 
 from symbolic.architecture.workload import Workload
 from symbolic.check.checker import check_arithmetic, check_formula, check_number
@@ -267,3 +268,18 @@ def test_percentages_and_approximate_signs_in_arithmetic():
     assert check_arithmetic("16/900 ≈ 0.0178").holds
     result = check_cli("2*3 = 6 GB")
     assert result.returncode == 2 and "plain number" in result.stderr
+
+
+@pytest.mark.parametrize("key, field", [("time.prefill", "ttft_s"), ("time.decode_step", "tpot_at_context_s"),
+                                        ("time.request.total", "request_s")])
+def test_request_times_are_the_ones_derive_reports(key, field):
+    # one description, two views: the checker's time.* quantities are derive's performance figures
+    setting = ["--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--context", "2048"]
+    checked = check_cli("1 s", "--against", key, *setting, "--format", "json")
+    exact = json.loads(checked.stdout)["results"][0]["exact"]
+    derived = symbolic_cli("derive", "llama-3.1-8b", "--hardware", "h100-sxm", "--context", "2048",
+                           "--format", "json")
+    reported = json.loads(derived.stdout)["performance"][field][0]
+    assert float(sympy.Rational(str(exact))) == pytest.approx(reported, rel=1e-12)
+    refused = check_cli("1 s", "--against", key, "--model", "llama-3.1-8b")
+    assert refused.returncode == 2 and "--hardware" in refused.stderr

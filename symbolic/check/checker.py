@@ -69,9 +69,11 @@ def quantity_key(name: str, derivation: Derivation) -> str:
 
 
 def quantity_kind(key: str) -> str:
-    """kv, flops, params or bytes: what a quantity counts (a per-device share, an op's field and
-    training FLOPs as their kind)."""
+    """kv, flops, params, time or bytes: what a quantity counts (a per-device share, an op's field
+    and training FLOPs as their kind)."""
     key = key.removeprefix("per_device.")
+    if key.startswith("time."):
+        return "time"
     if key.startswith(("ops.", "kernels.")):
         field = key.split(".")[3]
         return {"params": "params", "flops": "flops"}.get(field, "bytes")
@@ -530,9 +532,10 @@ def check_claim(claim: str, against: str, setting, models: list | None = None, *
     formula (the models given, or every preset), in ``setting`` (a :class:`symbolic.setting.Setting`).
     ``devices`` (tp, pp, ep: degrees) are for ``per_device.*`` quantities alone."""
     devices = {name: read_degree(value, name) for name, value in (devices or {}).items() if value is not None}
-    if devices and not against.startswith("per_device."):
+    if devices and not against.startswith(("per_device.", "time.")):
         raise SymbolicError(f"{', '.join(devices)} {'is' if len(devices) == 1 else 'are'} for per_device.* "
-                            f"quantities (against per_device.weights_bytes)")
+                            f"and time.* quantities (against per_device.weights_bytes)")
+    degrees = {name.strip("-"): degree for name, degree in devices.items()}
     if any(sign in claim for sign in ARITHMETIC_SIGNS) and not against:
         return check_arithmetic(claim, lets)
     if not against:
@@ -543,9 +546,14 @@ def check_claim(claim: str, against: str, setting, models: list | None = None, *
         return check_hardware_number(claim, against, setting.accelerator, setting.compute_dtype or "bf16",
                                      tolerance)
 
+    if against.startswith("time.") and setting.accelerator is None:
+        raise SymbolicError(f"{against} needs a hardware (--hardware)")
+    timed = setting.replace(**degrees) if against.startswith("time.") else setting
+
     def derive(model) -> Derivation:
-        return posed(setting.with_model(model).derivation, QUANTITY_ALIASES.get(against, against),
-                     **{name.strip("-"): degree for name, degree in devices.items()})
+        chosen = timed.with_model(model)
+        return posed(chosen.derivation, QUANTITY_ALIASES.get(against, against), **degrees,
+                     performance=chosen.performance if against.startswith("time.") else None)
 
     if looks_like_number(claim):
         if len(models or ()) != 1:
@@ -628,7 +636,7 @@ def check_number(claim: str, against: str, derivation: Derivation,
                  tolerance: sympy.Rational | None = None) -> NumberCheck:
     key = quantity_key(against, derivation)
     stated = read_claimed(claim)
-    dimensions = {"kv": "bytes", "bytes": "bytes", "flops": "flop", "params": "count"}
+    dimensions = {"kv": "bytes", "bytes": "bytes", "flops": "flop", "params": "count", "time": "time"}
     expected_dimension = "count" if "elements" in key else dimensions[quantity_kind(key)]
     if expected_dimension == "count" and stated.unit == "B":   # '405B' parameters: billions, not bytes
         stated = read_claimed(claim.strip()[:-1] + " billion")
@@ -688,7 +696,7 @@ then it must be twice as near that value as the exact one): writers round loosel
 340 GB" for 343.6 GB, "56B" for eight 7.2B models)."""
 
 
-SIBLINGS = {"params": "params.", "kv": "kv_cache.", "flops": "flops.", "bytes": "memory."}
+SIBLINGS = {"params": "params.", "kv": "kv_cache.", "flops": "flops.", "bytes": "memory.", "time": "time."}
 
 
 def _sibling(stated: Stated, derivation: Derivation, key: str) -> mut.Finding | None:

@@ -10,6 +10,8 @@ fused kernel.
   ``per_device.flops.{prefill,decode_step}``, ``per_device.link_bytes.{prefill,decode_step}``:
   :func:`symbolic.quantities.sums.weights_bytes_per_device` and its kin, N_tp, N_pp and N_ep bound
   to the setting's ``--tp``, ``--pp`` and ``--ep`` (1 when not given).
+* ``time.prefill``, ``time.decode_step``, ``time.request.decode``, ``time.request.total``: a
+  request's times on ``--hardware`` (see :func:`request_times`).
 * ``ops.<section>.<op>.<field>`` and ``kernels.<section>.<kernel>.<field>``: one op (or the ops one
   fused kernel runs) in one layer of a kind; fields ``params``, ``flops.<phase>`` and
   ``bytes.<phase>`` (weights read, KV cache read and written, activations read and written).
@@ -35,14 +37,14 @@ PER_DEVICE_TOTALS = {"per_device.weights_bytes": "memory.weights_bytes",
 """Each per-device quantity and the whole-model quantity it is a share of."""
 
 
-FAMILIES = ("flops.training.", "per_device.", "ops.", "kernels.")
+FAMILIES = ("flops.training.", "per_device.", "ops.", "kernels.", "time.")
 
 
 def posed(derivation: Derivation, key: str, tp: int | None = None, pp: int | None = None,
-          ep: int | None = None) -> Derivation:
+          ep: int | None = None, performance=None) -> Derivation:
     """``derivation``, or where ``key`` is one of this module's quantities a copy that also holds
-    that quantity's family, with N_tp, N_pp and N_ep bound (the original is left as it is: its
-    JSON and documents do not change)."""
+    that quantity's family, with N_tp, N_pp and N_ep bound, and for ``time.*`` the
+    ``performance``'s (the original is left as it is: its JSON and documents do not change)."""
     family = next((f for f in FAMILIES if key.startswith(f)), None)
     if family is None:
         return derivation
@@ -51,7 +53,11 @@ def posed(derivation: Derivation, key: str, tp: int | None = None, pp: int | Non
     extended.bindings = {**derivation.bindings, N_tp: sympy.Integer(tp or 1), N_pp: sympy.Integer(pp or 1),
                          N_ep: sympy.Integer(ep or 1)}
     model = derivation.model
-    if family == "flops.training.":
+    if family == "time.":
+        extended.bindings = {**performance.bindings, **extended.bindings}
+        for name, seconds in request_times(performance).items():
+            extended._add(name, seconds, "s")
+    elif family == "flops.training.":
         every_position = Model(model.arch, training_conventions(model))
         training = 3 * q.flops(every_position, PREFILL)["total"]
         extended._add("flops.training.total", training, "FLOP")
@@ -78,6 +84,17 @@ def training_conventions(model: Model):
     return model.conventions.replace(**changes)
 
 
+def request_times(performance) -> dict[str, sympy.Rational]:
+    """A request's times on the setting's hardware at its first batch size (the roofline of
+    :mod:`symbolic.performance.roofline`, with its efficiency model): the prefill (time to first
+    token), one decode step at the context, the g decode steps (the exact sum over contexts S to
+    S + g - 1) and the whole request. Numbers, not expressions: a formula is held against the value."""
+    batch = performance.derivation.workload.batch
+    prefill, decode = performance.prefill_time(batch), performance.decode_total(batch)
+    return {"time.prefill": prefill, "time.decode_step": performance.token_step_time(batch),
+            "time.request.decode": decode, "time.request.total": prefill + decode}
+
+
 def per_device(model: Model) -> dict[str, sympy.Expr]:
     """One device's share of the weights, of one sequence's cache, of a step's FLOPs, and the bytes
     it sends over its links in a step."""
@@ -90,6 +107,7 @@ def per_device(model: Model) -> dict[str, sympy.Expr]:
 
 
 EXAMPLES = ("flops.training.total", "flops.training.per_token", *PER_DEVICE_TOTALS,
+            "time.prefill", "time.decode_step", "time.request.decode", "time.request.total",
             "per_device.link_bytes.decode_step", "ops.<layer kind>.<op>.{params,flops.<phase>,bytes.<phase>}",
             "kernels.<layer kind>.<kernel>.{params,flops.<phase>,bytes.<phase>}")
 """How the quantities of this module are named, for an error that lists what may be checked."""

@@ -254,13 +254,20 @@ def test_neglected_terms_are_declared_and_a_bad_one_refused():
     assert "norms_left_out" in [m.key for m in strict.verdicts[0].mistakes]
 
 
-def test_per_device_quantities_need_their_degrees_and_refuse_them_elsewhere():
+def test_a_per_device_share_and_the_whole_model_are_told_apart():
+    # Llama-3.1-8B's card: 8.03B parameters, so 16.06 GB in bf16; two devices hold half each
     ok = check_cli("8.03 GB", "--against", "per_device.weights_bytes", "--model", "llama-3.1-8b",
                    "--tp", "2")
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    refused = check_cli("8.03 GB", "--against", "memory.weights_bytes", "--model", "llama-3.1-8b",
-                        "--tp", "2")
-    assert refused.returncode == 2 and "--tp is for per_device" in refused.stderr
+    whole = check_cli("16.06 GB", "--against", "per_device.weights_bytes", "--model", "llama-3.1-8b",
+                      "--tp", "2", "--format", "json")
+    assert whole.returncode == 1 and "per_device_for_total" in whole.stdout
+    share = check_cli("8.03 GB", "--against", "memory.weights_bytes", "--model", "llama-3.1-8b",
+                      "--tp", "2", "--format", "json")
+    assert share.returncode == 1 and "share_for_total" in share.stdout
+    bad = check_cli("8.03 GB", "--against", "per_device.weights_bytes", "--model", "llama-3.1-8b",
+                    "--tp", "0")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_percentages_and_approximate_signs_in_arithmetic():

@@ -530,11 +530,9 @@ def check_claim(claim: str, against: str, setting, models: list | None = None, *
     """Any claim, as the command line and claims files pose it: arithmetic (``a = b``), a figure of
     an accelerator (``hardware.*``, the setting's hardware), a stated number (one model) or a
     formula (the models given, or every preset), in ``setting`` (a :class:`symbolic.setting.Setting`).
-    ``devices`` (tp, pp, ep: degrees) are for ``per_device.*`` quantities alone."""
+    ``devices`` (tp, pp, ep: degrees) set the deployment of ``per_device.*`` and ``time.*``
+    quantities; beside a whole-model quantity they let a verdict tell one device's share from it."""
     devices = {name: read_degree(value, name) for name, value in (devices or {}).items() if value is not None}
-    if devices and not against.startswith(("per_device.", "time.")):
-        raise SymbolicError(f"{', '.join(devices)} {'is' if len(devices) == 1 else 'are'} for per_device.* "
-                            f"and time.* quantities (against per_device.weights_bytes)")
     degrees = {name.strip("-"): degree for name, degree in devices.items()}
     if any(sign in claim for sign in ARITHMETIC_SIGNS) and not against:
         return check_arithmetic(claim, lets)

@@ -39,6 +39,8 @@ from ..symbols import (
     H,
     L_sliding,
     L_sliding_moe,
+    N_pp,
+    N_tp,
     S,
     W,
     b_kv,
@@ -472,6 +474,16 @@ def _unit_factors(ctx: Context) -> list[Edit]:
                  factor=1 / factor)]
 
 
+def _share(ctx: Context) -> sympy.Expr | None:
+    """One device's share of this whole-model quantity, where a deployment of more than one device
+    is given."""
+    shared = next((share for share, total in PER_DEVICE_TOTALS.items() if total == ctx.key), None)
+    degrees = [ctx.derivation.bindings.get(symbol, 1) for symbol in (N_tp, N_pp)]
+    if shared is None or all(degree == 1 for degree in degrees):
+        return None
+    return ctx.quantity(shared)
+
+
 def _layers(ctx: Context, power: int) -> list[Edit]:
     """A factor of L (the layers of every kind together) too many or too few."""
     return [Edit("", "", factor=sympy.Add(*(s.repeats for s in ctx.model.layer_sections)) ** power)]
@@ -558,6 +570,8 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation("per_device_for_total", "the whole model's figure where one device holds (or does) only its "
                                      "share under tensor or pipeline parallelism", None,
              _toward(lambda ctx: ctx.quantity(PER_DEVICE_TOTALS.get(ctx.key, "")))),
+    Mutation("share_for_total", "one device's share under tensor or pipeline parallelism where the whole "
+                                "model's figure is asked", None, _toward(_share)),
     Mutation("per_layer", "counted once per layer (L times too many)", None, lambda ctx: _layers(ctx, 1)),
     Mutation("layers_missing", "the number of layers L is missing", None, lambda ctx: _layers(ctx, -1)),
     Mutation("experts_as_whole_models", "experts counted as whole models", PARAMS + BYTES,

@@ -42,14 +42,18 @@ FAMILIES = ("flops.training.", "per_device.", "ops.", "kernels.", "time.")
 
 def posed(derivation: Derivation, key: str, tp: int | None = None, pp: int | None = None,
           ep: int | None = None, performance=None) -> Derivation:
-    """``derivation``, or where ``key`` is one of this module's quantities a copy that also holds
-    that quantity's family, with N_tp, N_pp and N_ep bound, and for ``time.*`` the
-    ``performance``'s (the original is left as it is: its JSON and documents do not change)."""
+    """``derivation``, or where ``key`` is one of this module's quantities (or a degree is given) a
+    copy that also holds that quantity's family (the per-device shares), with N_tp, N_pp and N_ep
+    bound, and for ``time.*`` the ``performance``'s (the original is left as it is: its JSON and
+    documents do not change)."""
     family = next((f for f in FAMILIES if key.startswith(f)), None)
-    if family is None:
+    if family is None and not (tp or pp or ep):
         return derivation
+    if family is None:      # a whole-model quantity beside a deployment: its shares, to tell them apart
+        family = "per_device."
     extended = copy.copy(derivation)
     extended.quantities = dict(derivation.quantities)
+    extended.built = {}         # what was built from the original holds for its bindings only
     extended.bindings = {**derivation.bindings, N_tp: sympy.Integer(tp or 1), N_pp: sympy.Integer(pp or 1),
                          N_ep: sympy.Integer(ep or 1)}
     model = derivation.model

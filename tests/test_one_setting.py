@@ -94,7 +94,8 @@ def test_derive_sweep_plot_and_check_agree_on_a_drawn_setting(line, tmp_path_fac
     (["plot", "roofline", "gpt2", "--hardware", "h100-sxm", "--users", "3", "-o", "r.png"],
      "unrecognized arguments: --users"),
     (["check", "2*L", "--against", "params.total", "--output", "8"], "--output is for time.request"),
-    (["check", "2*L", "--against", "params.total", "--hardware", "h100-sxm"], "for hardware.* and time.* quantities"),
+    (["check", "2*L", "--against", "params.total", "--hardware", "h100-sxm"],
+     "for hardware.* and time.* quantities"),
     (["sweep", "gpt2", "--hardware", "h100-sxm", "--users", "3"], "unrecognized arguments: --users"),
 ])
 def test_an_option_that_means_nothing_for_a_command_is_refused(argv, named, capsys):

@@ -261,7 +261,7 @@ def test_a_per_device_share_and_the_whole_model_are_told_apart():
     assert ok.returncode == 0, ok.stdout + ok.stderr
     whole = check_cli("16.06 GB", "--against", "per_device.weights_bytes", "--model", "llama-3.1-8b",
                       "--tp", "2", "--format", "json")
-    assert whole.returncode == 1 and "per_device_for_total" in whole.stdout
+    assert whole.returncode == 1 and "total_for_per_device" in whole.stdout
     share = check_cli("8.03 GB", "--against", "memory.weights_bytes", "--model", "llama-3.1-8b",
                       "--tp", "2", "--format", "json")
     assert share.returncode == 1 and "share_for_total" in share.stdout
@@ -290,3 +290,33 @@ def test_request_times_are_the_ones_derive_reports(key, field):
     assert float(sympy.Rational(str(exact))) == pytest.approx(reported, rel=1e-12)
     refused = check_cli("1 s", "--against", key, "--model", "llama-3.1-8b")
     assert refused.returncode == 2 and "--hardware" in refused.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["6*P*B*S", "--against", "flops.training.total", "--model", "llama-3.1-8b"],
+    ["1e15 FLOP", "--against", "flops.training.total", "--model", "llama-3.1-8b"],
+    ["2*B*H*n_q*d_h", "--against", "ops.full_attention.q_proj.flops.decode_step"],
+    ["6.4B", "--against", "params.total", "--model", "llama-2-7b", "--tolerance", "10%", "--json"],
+    ["16 billion", "--against", "flops.decode_step.total", "--model", "llama-3.1-8b"],
+])
+def test_more_claims_get_a_verdict_not_a_traceback(args):
+    # found by a second reading of the change: each crashed or was refused before
+    result = check_cli(*args)
+    assert result.returncode in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_notation_reads_its_letters_as_written():
+    # scaling-book's K is the KV heads; the vocabulary's lowercase k stays top-k
+    d = derivation("mixtral-8x7b")
+    check = check_formula("2*B*k*3*D*F", "flops.decode_step.matmul", [d], notation="scaling-book")
+    assert "k" in {s.name for s in check.formula.free_symbols}
+
+
+def test_a_claims_file_reason_must_be_a_known_one(tmp_path):
+    claims = tmp_path / "c.json"
+    claims.write_text(json.dumps([{"claim": "2*L*H", "against": "kv_cache.elements_per_token",
+                                   "model": "llama-3.1-8b", "expect": "fails",
+                                   "reason": "query_head_for_kv"}]))
+    result = check_cli("--claims", str(claims))
+    assert result.returncode == 2 and "did you mean query_heads_for_kv" in result.stderr

@@ -14,6 +14,7 @@ Without a model, a formula is checked against every preset and the outcomes grou
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
 import re
@@ -29,7 +30,7 @@ from ..errors import SymbolicError
 from ..exact import plain, to_rational
 from ..printing import text
 from ..quantities.derive import Derivation
-from ..symbols import H, L, V, layer_counts, term_of
+from ..symbols import H, L, N_ep, N_pp, N_tp, V, layer_counts, term_of
 from ..units import count
 from . import equivalence as eq
 from . import mutations as mut
@@ -231,11 +232,41 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
     if not derivation.model.arch.single_kind:   # an identity, not an assumption: L = L_full + L_sliding
         formula = formula.xreplace({L: sum(g.count_symbol for g in derivation.model.arch.layer_groups)})
     formula, divided = _exact_divisions(formula, derivation, derivation[key].expr)
-    verdict = _verdict_on(formula, derivation, key, tolerance, neglect, declared)
-    if divided is None:
+    deployed = _deployment(derivation)
+    if deployed is not None:        # N_tp, N_pp, N_ep as given, on both sides
+        formula = deployed.apply(formula)
+        derivation = copy.copy(derivation)
+        derivation.quantities = {**derivation.quantities,
+                                 key: replace(derivation[key], expr=deployed.apply(derivation[key].expr))}
+    given = (deployed,) if deployed is not None else ()
+    verdict = _verdict_on(formula, derivation, key, tolerance, neglect, declared, given)
+    named = tuple(a for a in (divided, deployed) if a is not None)
+    if not named:
         return verdict
     status = "assumptions" if verdict.status == "equivalent" else verdict.status
-    return replace(verdict, status=status, assumptions=(*verdict.assumptions, divided))
+    return replace(verdict, status=status, assumptions=(*verdict.assumptions, *named))
+
+
+def _neglected(edits, derivation: Derivation, exact_value) -> tuple[mut.Finding, ...]:
+    """The terms a formula leaves out, each with its share of the exact value on this model (what
+    'negligible' costs here: attention at 128K tokens is not)."""
+    point = {s: Fraction(int(v.p), int(v.q)) for s, v in derivation.bindings.items() if v.is_Rational}
+    found = []
+    for edit in edits:
+        part = eq.value_at(edit.delta, point) if edit.delta != 0 else None
+        share = f" ({float(abs(part) / abs(exact_value)) * 100:.3g}% of the exact value here)" \
+            if part is not None and exact_value else ""
+        found.append(mut.Finding(edit.key, edit.reason + share))
+    return tuple(found)
+
+
+def _deployment(derivation: Derivation) -> eq.Assumption | None:
+    """The parallel degrees a per-device or time quantity was posed with, as an assumption."""
+    degrees = {s: derivation.bindings[s] for s in (N_tp, N_pp, N_ep) if s in derivation.bindings}
+    if not degrees:
+        return None
+    shown = ", ".join(f"{s.name} = {v}" for s, v in degrees.items())
+    return eq.Assumption("deployment", f"the deployment given ({shown})", degrees)
 
 
 def _exact_divisions(formula: sympy.Expr, derivation: Derivation, exact: sympy.Expr
@@ -258,7 +289,9 @@ def _exact_divisions(formula: sympy.Expr, derivation: Derivation, exact: sympy.E
 
 
 def _verdict_on(formula: sympy.Expr, derivation: Derivation, key: str, tolerance: sympy.Rational,
-                neglect: tuple[str, ...], declared: bool) -> ModelVerdict:
+                neglect: tuple[str, ...], declared: bool, given: tuple = ()) -> ModelVerdict:
+    """See :func:`check_formula_on`; ``given`` are assumptions already applied to both sides (the
+    deployment), under which the catalogue's edits are evaluated too."""
     quantity = derivation[key]
     exact = quantity.expr
     name = derivation.model.arch.name
@@ -282,7 +315,7 @@ def _verdict_on(formula: sympy.Expr, derivation: Derivation, key: str, tolerance
                                                           neglect=neglect))
         assumptions = (() if eq.same(formula, lighter) else eq.smallest_assumptions(formula, lighter)) \
             if terms else None
-        neglected = terms if assumptions is not None else ()
+        neglected = _neglected(terms, derivation, quantity.value) if assumptions is not None else ()
     assumptions = assumptions or ()
     violated = tuple(a for a in assumptions if not _satisfied(a, derivation))
     if (assumptions or neglected) and not violated:
@@ -299,14 +332,14 @@ def _verdict_on(formula: sympy.Expr, derivation: Derivation, key: str, tolerance
     for held in (holding, [*holding, proportions] if proportions is not None else None):
         if held is None or found:
             continue
-        ctx = mut.Context(derivation, key, quantity_kind(key), exact, tuple(held), neglect)
+        ctx = mut.Context(derivation, key, quantity_kind(key), exact, (*given, *held), neglect)
         found = _diagnose(formula, ctx)
     if found and not found[0].mistakes and not violated:
         return ModelVerdict(name, "approximate", exact, assumptions=assumptions,
-                            neglected=tuple(e.finding for e in found[0].neglected), **values)
+                            neglected=_neglected(found[0].neglected, derivation, quantity.value), **values)
     mistakes = found[0].findings if found else ()
     alternatives = tuple(d.findings for d in found[1:])
-    neglected = tuple(e.finding for e in found[0].neglected) if found else neglected
+    neglected = _neglected(found[0].neglected, derivation, quantity.value) if found else neglected
     if not found:
         undefined = point is not None and no_real_value(point)
         mistakes = _value_hints(ctx, formula_value, quantity.value, undefined, tolerance)
@@ -381,8 +414,9 @@ def _value_hints(ctx: mut.Context, formula_value, exact_value, undefined: bool,
     if abs(ratio - 1) <= tolerance:
         closeness = "equal" if ratio == 1 else f"within {float(abs(ratio - 1)) * 100:.2g}%"
         return (mut.Finding("close_but_different",
-                            f"{closeness} on this model, but a different expression: it drops or changes a "
-                            f"term that other models (or settings) do not forgive"),)
+                            f"{closeness} on this model, but a different expression, and no mistake of the "
+                            f"catalogue explains the difference (below): on other models or settings it "
+                            f"may be further off"),)
     hints = {"flops": ((sympy.Rational(1, 2), "about_half_flops", "about half the exact count: "
                         "multiply-accumulates (MACs) counted as FLOPs?"),
                        (3, "about_training_flops", "about three times the exact count: 6N (training, "
@@ -463,7 +497,7 @@ def check_formula(formula_text: str, against: str, derivations: list[Derivation]
     tolerance = DEFAULT_APPROXIMATION if tolerance is None else tolerance
     own = {name: sympy.Dummy(name, positive=True) for name in DERIVED_NAMES}
     readings: list = []
-    formula = parse_formula(formula_text, {**notation_names(notation), **own, **(lets or {})}, readings)
+    formula = parse_formula(formula_text, {**own, **(lets or {})}, readings, names=notation_names(notation))
 
     def on(derivation: Derivation) -> sympy.Expr:
         return formula.xreplace({own[name]: derivation[k].expr for name, k in DERIVED_NAMES.items()})
@@ -490,7 +524,7 @@ class NumberCheck:
     @property
     def holds(self) -> bool:
         if self.tolerance is not None and self.verdict.exact:
-            return abs(self.verdict.stated.value / self.verdict.exact - 1) <= self.tolerance
+            return bool(abs(self.verdict.stated.value / self.verdict.exact - 1) <= self.tolerance)
         return self.verdict.holds
 
     def to_dict(self) -> dict:
@@ -506,6 +540,17 @@ class NumberCheck:
 
 HARDWARE_KEYS = {"hardware.peak_flops": "flop_rate", "hardware.memory_bytes": "bytes",
                  "hardware.memory_bandwidth": "byte_rate"}
+
+
+def known_reasons() -> tuple[str, ...]:
+    """Every key a verdict may name as a reason (what a claims file's ``reason`` may expect)."""
+    from .claims import TELLING_FACTORS
+    keys = [m.key for m in (*mut.CATALOGUE, mut.UNIT_MUTATION)]
+    keys += [key for _, key, _ in TELLING_FACTORS]
+    keys += ["sibling_key", "sparse_peak", "other_dtype_peak", "decimal_for_binary", NO_VALUE.key,
+             "close_but_different", "about_half_flops", "about_training_flops", "none"]
+    keys += [f"violates:{a.key}" for a in eq.CATALOGUE]
+    return tuple(dict.fromkeys(keys))
 
 
 def parse_neglect(text: str, where: str = "--neglect") -> tuple[str, ...]:
@@ -557,8 +602,15 @@ def check_claim(claim: str, against: str, setting, models: list | None = None, *
         if len(models or ()) != 1:
             raise SymbolicError("a stated number is checked against one model (--model)")
         return check_number(claim, against, derive(models[0]), tolerance)
-    return check_formula(claim, against, derivations_for(models or None, derive), lets=lets,
-                         tolerance=tolerance, neglect=neglect, notation=notation)
+    derivations = derivations_for(models or None, derive)
+    key = QUANTITY_ALIASES.get(against, against)
+    if models:
+        for derivation in derivations:       # each model named must have the quantity
+            quantity_key(against, derivation)
+    else:                                    # every preset that has it (ops of a layer kind, states)
+        derivations = [d for d in derivations if key in d.quantities] or derivations[:1]
+    return check_formula(claim, against, derivations, lets=lets, tolerance=tolerance, neglect=neglect,
+                         notation=notation)
 
 
 MAX_DEGREE = 4096
@@ -619,15 +671,8 @@ def _unit_findings(stated: Stated, exact: sympy.Rational) -> tuple[mut.Finding, 
         return (mut.Finding("decimal_for_binary", f"the number is right in {verdict.reading}, "
                                                   f"not in {stated.unit}"),)
     if verdict.factor:
-        words = verdict.factor.split(" (")[0].removeprefix("about ")
-        return (mut.Finding(TELLING_KEYS.get(words, "factor"), verdict.factor),)
+        return (mut.Finding(verdict.factor_key, verdict.factor),)
     return ()
-
-
-TELLING_KEYS = {"twice the exact value": "double_counted", "half the exact value": "half",
-                "ten times the exact value": "decimal_slip", "a tenth of the exact value": "decimal_slip",
-                "1000 times the exact value": "unit_prefix", "a thousandth of the exact value": "unit_prefix",
-                "1024 times the exact value": "unit_prefix", "1/1024 of the exact value": "unit_prefix"}
 
 
 def check_number(claim: str, against: str, derivation: Derivation,
@@ -636,8 +681,10 @@ def check_number(claim: str, against: str, derivation: Derivation,
     stated = read_claimed(claim)
     dimensions = {"kv": "bytes", "bytes": "bytes", "flops": "flop", "params": "count", "time": "time"}
     expected_dimension = "count" if "elements" in key else dimensions[quantity_kind(key)]
-    if expected_dimension == "count" and stated.unit == "B":   # '405B' parameters: billions, not bytes
+    if expected_dimension in ("count", "flop") and stated.unit == "B":   # '405B' parameters: billions
         stated = read_claimed(claim.strip()[:-1] + " billion")
+    if expected_dimension == "flop" and stated.dimension == "count":   # '16 billion' FLOPs: a count
+        stated = replace(stated, dimension="flop")
     if stated.dimension != expected_dimension:
         raise SymbolicError(f"{claim!r} is in {stated.dimension} but {key} is in {expected_dimension}")
     verdict = judge(stated, derivation.value(key))

@@ -60,6 +60,7 @@ class Verdict:
     relative_error: sympy.Rational   # stated / exact - 1
     reading: str = ""           # for a unit mix-up: the unit the number fits, e.g. 'GiB'
     factor: str = ""            # for a difference: a telling factor, e.g. 'a factor of 2'
+    factor_key: str = ""        # its key (see TELLING_FACTORS)
 
     @property
     def holds(self) -> bool:
@@ -86,29 +87,33 @@ def judge(stated: Stated, exact: sympy.Rational) -> Verdict:
         return Verdict("truncated", exact, stated, error)     # model cards cut digits: "7.61B" for 7.6156e9
     if scale is not None and abs(stated.value * scale - exact) <= stated.tolerance * scale:
         return Verdict("unit_mixup", exact, stated, error, reading=twin)
-    return Verdict("differs", exact, stated, error, factor=telling_factor(stated, exact))
+    key, words = telling_factor(stated, exact)
+    return Verdict("differs", exact, stated, error, factor=words, factor_key=key)
 
 
 TELLING_FACTORS = (
-    (sympy.Integer(2), "twice the exact value (a factor of 2)"),
-    (sympy.Rational(1, 2), "half the exact value (a factor of 2)"),
-    (sympy.Integer(10), "ten times the exact value (a decimal point slipped one place)"),
-    (sympy.Rational(1, 10), "a tenth of the exact value (a decimal point slipped one place)"),
-    (sympy.Integer(1000), "1000 times the exact value (a unit prefix: ms for s, MB for GB?)"),
-    (sympy.Rational(1, 1000), "a thousandth of the exact value (a unit prefix: s for ms, GB for MB?)"),
-    (sympy.Integer(1024), "1024 times the exact value (a binary prefix off by one step)"),
-    (sympy.Rational(1, 1024), "1/1024 of the exact value (a binary prefix off by one step)"),
+    (sympy.Integer(2), "double_counted", "twice the exact value (a factor of 2)"),
+    (sympy.Rational(1, 2), "half", "half the exact value (a factor of 2)"),
+    (sympy.Integer(10), "decimal_slip", "ten times the exact value (a decimal point slipped one place)"),
+    (sympy.Rational(1, 10), "decimal_slip", "a tenth of the exact value (a decimal point slipped one place)"),
+    (sympy.Integer(1000), "unit_prefix", "1000 times the exact value (a unit prefix: ms for s, MB for GB?)"),
+    (sympy.Rational(1, 1000), "unit_prefix",
+     "a thousandth of the exact value (a unit prefix: s for ms, GB for MB?)"),
+    (sympy.Integer(1024), "unit_prefix", "1024 times the exact value (a binary prefix off by one step)"),
+    (sympy.Rational(1, 1024), "unit_prefix", "1/1024 of the exact value (a binary prefix off by one step)"),
 )
+"""Factors that tell how a figure went wrong: (factor, the key a verdict names, its words)."""
 
 
-def telling_factor(stated: Stated, exact: sympy.Rational) -> str:
-    """A factor that explains the difference: the stated value is ``f x exact`` within its precision."""
+def telling_factor(stated: Stated, exact: sympy.Rational) -> tuple[str, str]:
+    """A factor that explains the difference, as (key, words): the stated value is ``f x exact``
+    within its precision, or within 5% ("about"); ("", "") when none does."""
     if exact == 0:
-        return ""
-    for factor, text in TELLING_FACTORS:
+        return "", ""
+    for factor, key, words in TELLING_FACTORS:
         if abs(stated.value - factor * exact) <= stated.tolerance:
-            return text
-    for factor, text in TELLING_FACTORS:
+            return key, words
+    for factor, key, words in TELLING_FACTORS:
         if abs(stated.value / (factor * exact) - 1) <= sympy.Rational(5, 100):
-            return "about " + text.split(" (")[0] + " (within 5%)"
-    return ""
+            return key, "about " + words.split(" (")[0] + " (within 5%)"
+    return "", ""

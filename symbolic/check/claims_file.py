@@ -23,6 +23,7 @@ A claim passes when its outcome matches ``expect`` (or holds, when ``expect`` is
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from ..config.userfiles import parse_json, read_text
 from ..errors import SymbolicError
 from ..exact import to_rational
 from ..setting import Setting
-from .checker import check_claim, parse_neglect
+from .checker import check_claim, known_reasons, parse_neglect
 from .mutations import NEGLIGIBLE_BY_DEFAULT
 from .notation import notation_names
 from .parser import parse_formula
@@ -146,6 +147,11 @@ def _spec(row: object, where: str, line: int) -> ClaimSpec:
     reason = fields.get("reason", "")
     if reason and expect != "fails":
         raise SymbolicError(f"{where}: a reason is for a claim that fails (expect: fails)")
+    if reason and reason not in known_reasons():
+        close = difflib.get_close_matches(reason, known_reasons(), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise SymbolicError(f"{where}: unknown reason {reason[:60]!r}; {hint}"
+                            f"known: {', '.join(known_reasons())}")
     return ClaimSpec(fields["claim"], fields.get("against", ""), fields.get("model", ""),
                      parse_setting("" if setting is None else setting, where), expect,
                      fields.get("source", ""), line, reason)
@@ -273,8 +279,9 @@ def markdown_report(specs: list[ClaimSpec], checks: list, title: str = "Claims c
         verdict = verdict_words(check)
         claim = spec.claim.replace("|", "\\|")
         model = spec.model or ("all presets" if spec.against else "-")
+        expected = f"{spec.expect or 'holds'}{f' ({spec.reason})' if spec.reason else ''}"
         out.append(f"| {i} | `{claim}` | {spec.against or '-'} | {model} | {verdict} "
-                   f"| {spec.expect or 'holds'} | {'yes' if passes(spec, check) else '**no**'} |")
+                   f"| {expected} | {'yes' if passes(spec, check) else '**no**'} |")
     out.append("")
     for i, (spec, check) in enumerate(zip(specs, checks, strict=True), start=1):
         out.append(f"## {i}. `{spec.claim}`")

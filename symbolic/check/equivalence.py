@@ -22,7 +22,7 @@ from fractions import Fraction
 import sympy
 
 from ..exact import MAX_POWER_BITS, substitute, to_rational
-from ..symbols import VOCABULARY, B, H, S, b_a, b_kv, b_w, c, d_ff, d_h, n_kv, n_q
+from ..symbols import B, H, S, b_a, b_kv, b_w, c, d_ff, d_h, n_kv, n_q
 
 POINTS = 6
 _SEED = 20261121
@@ -188,19 +188,8 @@ def same(a: sympy.Expr, b: sympy.Expr) -> bool:
     return a == b or all(x == y and _finite(x) for x, y in sample(a, b))
 
 
-def constant_ratio(a: sympy.Expr, b: sympy.Expr) -> sympy.Rational | None:
-    """a / b when it is the same rational number at every point, else None."""
-    found = None
-    for x, y in sample(a, b):
-        ratio = x / y if y != 0 else None
-        if ratio is None or not ratio.is_Rational or (found is not None and ratio != found):
-            return None
-        found = ratio
-    return found
 
 
-def ratio_is(a: sympy.Expr, b: sympy.Expr, factor: sympy.Expr) -> bool:
-    return same(a, b * factor)
 
 
 @dataclass(frozen=True)
@@ -311,6 +300,3 @@ def same_under(a: sympy.Expr, b: sympy.Expr, assumptions: tuple[Assumption, ...]
             return False
     return True
 
-
-def vocabulary_symbols(expr: sympy.Expr) -> set[str]:
-    return {s.name for s in expr.free_symbols if s.name in VOCABULARY}

@@ -63,7 +63,7 @@ from ..symbols import (
 from ..units import BINARY_READING, DECIMAL_READING, unit_factor
 from . import equivalence as eq
 from .equivalence import value_at
-from .posable import PER_DEVICE_TOTALS, training_conventions
+from .posable import PER_DEVICE_TOTALS, training_flops
 
 NEGLIGIBLE_BY_DEFAULT = ("norms", "elementwise", "own_key")
 """Terms every hand count leaves out and no one calls a mistake: norm and bias parameters, the
@@ -162,11 +162,7 @@ class Context:
             return None
         if not self.training:
             return self.quantity(f"flops.{self.phase}.{name}")
-        from ..architecture.workload import PREFILL
-        from ..ops.model import Model
-        model = self.model
-        every_position = Model(model.arch, training_conventions(model))
-        part = 3 * q.flops(every_position, PREFILL)[name]
+        part = training_flops(self.model)[name]
         return part / (B * S) if self.key.endswith("per_token") else part
 
     def ops_part(self, wanted: Callable) -> sympy.Expr | None:
@@ -174,11 +170,14 @@ class Context:
         FLOP key of the whole model, of its layers or of one kind of layer), or None."""
         parts = self.key.split(".")
         model = self.model
+        if self.key == "per_device.weights_bytes":
+            return _device_weights(model, wanted)
         if parts[0] == "params" and parts[1] in ("total", "active", "layers", "per_layer"):
             field_name, phase, scale = "params", None, 1
         elif self.key == "memory.weights_bytes":
             field_name, phase, scale = "params", None, b_w
-        elif parts[0] == "flops" and parts[-1] in ("total", "matmul"):
+        elif parts[0] == "flops" and parts[1] in ("prefill", "decode_step") \
+                and parts[-1] in ("total", "matmul"):
             from ..architecture.workload import PHASES
             field_name, phase = "flops", next(p for p in PHASES if p.name == parts[1])
             scale = 1
@@ -198,6 +197,19 @@ class Context:
         if parts[1] == "active":
             total = total.xreplace({E: k})
         return q.at(total, phase) * scale
+
+
+def _device_weights(model, wanted: Callable) -> sympy.Expr:
+    """The weight bytes one device holds of the ops ``wanted(op)`` (see
+    :func:`symbolic.quantities.sums.weights_bytes_per_device`), from a copy of the model that has
+    only those ops."""
+    from dataclasses import replace as with_ops
+
+    from ..ops.model import Model
+    only = Model(model.arch, model.conventions)
+    only.__dict__["sections"] = tuple(with_ops(s, ops=tuple(op for op in s.ops if wanted(op)))
+                                      for s in model.sections)
+    return q.weights_bytes_per_device(only)
 
 
 Variants = Callable[[Context], list[Edit]]
@@ -411,17 +423,21 @@ def _training(ctx: Context) -> list[Edit]:
     of as many tokens at this context (a forward with logits everywhere, and a backward)."""
     edits = [Edit("", "", factor=sympy.Integer(3))]
     if ctx.whole and not ctx.training:
-        from ..architecture.workload import PREFILL
-        from ..ops.model import Model
-        model = ctx.model
-        every_position = Model(model.arch, training_conventions(model))
-        per_token = 3 * q.flops(every_position, PREFILL)["total"] / (B * S)
+        per_token = training_flops(ctx.model)["total"] / (B * S)
         if ctx.phase == "decode_step":
             per_token = per_token.xreplace({S: c})
         edits.append(Edit("", "the FLOPs of training on these tokens (forward and backward, about 6N per "
                               "token), not of running them (about 2N)",
                           delta=ctx.tokens * per_token - ctx.exact))
     return edits
+
+
+def _replicated_split(ctx: Context) -> sympy.Expr | None:
+    """A per-device weight count that shares the replicated norms among the N_tp devices."""
+    if ctx.key != "per_device.weights_bytes" or ctx.derivation.bindings.get(N_tp, 1) == 1:
+        return None
+    held = ctx.ops_part(lambda op: op.kind not in (OpKind.MATMUL, OpKind.GATHER))
+    return None if not held else -held * (1 - 1 / N_tp)
 
 
 def _tied_twice(ctx: Context) -> sympy.Expr | None:
@@ -554,6 +570,8 @@ CATALOGUE: tuple[Mutation, ...] = (
              negligible="elementwise"),
     Mutation("norms_left_out", "leaves out the norm and bias parameters", PARAMS + BYTES,
              _delta(_weights_only), negligible="norms"),
+    Mutation("replicated_split", "divides the norm and bias parameters by N_tp too; every device holds "
+                                 "all of them", BYTES, _delta(_replicated_split), negligible="norms"),
     Mutation("tied_counted_twice", "the tied embedding counted twice (embedding and LM head share V H)",
              PARAMS + BYTES, _delta(_tied_twice)),
     Mutation("lm_head_missing", "the LM head (V H) left out", None, _delta(_head_missing),
@@ -567,7 +585,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation("fp32_bytes", "4 bytes per element (fp32) where the model stores fewer", KV + BYTES, _fp32),
     Mutation("bits_for_bytes", "", KV + BYTES,
              _pair("bits counted as bytes (8 times too many)", "bytes counted as bits (an eighth)", 8)),
-    Mutation("per_device_for_total", "the whole model's figure where one device holds (or does) only its "
+    Mutation("total_for_per_device", "the whole model's figure where one device holds (or does) only its "
                                      "share under tensor or pipeline parallelism", None,
              _toward(lambda ctx: ctx.quantity(PER_DEVICE_TOTALS.get(ctx.key, "")))),
     Mutation("share_for_total", "one device's share under tensor or pipeline parallelism where the whole "
@@ -750,13 +768,13 @@ def _matching(ctx: Context, combo: tuple[Edit, ...], at: Callable, neglect_sets:
     return found
 
 
-def negligible_total(ctx: Context) -> tuple[sympy.Expr, tuple[Finding, ...]]:
+def negligible_total(ctx: Context) -> tuple[sympy.Expr, tuple[Edit, ...]]:
     """The exact expression less every term ``ctx.neglect`` declares negligible, and those terms."""
-    expr, findings = ctx.exact, []
+    expr, edits = ctx.exact, []
     for edit in edits_for(ctx):
         if edit.negligible and edit.delta != 0 and not edit.sigma:
-            expr, findings = expr + edit.delta, [*findings, edit.finding]
-    return expr, tuple(findings)
+            expr, edits = expr + edit.delta, [*edits, edit]
+    return expr, tuple(edits)
 
 
 def _build(exact: sympy.Expr, edits: tuple[Edit, ...]) -> sympy.Expr:

@@ -133,12 +133,14 @@ class _Reader:
     """Recursive descent over the tokens: expr := term (+|- term)*, term := unary (*|/ unary)*,
     unary := (+|-) unary | power, power := atom (** unary)?, atom := number | name | call | (expr)."""
 
-    def __init__(self, tokens: list[Token], lets: Mapping[str, sympy.Expr], readings: list | None = None):
+    def __init__(self, tokens: list[Token], lets: Mapping[str, sympy.Expr], readings: list | None = None,
+                 names: Mapping[str, sympy.Expr] | None = None):
         self.tokens = tokens
         self.index = 0
         self.depth = 0
         self.lets = {k.lower(): v for k, v in lets.items()}
         self.readings = readings if readings is not None else []
+        self.names = names or {}
 
     def peek(self) -> Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -242,6 +244,8 @@ class _Reader:
         key = token.text.lower()
         if key in self.lets:
             return self.lets[key]
+        if token.text in self.names:
+            return self.names[token.text]
         term = lookup(token.text)
         if term is not None:
             self.readings.append((token.text, term.name))
@@ -317,15 +321,16 @@ def _shown(number: sympy.Expr) -> str:
 
 
 def parse_formula(text: str, lets: Mapping[str, sympy.Expr] | None = None,
-                  readings: list | None = None) -> sympy.Expr:
+                  readings: list | None = None, names: Mapping[str, sympy.Expr] | None = None) -> sympy.Expr:
     """The SymPy expression a formula stands for; a :class:`FormulaError` if it cannot be read.
-    ``readings``, if given, receives (name as written, vocabulary name) for each name read."""
+    ``readings``, if given, receives (name as written, vocabulary name) for each name read;
+    ``names`` are read exactly as written (a notation's letters), after ``lets``, before the vocabulary."""
     if not isinstance(text, str):
         raise FormulaError("a formula must be text")
     tokens = tokenize(text)
     if not tokens:
         raise FormulaError("empty formula")
-    reader = _Reader(tokens, lets or {}, readings)
+    reader = _Reader(tokens, lets or {}, readings, names)
     try:
         value = reader.expression()
     except ArithmeticError:  # SymPy's precision exhausted: ceil(sqrt(2) 10^399)

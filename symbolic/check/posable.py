@@ -62,8 +62,7 @@ def posed(derivation: Derivation, key: str, tp: int | None = None, pp: int | Non
         for name, seconds in request_times(performance).items():
             extended._add(name, seconds, "s")
     elif family == "flops.training.":
-        every_position = Model(model.arch, training_conventions(model))
-        training = 3 * q.flops(every_position, PREFILL)["total"]
+        training = training_flops(model)["total"]
         extended._add("flops.training.total", training, "FLOP")
         extended._add("flops.training.per_token", training / (B * S), "FLOP")
     elif family == "per_device.":
@@ -79,13 +78,15 @@ def posed(derivation: Derivation, key: str, tp: int | None = None, pp: int | Non
     return extended
 
 
-def training_conventions(model: Model):
-    """How a training step counts: logits at every position, and MLA in its expanded form (the
-    absorbed form saves work only when the cache is read token by token)."""
+def training_flops(model: Model) -> dict[str, sympy.Expr]:
+    """A training step's FLOPs over B S tokens (total, matmul, attention, elementwise): a forward
+    with logits at every position and MLA in its expanded form (the absorbed form saves work only
+    when the cache is read token by token), and a backward of twice its FLOPs."""
     changes = {"lm_head_positions": "all"}
     if model.arch.all_mla:
         changes["mla_form"] = "expanded"
-    return model.conventions.replace(**changes)
+    forward = q.flops(Model(model.arch, model.conventions.replace(**changes)), PREFILL)
+    return {name: 3 * expr for name, expr in forward.items()}
 
 
 def request_times(performance) -> dict[str, sympy.Rational]:

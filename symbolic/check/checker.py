@@ -232,7 +232,7 @@ def check_formula_on(formula: sympy.Expr, derivation: Derivation, key: str,
     if not derivation.model.arch.single_kind:   # an identity, not an assumption: L = L_full + L_sliding
         formula = formula.xreplace({L: sum(g.count_symbol for g in derivation.model.arch.layer_groups)})
     formula, divided = _exact_divisions(formula, derivation, derivation[key].expr)
-    deployed = _deployment(derivation)
+    deployed = _deployment(derivation, derivation[key].expr)
     if deployed is not None:        # N_tp, N_pp, N_ep as given, on both sides
         formula = deployed.apply(formula)
         derivation = copy.copy(derivation)
@@ -260,9 +260,11 @@ def _neglected(edits, derivation: Derivation, exact_value) -> tuple[mut.Finding,
     return tuple(found)
 
 
-def _deployment(derivation: Derivation) -> eq.Assumption | None:
-    """The parallel degrees a per-device or time quantity was posed with, as an assumption."""
-    degrees = {s: derivation.bindings[s] for s in (N_tp, N_pp, N_ep) if s in derivation.bindings}
+def _deployment(derivation: Derivation, exact: sympy.Expr) -> eq.Assumption | None:
+    """The parallel degrees a per-device or time quantity was posed with, as an assumption (those
+    its expression depends on)."""
+    degrees = {s: derivation.bindings[s] for s in (N_tp, N_pp, N_ep)
+               if s in derivation.bindings and s in exact.free_symbols}
     if not degrees:
         return None
     shown = ", ".join(f"{s.name} = {v}" for s, v in degrees.items())

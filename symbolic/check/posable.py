@@ -28,7 +28,7 @@ from ..ops.model import Model
 from ..ops.op import Op, kernels
 from ..quantities import sums as q
 from ..quantities.derive import Derivation
-from ..symbols import B, N_ep, N_pp, N_tp, S, b_a, b_kv, c
+from ..symbols import B, N_ep, N_pp, N_tp, S, b_a, c
 
 PER_DEVICE_TOTALS = {"per_device.weights_bytes": "memory.weights_bytes",
                      "per_device.kv_cache.bytes_per_sequence": "kv_cache.bytes_per_sequence",
@@ -119,10 +119,12 @@ EXAMPLES = ("flops.training.total", "flops.training.per_token", *PER_DEVICE_TOTA
 
 
 def _add_ops(derivation: Derivation, prefix: str, ops: tuple[Op, ...]) -> None:
+    """One op's (or one kernel's ops') parameters, and per phase its FLOPs and the bytes it moves
+    (:func:`symbolic.performance.roofline.op_bytes`, the roofline's own count)."""
+    from ..performance.roofline import op_bytes
+
     derivation._add(f"{prefix}.params", sympy.Add(*(op.params for op in ops)), "parameters")
     for phase in PHASES:
         flops = sympy.Add(*(op.flops for op in ops))
-        moved = sympy.Add(*(op.weights_read_bytes + (op.kv_read + op.kv_written) * b_kv
-                            + (op.activations_read + op.activations_written) * b_a for op in ops))
         derivation._add(f"{prefix}.flops.{phase.name}", q.at(flops, phase), "FLOP")
-        derivation._add(f"{prefix}.bytes.{phase.name}", q.at(moved, phase), "B")
+        derivation._add(f"{prefix}.bytes.{phase.name}", q.at(sympy.Add(*map(op_bytes, ops)), phase), "B")
